@@ -1,0 +1,234 @@
+"""Plain numpy reference of the paper's maths: forward pass, RFLO, BPTT and RTRL.
+
+The Brian2 model is tested against these functions; BPTT here is also the
+baseline trainer. Time index ``t = 1..T`` of the paper is row ``t-1`` of every
+``(T, ...)`` array; ``h`` has ``T+1`` rows, row 0 being ``h(0)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .weights import Weights
+
+__all__ = [
+    "Trace",
+    "forward",
+    "loss",
+    "rflo_trial",
+    "bptt_grad",
+    "rtrl_grad",
+    "tanh_prime",
+]
+
+Array = np.ndarray
+
+
+def tanh_prime(u: Array) -> Array:
+    """Derivative of ``tanh``."""
+    return 1.0 - np.tanh(u) ** 2
+
+
+@dataclass
+class Trace:
+    """Everything one trial computes: ``h`` is ``(T+1, N)``, the rest ``(T, .)``."""
+
+    u: Array
+    h: Array
+    y: Array
+    eps: Array
+    loss: float
+
+
+def _step(w: Weights, h: Array, x: Array, tau: float, phi) -> tuple[Array, Array]:
+    u = w.w_rec @ h + w.w_in @ x
+    return u, h + (-h + phi(u)) / tau
+
+
+def forward(
+    w: Weights, x: Array, target: Array, mask: Array, tau: float = 10.0, phi=np.tanh
+) -> Trace:
+    """Run one trial (paper Eq. 1) with fixed weights.
+
+    Parameters
+    ----------
+    w
+        The network.
+    x, target, mask
+        Arrays ``(T, M)``, ``(T, K)``, ``(T, K)``.
+    tau
+        Time constant in steps.
+    phi
+        The nonlinearity (vectorised).
+    """
+    T, n = x.shape[0], w.n_hidden
+    u = np.empty((T, n))
+    h = np.empty((T + 1, n))
+    h[0] = w.h0
+    for t in range(T):
+        u[t], h[t + 1] = _step(w, h[t], x[t], tau, phi)
+    y = h[1:] @ w.w_out.T
+    eps = mask * (target - y)
+    return Trace(u=u, h=h, y=y, eps=eps, loss=loss(eps))
+
+
+def loss(eps: Array) -> float:
+    """``L = 1/(2T) sum_t |eps(t)|^2``."""
+    return float(np.sum(eps**2) / (2 * eps.shape[0]))
+
+
+def rflo_trial(
+    w: Weights,
+    x: Array,
+    target: Array,
+    mask: Array,
+    eta: tuple[float, float, float],
+    tau: float = 10.0,
+    online: bool = False,
+    feedback: Array | None = None,
+    phi=np.tanh,
+    dphi=tanh_prime,
+) -> tuple[dict[str, Array], Trace]:
+    """One trial of RFLO learning (paper Eqs. 15-17).
+
+    Parameters
+    ----------
+    eta
+        Learning rates ``(eta1, eta2, eta3)`` of ``w_out``, ``w_rec``, ``w_in``.
+    online
+        If true, every step's update is applied at once (the next step sees the
+        new weights); otherwise updates are summed over the trial and divided by T.
+    feedback
+        Error feedback ``(N, K)``; default ``w.b`` (RFLO). ``None`` with
+        ``w.b`` replaced by ``w_out.T`` gives local symmetric feedback.
+
+    Returns
+    -------
+    dw
+        Weight change of the trial, by name (``w_out``, ``w_rec``, ``w_in``).
+    trace
+        The trial's ``u``, ``h``, ``y``, ``eps`` and loss.
+    """
+    eta1, eta2, eta3 = eta
+    cur = w.copy()
+    B = w.b if feedback is None else feedback
+    T, n = x.shape[0], w.n_hidden
+    scale = 1.0 if online else 1.0 / T
+    p = np.zeros((n, n))
+    q = np.zeros((n, w.n_in))
+    dw = {"w_out": np.zeros_like(w.w_out), "w_rec": np.zeros_like(w.w_rec),
+          "w_in": np.zeros_like(w.w_in)}
+    u = np.empty((T, n))
+    h = np.empty((T + 1, n))
+    y = np.empty((T, w.n_out))
+    eps = np.empty((T, w.n_out))
+    h[0] = w.h0
+    for t in range(T):
+        u[t], h[t + 1] = _step(cur, h[t], x[t], tau, phi)
+        d = dphi(u[t])
+        p = (1 - 1 / tau) * p + np.outer(d, h[t]) / tau
+        q = (1 - 1 / tau) * q + np.outer(d, x[t]) / tau
+        y[t] = cur.w_out @ h[t + 1]
+        eps[t] = mask[t] * (target[t] - y[t])
+        fb = B @ eps[t]
+        step = {
+            "w_out": eta1 * scale * np.outer(eps[t], h[t + 1]),
+            "w_rec": eta2 * scale * fb[:, None] * p,
+            "w_in": eta3 * scale * fb[:, None] * q,
+        }
+        for name, d_w in step.items():
+            dw[name] += d_w
+            if online:
+                setattr(cur, name, getattr(cur, name) + d_w)
+    return dw, Trace(u=u, h=h, y=y, eps=eps, loss=loss(eps))
+
+
+def bptt_grad(
+    w: Weights,
+    x: Array,
+    target: Array,
+    mask: Array,
+    tau: float = 10.0,
+    phi=np.tanh,
+    dphi=tanh_prime,
+) -> tuple[dict[str, Array], Trace]:
+    """Exact gradient of the trial loss by backpropagation through time (Eqs. 18-23).
+
+    Returns ``dL/dW`` by name and the forward trace. ``mask`` must be 0 or 1.
+    """
+    tr = forward(w, x, target, mask, tau, phi)
+    T = x.shape[0]
+    d = dphi(tr.u)  # d[t] = phi'(u(t+1)) in paper indexing
+    z = np.zeros(w.n_hidden)
+    g_rec = np.zeros_like(w.w_rec)
+    g_in = np.zeros_like(w.w_in)
+    for t in range(T - 1, -1, -1):
+        # z(t) = (1-1/tau) z(t+1) + (1/tau) W^T (z(t+1) * phi'(u(t+1))) + W_out^T eps(t)
+        z_next = z
+        z = w.w_out.T @ tr.eps[t]
+        if t < T - 1:
+            z = z + (1 - 1 / tau) * z_next + w.w_rec.T @ (z_next * d[t + 1]) / tau
+        zd = z * d[t]
+        g_rec -= np.outer(zd, tr.h[t])
+        g_in -= np.outer(zd, x[t])
+    grads = {
+        "w_out": -tr.eps.T @ tr.h[1:] / T,
+        "w_rec": g_rec / (T * tau),
+        "w_in": g_in / (T * tau),
+    }
+    return grads, tr
+
+
+def rtrl_grad(
+    w: Weights,
+    x: Array,
+    target: Array,
+    mask: Array,
+    tau: float = 10.0,
+    feedback: Array | None = None,
+    local: bool = False,
+    phi=np.tanh,
+    dphi=tanh_prime,
+) -> tuple[dict[str, Array], Trace]:
+    """Trial gradient by real-time recurrent learning (Eqs. 10-14).
+
+    Parameters
+    ----------
+    feedback
+        ``(N, K)`` matrix that carries ``eps`` back; ``None`` is exact RTRL
+        (``w_out.T``), ``w.b`` gives random feedback.
+    local
+        Drop the nonlocal term ``sum_k W_jk P_kab`` (with ``feedback=w.b`` this is RFLO).
+
+    Returns the (approximate) ``dL/dW`` by name and the forward trace. Costs
+    ``O(N^4)`` per step: small ``N`` only.
+    """
+    tr = forward(w, x, target, mask, tau, phi)
+    T, n, m = x.shape[0], w.n_hidden, w.n_in
+    F = w.w_out.T if feedback is None else feedback
+    P = np.zeros((n, n, n))  # P[j, a, b] = dh_j / dW_ab
+    Q = np.zeros((n, n, m))
+    eye = np.eye(n)
+    g_rec = np.zeros_like(w.w_rec)
+    g_in = np.zeros_like(w.w_in)
+    for t in range(T):
+        d = dphi(tr.u[t])
+        drive_p = eye[:, :, None] * tr.h[t][None, None, :]
+        drive_q = eye[:, :, None] * x[t][None, None, :]
+        if not local:
+            drive_p = drive_p + np.einsum("jk,kab->jab", w.w_rec, P)
+            drive_q = drive_q + np.einsum("jk,kab->jab", w.w_rec, Q)
+        P = (1 - 1 / tau) * P + d[:, None, None] * drive_p / tau
+        Q = (1 - 1 / tau) * Q + d[:, None, None] * drive_q / tau
+        err = F @ tr.eps[t]
+        g_rec -= np.einsum("j,jab->ab", err, P)
+        g_in -= np.einsum("j,jab->ab", err, Q)
+    grads = {
+        "w_out": -tr.eps.T @ tr.h[1:] / T,
+        "w_rec": g_rec / T,
+        "w_in": g_in / T,
+    }
+    return grads, tr

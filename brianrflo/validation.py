@@ -1,0 +1,52 @@
+"""Checks of user-supplied settings that fail early with a message naming the parameter."""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+
+__all__ = ["check_int", "check_real", "check_array"]
+
+
+def check_int(name: str, value, minimum: int = 1) -> int:
+    """Return ``value`` as an ``int`` if it is an integer ``>= minimum``.
+
+    Raises
+    ------
+    ValueError
+        Naming ``name`` and the allowed range.
+    """
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_real(
+    name: str, value, minimum: float = -math.inf, maximum: float = math.inf
+) -> float:
+    """Return ``value`` as a finite ``float`` in ``[minimum, maximum]``."""
+    if isinstance(value, bool) or not isinstance(value, (Real, np.floating, np.integer)):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if not minimum <= value <= maximum:
+        raise ValueError(f"{name} must be in [{minimum}, {maximum}], got {value!r}")
+    return value
+
+
+def check_array(name: str, value, shape: tuple[int, ...]) -> np.ndarray:
+    """Return ``value`` as a finite float64 array of exactly ``shape``."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be an array of numbers: {err}") from None
+    if arr.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must contain only finite values")
+    return arr

@@ -1,0 +1,9 @@
+"""Tasks as plain numpy arrays, installed as ``brianrflo.tasks``."""
+
+from .base import Block, Task
+from .periodic import Periodic
+
+__all__ = ["Block", "Task", "Periodic", "TASKS"]
+
+#: Tasks by command-line name.
+TASKS = {"periodic": Periodic}
