@@ -379,6 +379,8 @@ class BrianNetwork:
         if self.inputs is not None:
             self.inputs.t_block = t0
         before = self.loss_monitor.loss.shape[1]
+        if self.record:
+            self._record_from = self.h_monitor.h.shape[1]
         self.net.run(steps * DT, namespace={})
         records = self.loss_monitor.loss[:, before:]
         return self._losses(records, self.readout.loss[:])
@@ -412,14 +414,15 @@ class BrianNetwork:
         return self._losses(self.loss_monitor.loss[:], self.readout.loss[:])
 
     def trace(self) -> dict[str, np.ndarray]:
-        """``h``, ``y``, ``eps`` at every step run so far, shape ``(steps, .)``.
+        """``h``, ``y``, ``eps`` at every step of the last block, shape ``(steps, .)``.
 
-        Needs ``record=True``. ``h`` is ``h(t)`` after the step's update.
+        Needs ``record=True``. Row ``s`` holds ``h(t)`` after the step's update.
         """
         if not self.record:
             raise RuntimeError("construct the network with record=True to get traces")
+        start = getattr(self, "_record_from", 0)
         return {
-            "h": np.array(self.h_monitor.h).T,
-            "y": np.array(self.y_monitor.y).T,
-            "eps": np.array(self.y_monitor.eps).T,
+            "h": np.array(self.h_monitor.h[:, start:]).T,
+            "y": np.array(self.y_monitor.y[:, start:]).T,
+            "eps": np.array(self.y_monitor.eps[:, start:]).T,
         }

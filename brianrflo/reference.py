@@ -8,7 +8,6 @@ baseline trainer. Time index ``t = 1..T`` of the paper is row ``t-1`` of every
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -40,9 +40,12 @@ def check_real(
 
 
 def check_array(name: str, value, shape: tuple[int, ...]) -> np.ndarray:
-    """Return ``value`` as a finite float64 array of exactly ``shape``."""
+    """Return a finite float64 copy of ``value`` of exactly ``shape``.
+
+    A copy, so the result never aliases memory a simulator goes on changing.
+    """
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        arr = np.array(value, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{name} must be an array of numbers: {err}") from None
     if arr.shape != tuple(shape):

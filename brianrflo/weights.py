@@ -82,7 +82,7 @@ class Weights:
         seed: int | None = None,
         g: float = 1.5,
         h0_scale: float = 0.1,
-    ) -> "Weights":
+    ) -> Weights:
         """Draw weights as in the paper's Materials and methods.
 
         ``W ~ Normal(0, g^2/N)``, ``W_in ~ Uniform[-1, 1]``,
@@ -104,7 +104,7 @@ class Weights:
             h0=rng.normal(0.0, h0_scale, size=n),
         )
 
-    def copy(self) -> "Weights":
+    def copy(self) -> Weights:
         """Deep copy."""
         return Weights(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
 
@@ -112,11 +112,11 @@ class Weights:
         """The arrays by name."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
-    def allclose(self, other: "Weights", atol: float = 0.0) -> bool:
+    def allclose(self, other: Weights, atol: float = 0.0) -> bool:
         """Whether every array equals ``other``'s to ``atol`` (absolute)."""
         return all(
             a.shape == b.shape and np.allclose(a, b, rtol=0.0, atol=atol)
-            for a, b in zip(self.as_dict().values(), other.as_dict().values())
+            for a, b in zip(self.as_dict().values(), other.as_dict().values(), strict=True)
         )
 
     def save(self, path: str | os.PathLike) -> None:
@@ -139,7 +139,13 @@ class Weights:
         """
         path = os.fspath(path)
         try:
-            with np.load(path, allow_pickle=False) as data:
+            data = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+            raise ValueError(f"cannot read weights file {path!r}: {err}") from None
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError(f"weights file {path!r} is not an .npz archive of named arrays")
+        try:
+            with data:
                 missing = [n for n in cls.NAMES if n not in data.files]
                 if missing:
                     raise ValueError(f"weights file {path!r} lacks arrays {missing}")

@@ -1,0 +1,337 @@
+"""Training: the block-wise trial loop shared by the API and the CLI.
+
+Python acts only between blocks: it draws the next block of trials, checks for
+divergence, reports progress and writes checkpoints. Inside a block, RFLO runs
+in Brian2's compiled code; BPTT (and the numpy RFLO reference) run in numpy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+import brian2
+import numpy as np
+
+from brianrflo.tasks.base import Task
+
+from . import reference as ref
+from .analysis import alignment
+from .network import TARGETS, BrianNetwork, update_period
+from .validation import check_int, check_real
+from .weights import Weights
+
+__all__ = ["Settings", "Result", "train", "evaluate", "RULES", "ENGINES"]
+
+#: Learning rules a network can be trained with.
+RULES = ("rflo", "bptt")
+#: Where RFLO runs: Brian2 targets, or the plain numpy reference.
+ENGINES = (*TARGETS, "reference")
+
+
+@dataclass
+class Settings:
+    """Everything that defines a training run (saved in ``metrics.json``).
+
+    Parameters
+    ----------
+    rule
+        ``'rflo'`` (Brian2, or numpy with ``target='reference'``) or ``'bptt'`` (numpy).
+    trials
+        Number of training trials.
+    eta
+        Learning rates ``(eta1, eta2, eta3)`` of ``w_out``, ``w_rec``, ``w_in``.
+    update
+        ``'online'``, ``'trial'`` or a number of trials per update (BPTT: not online).
+    tau
+        Time constant in steps.
+    block_trials
+        Trials per Brian2 run (progress, checks and checkpoints happen between blocks).
+    target
+        Brian2 code-generation target, or ``'reference'`` for the numpy RFLO loop.
+    seed
+        Seeds the weights, the task and Brian2.
+    explode
+        A trial loss above ``explode`` times the untrained loss counts as divergence.
+    """
+
+    rule: str = "rflo"
+    trials: int = 1000
+    eta: tuple[float, float, float] = (0.03, 0.03, 0.03)
+    update: str | int = "trial"
+    tau: float = 10.0
+    block_trials: int = 100
+    target: str = "cython"
+    seed: int = 0
+    explode: float = 100.0
+
+    def __post_init__(self):
+        if self.rule not in RULES:
+            raise ValueError(f"rule must be one of {RULES}, got {self.rule!r}")
+        if self.target not in ENGINES:
+            raise ValueError(f"target must be one of {ENGINES}, got {self.target!r}")
+        self.trials = check_int("trials", self.trials, 1)
+        self.block_trials = check_int("block_trials", self.block_trials, 1)
+        self.seed = check_int("seed", self.seed, 0)
+        self.tau = check_real("tau", self.tau, 1.0)
+        self.explode = check_real("explode", self.explode, 1.0)
+        if len(self.eta) != 3:
+            raise ValueError(f"eta must be three learning rates, got {self.eta!r}")
+        self.eta = tuple(
+            check_real(f"eta{k + 1}", e, 0.0, 10.0) for k, e in enumerate(self.eta)
+        )
+        period = update_period(self.update)
+        if period is None and self.rule == "bptt":
+            raise ValueError("update='online' is not possible with rule='bptt'")
+        if period is not None and self.trials % period:
+            raise ValueError(
+                f"trials ({self.trials}) must be a multiple of update ({period} trials)"
+            )
+
+
+@dataclass
+class Result:
+    """What a training run returns.
+
+    Attributes
+    ----------
+    weights
+        The trained weights (the last good ones if the run diverged).
+    losses
+        Loss of every trial run, as computed during learning.
+    untrained_loss, final_loss
+        Loss of the initial and of the trained network on the evaluation trials.
+    alignment
+        ``(trial, tr(W_out B)/(|W_out| |B|))`` at the start and after each block.
+    diverged
+        ``None``, or the message of the divergence that stopped the run.
+    """
+
+    weights: Weights
+    losses: np.ndarray
+    untrained_loss: float
+    final_loss: float
+    alignment: list[tuple[int, float]]
+    settings: dict
+    diverged: str | None = None
+    wall_time: float = 0.0
+    versions: dict = field(default_factory=dict)
+
+    def metrics(self) -> dict:
+        """JSON-ready summary (``metrics.json``)."""
+        return {
+            "final_loss": self.final_loss,
+            "untrained_loss": self.untrained_loss,
+            "final_over_untrained": self.final_loss / self.untrained_loss,
+            "trials_run": int(len(self.losses)),
+            "losses": [float(v) for v in self.losses],
+            "alignment": [[int(k), float(a)] for k, a in self.alignment],
+            "diverged": self.diverged,
+            "wall_time_s": self.wall_time,
+            "settings": self.settings,
+            "versions": self.versions,
+        }
+
+
+def versions(target: str) -> dict:
+    """Versions of what produced a result."""
+    return {
+        "python": platform.python_version(),
+        "brian2": brian2.__version__,
+        "numpy": np.__version__,
+        "target": target,
+    }
+
+
+def evaluate(weights: Weights, task: Task, tau: float = 10.0, n: int = 1, seed: int = 0):
+    """Mean loss of ``weights`` on ``n`` evaluation trials, without learning."""
+    block = task.block(n, np.random.default_rng(seed))
+    return float(np.mean([ref.forward(weights, *block.trial(k), tau).loss for k in range(n)]))
+
+
+def _blocks(settings: Settings) -> int:
+    # cpp_standalone binaries run a fixed number of trials, so use the largest
+    # block size <= block_trials that divides the run and the update period.
+    period = update_period(settings.update) or 1
+    size = min(settings.block_trials, settings.trials)
+    size -= size % period
+    size = max(size, period)
+    if settings.target == "cpp_standalone":
+        while settings.trials % size:
+            size -= period
+    return size
+
+
+class _NumpyEngine:
+    """BPTT, or RFLO in numpy: the same block interface as :class:`BrianNetwork`."""
+
+    def __init__(self, weights: Weights, settings: Settings):
+        self.weights = weights.copy()
+        self.settings = settings
+        self.period = update_period(settings.update)
+        self.pending = {n: 0.0 for n in ("w_out", "w_rec", "w_in")}
+        self.count = 0
+
+    def run_block(self, block) -> np.ndarray:
+        s, w = self.settings, self.weights
+        losses = []
+        for k in range(block.n_trials):
+            x, target, mask = block.trial(k)
+            if s.rule == "bptt":
+                grads, trace = ref.bptt_grad(w, x, target, mask, s.tau)
+                dw = {n: -eta * grads[n] for n, eta in zip(self.pending, s.eta, strict=True)}
+            else:
+                dw, trace = ref.rflo_trial(
+                    w, x, target, mask, s.eta, s.tau, online=self.period is None
+                )
+            losses.append(trace.loss)
+            self.count += 1
+            for n in self.pending:
+                self.pending[n] = self.pending[n] + dw[n]
+            if self.period is None or self.count % self.period == 0:
+                for n in self.pending:
+                    setattr(w, n, getattr(w, n) + self.pending[n])
+                    self.pending[n] = 0.0
+        return np.array(losses)
+
+    def get_weights(self) -> Weights:
+        return self.weights.copy()
+
+    def set_weights(self, weights: Weights) -> None:
+        self.weights = weights.copy()
+
+
+def _diverged(losses: np.ndarray, weights: Weights, limit: float, first: int) -> str | None:
+    bad = np.flatnonzero(~np.isfinite(losses) | (losses > limit))
+    if bad.size:
+        k = int(bad[0])
+        return (
+            f"loss diverged at trial {first + k} (loss {losses[k]:.3g}, limit {limit:.3g}); "
+            "kept the weights from before this block. Try a smaller learning rate."
+        )
+    for name, arr in weights.as_dict().items():
+        if not np.all(np.isfinite(arr)):
+            return f"weights {name} became non-finite near trial {first + len(losses)}"
+    return None
+
+
+def train(
+    task: Task,
+    settings: Settings | None = None,
+    weights: Weights | None = None,
+    n_hidden: int = 30,
+    out: str | os.PathLike | None = None,
+    progress: bool = True,
+    eval_trials: int = 1,
+) -> Result:
+    """Train a network on ``task``.
+
+    Parameters
+    ----------
+    task
+        A task from :mod:`brianrflo.tasks`.
+    settings
+        The rule, learning rates and run settings (default :class:`Settings`).
+    weights
+        Initial weights; default ``Weights.init(n_hidden, task.n_in, task.n_out, seed)``.
+    n_hidden
+        ``N`` when ``weights`` is not given.
+    out
+        If given, a folder that receives ``weights.npz`` and ``metrics.json`` after
+        every block (so an interrupted or diverged run keeps its last good weights).
+    progress
+        Print one line per block to stderr.
+    eval_trials
+        Trials (drawn with ``seed + 1``) on which untrained and final loss are measured.
+
+    Returns
+    -------
+    Result
+    """
+    settings = settings or Settings()
+    start = time.perf_counter()
+    if weights is None:
+        weights = Weights.init(check_int("n_hidden", n_hidden, 1), task.n_in, task.n_out,
+                               seed=settings.seed)
+    if (weights.n_in, weights.n_out) != (task.n_in, task.n_out):
+        raise ValueError(
+            f"weights have (n_in, n_out) = {(weights.n_in, weights.n_out)}, the task needs "
+            f"{(task.n_in, task.n_out)}"
+        )
+    brian2.seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    untrained = evaluate(weights, task, settings.tau, eval_trials, settings.seed + 1)
+    size = _blocks(settings)
+    if settings.rule == "rflo" and settings.target != "reference":
+        engine = BrianNetwork(
+            weights, task.T, block_trials=size, eta=settings.eta, update=settings.update,
+            tau=settings.tau, target=settings.target,
+        )
+    else:
+        engine = _NumpyEngine(weights, settings)
+    record = {k: v for k, v in asdict(settings).items()}
+    record.update(task=task.settings(), n_hidden=weights.n_hidden, block_trials_used=size)
+    result = Result(
+        weights=weights.copy(), losses=np.zeros(0), untrained_loss=untrained,
+        final_loss=untrained, alignment=[(0, alignment(weights))], settings=record,
+        versions=versions(settings.target),
+    )
+    good = weights.copy()
+    limit = settings.explode * untrained
+    losses = []
+    done = 0
+    while done < settings.trials:
+        n = min(size, settings.trials - done)
+        block_losses = engine.run_block(task.block(n, rng))
+        current = engine.get_weights()
+        message = _diverged(block_losses, current, limit, done)
+        if message:
+            result.diverged = message
+            engine.set_weights(good)
+            print(f"brianrflo: {message}", file=sys.stderr)
+            break
+        good = current
+        losses.extend(block_losses)
+        done += n
+        result.alignment.append((done, alignment(good)))
+        result.weights, result.losses = good, np.array(losses)
+        if progress:
+            print(
+                f"trial {done:>6}/{settings.trials}  loss {np.mean(block_losses):.4g} "
+                f"(untrained {untrained:.4g})  alignment {result.alignment[-1][1]:+.3f}  "
+                f"{time.perf_counter() - start:6.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+        if out is not None:
+            result.wall_time = time.perf_counter() - start
+            save(result, out)
+    result.weights, result.losses = good, np.array(losses)
+    result.final_loss = evaluate(good, task, settings.tau, eval_trials, settings.seed + 1)
+    result.wall_time = time.perf_counter() - start
+    if out is not None:
+        save(result, out)
+    return result
+
+
+def save(result: Result, out: str | os.PathLike) -> None:
+    """Write ``weights.npz`` and ``metrics.json`` into ``out`` (atomically each)."""
+    os.makedirs(out, exist_ok=True)
+    result.weights.save(os.path.join(out, "weights.npz"))
+    path = os.path.join(out, "metrics.json")
+    with open(path + ".tmp", "w") as f:
+        json.dump(result.metrics(), f, indent=1, default=_json_default)
+    os.replace(path + ".tmp", path)
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    raise TypeError(f"cannot write {type(value)} to JSON")

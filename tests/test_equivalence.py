@@ -1,0 +1,108 @@
+"""The Brian2 model equals the numpy reference on whole trials, for each target.
+
+Two blocks of two trials each are run, so the test also covers what crosses a
+block boundary (weights carried over, and in cpp_standalone the re-run of the
+compiled binary with new ``run_args``).
+"""
+
+import numpy as np
+import pytest
+
+from brianrflo import reference as ref
+from brianrflo.network import BrianNetwork
+from brianrflo.weights import Weights
+from conftest import K, M, N, T, random_block
+
+ETA = (0.05, 0.04, 0.03)
+NAMES = ("w_out", "w_rec", "w_in")
+TOL = 1e-10
+
+
+def reference_blocks(w: Weights, blocks, update):
+    """Reference run with the engine's update semantics; traces and weights per block."""
+    online = update == "online"
+    period = 1 if update in ("online", "trial") else update
+    w = w.copy()
+    pending = {n: 0.0 for n in NAMES}
+    count, out = 0, []
+    for block in blocks:
+        traces = []
+        for k in range(block.n_trials):
+            dw, tr = ref.rflo_trial(w, *block.trial(k), ETA, online=online)
+            traces.append(tr)
+            count += 1
+            for n in NAMES:
+                pending[n] = pending[n] + dw[n]
+            if online or count % period == 0:
+                for n in NAMES:
+                    setattr(w, n, getattr(w, n) + pending[n])
+                    pending[n] = 0.0
+        out.append((traces, w.copy()))
+    return out
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["cython", pytest.param("cpp_standalone", marks=pytest.mark.standalone)],
+)
+@pytest.mark.parametrize("update", ["online", "trial", 2])
+def test_brian_equals_reference(weights, target, update):
+    blocks = [random_block(10, 2), random_block(11, 2)]
+    net = BrianNetwork(weights, T, block_trials=2, eta=ETA, update=update, target=target,
+                       record=True)
+    expected = reference_blocks(weights, blocks, update)
+    start = weights
+    for block, (traces, w_ref) in zip(blocks, expected, strict=True):
+        losses = net.run_block(block)
+        got = net.trace()
+        assert got["h"].shape == (2 * T, N)
+        for name in ("h", "y", "eps"):
+            want = np.concatenate([getattr(tr, name)[-T:] for tr in traces])
+            np.testing.assert_allclose(got[name], want, rtol=0, atol=TOL, err_msg=name)
+        np.testing.assert_allclose(losses, [tr.loss for tr in traces], rtol=0, atol=TOL)
+        w = net.get_weights()
+        for name in NAMES:
+            change = getattr(w, name) - getattr(start, name)
+            want = getattr(w_ref, name) - getattr(start, name)
+            assert np.abs(want).max() > 1e-6, "learning must change every weight"
+            np.testing.assert_allclose(change, want, rtol=0, atol=TOL, err_msg=name)
+        start = w
+
+
+def test_runtime_after_standalone_and_weights_round_trip(weights):
+    """Switching back to the runtime device works; set/get weights is exact."""
+    net = BrianNetwork(weights, T, block_trials=2, target="cython")
+    got = net.get_weights()
+    for name, arr in weights.as_dict().items():
+        assert np.array_equal(getattr(got, name), arr), name
+    other = Weights.init(N, M, K, seed=99)
+    net.set_weights(other)
+    assert all(np.array_equal(a, b) for a, b in zip(net.get_weights().as_dict().values(),
+                                                     other.as_dict().values(), strict=True))
+    losses = net.run_block(random_block(12, 2))
+    want = [ref.forward(other, *random_block(12, 2).trial(k)).loss for k in range(2)]
+    np.testing.assert_allclose(losses, want, rtol=0, atol=TOL)
+
+
+def test_no_input_network_matches_reference():
+    """M = 0 (the periodic task) has no input synapses at all."""
+    w = Weights.init(N, 0, 1, seed=4)
+    block = random_block(13, 2, M=0, K=1)
+    net = BrianNetwork(w, T, block_trials=2, eta=ETA, update="trial", target="cython")
+    losses = net.run_block(block)
+    expected = reference_blocks(w, [block], "trial")[0]
+    np.testing.assert_allclose(losses, [tr.loss for tr in expected[0]], rtol=0, atol=TOL)
+    np.testing.assert_allclose(net.get_weights().w_rec, expected[1].w_rec, rtol=0, atol=TOL)
+
+
+def test_bad_settings_name_the_parameter(weights):
+    with pytest.raises(ValueError, match="tau"):
+        BrianNetwork(weights, T, tau=0.5)
+    with pytest.raises(ValueError, match="eta2"):
+        BrianNetwork(weights, T, eta=(0.1, float("nan"), 0.1))
+    with pytest.raises(ValueError, match="update"):
+        BrianNetwork(weights, T, update="sometimes")
+    with pytest.raises(ValueError, match="block_trials"):
+        BrianNetwork(weights, T, block_trials=3, update=2)
+    with pytest.raises(ValueError, match="target"):
+        BrianNetwork(weights, T, target="gpu")
