@@ -211,7 +211,7 @@ def _diverged(losses: np.ndarray, weights: Weights, limit: float, first: int) ->
     if bad.size:
         k = int(bad[0])
         return (
-            f"loss diverged at trial {first + k} (loss {losses[k]:.3g}, limit {limit:.3g}); "
+            f"loss diverged at trial {first + k + 1} (loss {losses[k]:.3g}, limit {limit:.3g}); "
             "kept the weights from before this block. Try a smaller learning rate."
         )
     for name, arr in weights.as_dict().items():

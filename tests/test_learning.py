@@ -1,0 +1,63 @@
+"""Learning that can fail: the paper's periodic task at N = 30, T = 200 (20 tau)."""
+
+import numpy as np
+import pytest
+
+from brianrflo import Settings, train
+from brianrflo.tasks import Periodic
+from brianrflo.tasks.base import Block, Task
+
+TRIALS = 300
+
+
+@pytest.mark.parametrize(
+    ("rule", "target", "fraction"),
+    [("rflo", "cython", 0.3), ("bptt", "reference", 0.15)],
+)
+def test_loss_falls_well_below_untrained(rule, target, fraction):
+    settings = Settings(rule=rule, target=target, eta=(0.03,) * 3, trials=TRIALS,
+                        block_trials=100, seed=0)
+    result = train(Periodic(200), settings, n_hidden=30, progress=False)
+    assert result.diverged is None
+    assert len(result.losses) == TRIALS
+    assert result.final_loss < fraction * result.untrained_loss
+    if rule == "rflo":
+        # Paper Fig. 2c: W_out aligns with B^T during RFLO training.
+        start, end = result.alignment[0][1], result.alignment[-1][1]
+        assert end > 0.3 and end > start + 0.2
+
+
+class Exploding(Task):
+    """Periodic targets that become astronomically large from the 21st training trial."""
+
+    n_in, n_out, T = 0, 1, 20
+
+    def __init__(self):
+        self.drawn = 0
+
+    def block(self, n, rng=None):
+        base = Periodic(self.T).block(n)
+        if n == 1:  # the evaluation trial, not a training block
+            return base
+        scale = np.where(np.arange(self.drawn, self.drawn + n) >= 20, 1e200, 1.0)
+        self.drawn += n
+        return Block(base.x, base.target * scale[:, None, None], base.mask)
+
+    def settings(self):
+        return {"task": "exploding"}
+
+
+def test_divergence_stops_and_keeps_last_good_weights(tmp_path, capsys):
+    from brianrflo.weights import Weights
+
+    settings = Settings(target="cython", eta=(0.03,) * 3, trials=40, block_trials=10)
+    result = train(Exploding(), settings, n_hidden=8, out=tmp_path, progress=False)
+    assert result.diverged is not None and "trial 21" in result.diverged
+    assert "diverged" in capsys.readouterr().err
+    assert len(result.losses) == 20
+    # The weights after 20 good trials, from an identical run stopped there.
+    reference = train(Exploding(), Settings(target="cython", eta=(0.03,) * 3, trials=20,
+                                            block_trials=10), n_hidden=8, progress=False)
+    saved = Weights.load(tmp_path / "weights.npz")
+    assert saved.allclose(reference.weights, atol=0.0)
+    assert result.weights.allclose(reference.weights, atol=0.0)
