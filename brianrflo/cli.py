@@ -1,0 +1,99 @@
+"""Command line: ``brianrflo train TASK ...``.
+
+Exit codes: 0 success, 2 bad input (one line on stderr naming the parameter),
+3 the run diverged (the last good weights are in the output folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from brianrflo.tasks import TASKS
+
+from .train import ENGINES, RULES, Settings, train
+from .weights import Weights
+
+__all__ = ["main"]
+
+
+def _update(value: str) -> str | int:
+    return int(value) if value.isdigit() else value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="brianrflo",
+        description="Train recurrent networks with RFLO (Murray 2019) in Brian2, or with BPTT.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    tr = sub.add_parser("train", help="train a network on a task")
+    tr.add_argument("task", choices=sorted(TASKS))
+    tr.add_argument("--rule", choices=RULES, default="rflo")
+    tr.add_argument("--n-hidden", type=int, default=30, help="N (default 30)")
+    tr.add_argument("--period", type=int, default=200, help="periodic task: T in steps")
+    tr.add_argument("--trials", type=int, default=2000)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--eta", type=float, default=0.03, help="learning rate of all weights")
+    for k, name in enumerate(("w_out", "w_rec", "w_in"), start=1):
+        tr.add_argument(f"--eta{k}", type=float, help=f"learning rate of {name} (overrides --eta)")
+    tr.add_argument("--update", type=_update, default="trial",
+                    help="'online', 'trial' or a number of trials per update")
+    tr.add_argument("--tau", type=float, default=10.0, help="time constant in steps")
+    tr.add_argument("--block-trials", type=int, default=100, help="trials per Brian2 run")
+    tr.add_argument("--target", choices=ENGINES, default="cython",
+                    help="Brian2 code generation target, or 'reference' (numpy)")
+    tr.add_argument("--explode", type=float, default=100.0,
+                    help="stop when a trial's loss exceeds this many times the untrained loss")
+    tr.add_argument("--weights", help="start from weights saved in this .npz file")
+    tr.add_argument("--out", required=True, help="output folder")
+    tr.add_argument("--overwrite", action="store_true", help="replace results already in --out")
+    tr.add_argument("--quiet", action="store_true", help="no progress lines")
+    return parser
+
+
+def _train(args) -> int:
+    from .plots import plot_training
+
+    task = TASKS[args.task](period=args.period)
+    eta = tuple(args.eta if e is None else e for e in (args.eta1, args.eta2, args.eta3))
+    settings = Settings(
+        rule=args.rule, trials=args.trials, eta=eta, update=args.update, tau=args.tau,
+        block_trials=args.block_trials, target=args.target, seed=args.seed,
+        explode=args.explode,
+    )
+    weights = None
+    if args.weights is not None:
+        weights = Weights.load(args.weights, shape=(args.n_hidden, task.n_in, task.n_out))
+    metrics = os.path.join(args.out, "metrics.json")
+    if os.path.exists(metrics) and not args.overwrite:
+        raise ValueError(f"--out {args.out!r} already holds results; pass --overwrite to replace")
+    result = train(task, settings, weights=weights, n_hidden=args.n_hidden, out=args.out,
+                   progress=not args.quiet)
+    figure = os.path.join(args.out, "training.png")
+    plot_training(result, task, figure)
+    print(
+        f"final loss {result.final_loss:.4g}, untrained {result.untrained_loss:.4g} "
+        f"(ratio {result.final_loss / result.untrained_loss:.3f}), "
+        f"alignment {result.alignment[-1][1]:+.3f}, {result.wall_time:.1f} s\n"
+        f"figure:  {figure}\nmetrics: {metrics}\nweights: {os.path.join(args.out, 'weights.npz')}"
+    )
+    if result.diverged:
+        print(f"brianrflo: {result.diverged}", file=sys.stderr)
+        return 3
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return _train(args)
+    except ValueError as err:
+        print(f"brianrflo: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

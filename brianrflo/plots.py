@@ -1,0 +1,64 @@
+"""Figures people look at instead of reading numbers."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from brianrflo.tasks.base import Task
+
+from . import reference as ref
+from .train import Result
+
+__all__ = ["plot_training"]
+
+
+def plot_training(result: Result, task: Task, path: str | os.PathLike | None = None) -> Figure:
+    """Loss over trials, and the trained network's output against the target.
+
+    Parameters
+    ----------
+    result
+        What :func:`brianrflo.train` returned.
+    task
+        The task it was trained on (one evaluation trial is drawn with ``seed + 1``,
+        as for the final loss).
+    path
+        If given, the figure is also written there (PNG by extension).
+    """
+    settings = result.settings
+    tau = settings["tau"]
+    fig = Figure(figsize=(10, 3.8), layout="constrained")
+    ax_loss, ax_out = fig.subplots(1, 2, width_ratios=(1, 1.3))
+
+    trials = np.arange(1, len(result.losses) + 1)
+    ax_loss.semilogy(trials, result.losses, lw=0.8, color="C0", label=settings["rule"].upper())
+    ax_loss.axhline(result.untrained_loss, ls="--", color="0.4", lw=1, label="untrained")
+    ax_loss.set_xlabel("trial")
+    ax_loss.set_ylabel("loss")
+    ax_loss.set_title(
+        f"final {result.final_loss:.3g} = {result.final_loss / result.untrained_loss:.1%} "
+        "of untrained"
+    )
+    ax_loss.legend(frameon=False)
+
+    rng = np.random.default_rng(settings["seed"] + 1)
+    x, target, mask = task.block(1, rng).trial(0)
+    trace = ref.forward(result.weights, x, target, mask, tau)
+    steps = np.arange(1, task.T + 1) / tau
+    for k in range(target.shape[1]):
+        ax_out.plot(steps, target[:, k], color="0.2", lw=2.5, alpha=0.35,
+                    label="target $y^*$" if k == 0 else None)
+        ax_out.plot(steps, trace.y[:, k], color=f"C{k + 1}", lw=1.2,
+                    label="output $y$" if k == 0 else None)
+    ax_out.set_xlabel(r"time ($\tau$)")
+    ax_out.set_ylabel("output")
+    ax_out.set_title(f"after {len(result.losses)} trials, N = {settings['n_hidden']}")
+    ax_out.legend(frameon=False, loc="upper right")
+    if result.diverged:
+        fig.suptitle("stopped: " + result.diverged.split(";")[0], color="C3")
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig
