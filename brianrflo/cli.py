@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 
+from brianrflo.models import MODELS, get_model
 from brianrflo.tasks import TASKS
 
 from .train import ENGINES, RULES, Settings, train
@@ -31,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("train", help="train a network on a task")
     tr.add_argument("task", choices=sorted(TASKS))
     tr.add_argument("--rule", choices=RULES, default="rflo")
+    tr.add_argument("--model", choices=sorted(MODELS), default="rate",
+                    help="hidden-unit equations (see 'brianrflo models')")
     tr.add_argument("--n-hidden", type=int, default=30, help="N (default 30)")
     tr.add_argument("--period", type=int, default=200, help="periodic task: T in steps")
     tr.add_argument("--trials", type=int, default=2000)
@@ -50,7 +53,28 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", required=True, help="output folder")
     tr.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     tr.add_argument("--quiet", action="store_true", help="no progress lines")
+    sub.add_parser("models", help="list the shipped models")
+    show = sub.add_parser("show-equations", help="print the Brian2 code a model runs")
+    show.add_argument("--model", choices=sorted(MODELS), default="rate")
+    show.add_argument("--rule", choices=("rflo",), default="rflo",
+                      help="the rule whose equations to show (BPTT runs in numpy)")
     return parser
+
+
+def _models(args) -> int:
+    width = max(map(len, MODELS))
+    for name, model in MODELS.items():
+        print(f"{name:<{width}}  {model.description}")
+    return 0
+
+
+def _show(args) -> int:
+    model = get_model(args.model)
+    print(f"# model {args.model!r}, rule {args.rule!r}: {model.description}")
+    if model.namespace:
+        print(f"# constants: {model.namespace}")
+    print(model.show())
+    return 0
 
 
 def _train(args) -> int:
@@ -61,7 +85,7 @@ def _train(args) -> int:
     settings = Settings(
         rule=args.rule, trials=args.trials, eta=eta, update=args.update, tau=args.tau,
         block_trials=args.block_trials, target=args.target, seed=args.seed,
-        explode=args.explode,
+        explode=args.explode, model=args.model,
     )
     weights = None
     if args.weights is not None:
@@ -88,8 +112,9 @@ def _train(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
+    command = {"train": _train, "models": _models, "show-equations": _show}[args.command]
     try:
-        return _train(args)
+        return command(args)
     except ValueError as err:
         print(f"brianrflo: error: {err}", file=sys.stderr)
         return 2

@@ -11,7 +11,7 @@ start (0, 1)       read ``x(t)``; at trial starts record the     inputs, trial c
                    last trial's loss, then reset ``h=h0``,
                    ``p=q=0``, ``loss=0``
 before_groups (0)  ``u_rec = W h(t-1)``, ``u_in = W_in x(t)``    summed variables
-before_groups (1)  ``phi'(u(t))``                                hidden
+before_groups (1)  ``df/dh``, ``df/du`` (``phi'(u(t))/tau``)     hidden
 before_groups (2)  traces ``p(t)``, ``q(t)`` (Eq. 17)            synapse state updaters
 groups             ``h(t)`` (Eq. 1, forward Euler)               hidden state updater
 after_groups (0)   ``y(t) = W_out h(t)``                         summed variable
@@ -39,7 +39,6 @@ from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 from brian2.devices.device import reinit_devices
 
 from brianrflo.models.rate import (
-    APPLY,
     ERROR,
     ERROR_UPDATE,
     FEEDBACK,
@@ -55,7 +54,7 @@ from brianrflo.tasks.base import Block
 from .validation import check_int, check_real
 from .weights import Weights
 
-__all__ = ["BrianNetwork", "TARGETS", "DT", "update_period"]
+__all__ = ["BrianNetwork", "TARGETS", "DT", "check_tau", "update_period"]
 
 #: One step of the paper's discrete-time map.
 DT = 1 * ms
@@ -89,6 +88,19 @@ def update_period(update: str | int) -> int | None:
     return check_int("update", update, 1)
 
 
+def check_tau(tau, n_hidden: int) -> np.ndarray:
+    """``tau`` in steps as an array of one value per unit, each >= 1."""
+    if np.ndim(tau) == 0:
+        return np.full(n_hidden, check_real("tau", tau, 1.0))
+    arr = np.array(tau, dtype=np.float64)
+    if arr.shape != (n_hidden,) or not np.all(np.isfinite(arr)) or np.any(arr < 1):
+        raise ValueError(
+            f"tau must be a number >= 1 or {n_hidden} finite numbers >= 1 (one per unit), "
+            f"got an array of shape {arr.shape}"
+        )
+    return arr
+
+
 def _pre_post(n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
     # Synapse k = a * n_pre + b is b -> a, so a weight matrix W[post, pre]
     # maps to synapses by W.ravel().
@@ -113,9 +125,10 @@ class BrianNetwork:
         ``'online'`` (every step), ``'trial'`` (summed over a trial, divided by
         ``T``) or an integer number of trials per update.
     tau
-        Time constant in steps (>= 1).
+        Time constant in steps (>= 1): one value, or one per hidden unit. Sets the
+        model's ``tau`` parameter (models without one ignore it).
     model
-        The hidden units' nonlinearity.
+        The hidden units' equations (default: the paper's, ``phi = tanh``).
     target
         ``'cython'`` (runtime), ``'numpy'`` (runtime, slow) or ``'cpp_standalone'``.
     directory
@@ -132,7 +145,7 @@ class BrianNetwork:
         block_trials: int = 1,
         eta: tuple[float, float, float] = (0.0, 0.0, 0.0),
         update: str | int = "trial",
-        tau: float = 10.0,
+        tau: float | np.ndarray = 10.0,
         model: RateModel | None = None,
         target: Target = "cython",
         directory: str | None = None,
@@ -142,7 +155,7 @@ class BrianNetwork:
             raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
         self.T = check_int("T", T, 1)
         self.block_trials = check_int("block_trials", block_trials, 1)
-        self.tau = check_real("tau", tau, 1.0)
+        self.tau = check_tau(tau, weights.n_hidden)
         self.period = update_period(update)
         if self.period is not None and self.block_trials % self.period:
             raise ValueError(
@@ -161,7 +174,7 @@ class BrianNetwork:
         self._build()
         if target == "cpp_standalone":
             self.net.run(self.block_trials * self.T * DT, namespace={})
-            b2.device.build(directory=self.directory, run=False)
+            self._device.build(directory=self.directory, run=False)
         else:
             self.set_weights(weights)
             self.eta = eta
@@ -175,7 +188,8 @@ class BrianNetwork:
 
     def _key(self) -> str:
         parts = (self.n_hidden, self.n_in, self.n_out, self.T, self.block_trials,
-                 self.period, self.model.phi, self.record, self.tau)
+                 self.period, self.model.equations, sorted(self.model.namespace.items()),
+                 self.record, self.tau.tobytes())
         return hashlib.sha1(repr(parts).encode()).hexdigest()[:12]
 
     def _activate(self, directory: str | None) -> None:
@@ -188,6 +202,8 @@ class BrianNetwork:
             )
             reinit_devices()
             b2.set_device("cpp_standalone", directory=self.directory, build_on_run=False)
+            # Kept: a runtime network made meanwhile switches Brian2's global device.
+            self._device = b2.get_device()
         else:
             if isinstance(b2.get_device(), CPPStandaloneDevice):
                 b2.set_device("runtime")
@@ -213,6 +229,7 @@ class BrianNetwork:
         self.mask_ta = b2.TimedArray(np.zeros((steps, K)), dt=DT, name="mask_ta")
         online = self.period is None
         ns = {
+            **self.model.namespace,
             "x_ta": self.x_ta,
             "target_ta": self.target_ta,
             "mask_ta": self.mask_ta,
@@ -234,9 +251,10 @@ class BrianNetwork:
         hidden = b2.NeuronGroup(
             N, self.model.hidden_equations(), method="euler", name="hidden", namespace=ns, dt=DT
         )
-        hidden.tau = self.tau * DT
-        hidden.run_regularly(self.model.hidden_dphi_code(), when="before_groups", order=1,
-                             name="hidden_dphi")
+        if self.model.has_parameter("tau"):
+            hidden.tau = self.tau * DT
+        hidden.run_regularly(self.model.hidden_derivative_code(), when="before_groups",
+                             order=1, name="hidden_derivatives")
         hidden.run_regularly("h = h0", clock=trial_clock, when="start", order=1,
                              name="hidden_reset")
         readout = b2.NeuronGroup(K, ERROR, name="readout", namespace=ns, dt=DT)
@@ -265,8 +283,8 @@ class BrianNetwork:
                 syn.state_updater.when = "before_groups"
                 syn.state_updater.order = 2
         for syn, name in learners:
-            code = f"apply = {APPLY}\n" + self.model.update_code(name)
-            syn.run_regularly(code, when="after_groups", order=3, name=f"{syn.name}_update")
+            syn.run_regularly(self.model.update_code(name), when="after_groups", order=3,
+                              name=f"{syn.name}_update")
 
         self.loss_monitor = b2.StateMonitor(
             readout, "loss", record=True, clock=trial_clock, when="start", order=0,
@@ -400,7 +418,7 @@ class BrianNetwork:
         if self.inp is not None:
             args.update({self.inp.w_in: w.w_in.ravel(), self.inp.eta: self._eta[2],
                          self.x_ta: x})
-        b2.device.run(directory=self.directory, with_output=False, run_args=args)
+        self._device.run(directory=self.directory, with_output=False, run_args=args)
         for fname in glob.glob(os.path.join(self.directory, "static_arrays", "init_*")):
             os.remove(fname)
         N, M, K = self.n_hidden, self.n_in, self.n_out

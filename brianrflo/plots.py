@@ -29,7 +29,7 @@ def plot_training(result: Result, task: Task, path: str | os.PathLike | None = N
         If given, the figure is also written there (PNG by extension).
     """
     settings = result.settings
-    tau = settings["tau"]
+    tau = float(np.mean(settings["tau"]))  # per-unit taus: label time in their mean
     fig = Figure(figsize=(10, 3.8), layout="constrained")
     ax_loss, ax_out = fig.subplots(1, 2, width_ratios=(1, 1.3))
 

@@ -26,6 +26,10 @@ __all__ = [
 Array = np.ndarray
 
 
+def _per_unit(tau, n: int) -> Array:
+    return np.broadcast_to(np.asarray(tau, dtype=np.float64), (n,))
+
+
 def tanh_prime(u: Array) -> Array:
     """Derivative of ``tanh``."""
     return 1.0 - np.tanh(u) ** 2
@@ -42,13 +46,13 @@ class Trace:
     loss: float
 
 
-def _step(w: Weights, h: Array, x: Array, tau: float, phi) -> tuple[Array, Array]:
+def _step(w: Weights, h: Array, x: Array, tau, phi) -> tuple[Array, Array]:
     u = w.w_rec @ h + w.w_in @ x
     return u, h + (-h + phi(u)) / tau
 
 
 def forward(
-    w: Weights, x: Array, target: Array, mask: Array, tau: float = 10.0, phi=np.tanh
+    w: Weights, x: Array, target: Array, mask: Array, tau: float | Array = 10.0, phi=np.tanh
 ) -> Trace:
     """Run one trial (paper Eq. 1) with fixed weights.
 
@@ -59,7 +63,7 @@ def forward(
     x, target, mask
         Arrays ``(T, M)``, ``(T, K)``, ``(T, K)``.
     tau
-        Time constant in steps.
+        Time constant in steps: one value, or one per unit ``(N,)``.
     phi
         The nonlinearity (vectorised).
     """
@@ -85,7 +89,7 @@ def rflo_trial(
     target: Array,
     mask: Array,
     eta: tuple[float, float, float],
-    tau: float = 10.0,
+    tau: float | Array = 10.0,
     online: bool = False,
     feedback: Array | None = None,
     phi=np.tanh,
@@ -116,6 +120,7 @@ def rflo_trial(
     B = w.b if feedback is None else feedback
     T, n = x.shape[0], w.n_hidden
     scale = 1.0 if online else 1.0 / T
+    tau_a = _per_unit(tau, n)[:, None]  # postsynaptic unit a's own tau
     p = np.zeros((n, n))
     q = np.zeros((n, w.n_in))
     dw = {"w_out": np.zeros_like(w.w_out), "w_rec": np.zeros_like(w.w_rec),
@@ -128,8 +133,8 @@ def rflo_trial(
     for t in range(T):
         u[t], h[t + 1] = _step(cur, h[t], x[t], tau, phi)
         d = dphi(u[t])
-        p = (1 - 1 / tau) * p + np.outer(d, h[t]) / tau
-        q = (1 - 1 / tau) * q + np.outer(d, x[t]) / tau
+        p = (1 - 1 / tau_a) * p + np.outer(d, h[t]) / tau_a
+        q = (1 - 1 / tau_a) * q + np.outer(d, x[t]) / tau_a
         y[t] = cur.w_out @ h[t + 1]
         eps[t] = mask[t] * (target[t] - y[t])
         fb = B @ eps[t]
@@ -150,7 +155,7 @@ def bptt_grad(
     x: Array,
     target: Array,
     mask: Array,
-    tau: float = 10.0,
+    tau: float | Array = 10.0,
     phi=np.tanh,
     dphi=tanh_prime,
 ) -> tuple[dict[str, Array], Trace]:
@@ -160,7 +165,8 @@ def bptt_grad(
     """
     tr = forward(w, x, target, mask, tau, phi)
     T = x.shape[0]
-    d = dphi(tr.u)  # d[t] = phi'(u(t+1)) in paper indexing
+    tau = _per_unit(tau, w.n_hidden)
+    d = dphi(tr.u) / tau  # d[t] = phi'(u(t+1))/tau in paper indexing
     z = np.zeros(w.n_hidden)
     g_rec = np.zeros_like(w.w_rec)
     g_in = np.zeros_like(w.w_in)
@@ -169,14 +175,14 @@ def bptt_grad(
         z_next = z
         z = w.w_out.T @ tr.eps[t]
         if t < T - 1:
-            z = z + (1 - 1 / tau) * z_next + w.w_rec.T @ (z_next * d[t + 1]) / tau
+            z = z + (1 - 1 / tau) * z_next + w.w_rec.T @ (z_next * d[t + 1])
         zd = z * d[t]
         g_rec -= np.outer(zd, tr.h[t])
         g_in -= np.outer(zd, x[t])
     grads = {
         "w_out": -tr.eps.T @ tr.h[1:] / T,
-        "w_rec": g_rec / (T * tau),
-        "w_in": g_in / (T * tau),
+        "w_rec": g_rec / T,
+        "w_in": g_in / T,
     }
     return grads, tr
 
@@ -186,7 +192,7 @@ def rtrl_grad(
     x: Array,
     target: Array,
     mask: Array,
-    tau: float = 10.0,
+    tau: float | Array = 10.0,
     feedback: Array | None = None,
     local: bool = False,
     phi=np.tanh,
@@ -208,6 +214,7 @@ def rtrl_grad(
     tr = forward(w, x, target, mask, tau, phi)
     T, n, m = x.shape[0], w.n_hidden, w.n_in
     F = w.w_out.T if feedback is None else feedback
+    tau = _per_unit(tau, n)[:, None, None]
     P = np.zeros((n, n, n))  # P[j, a, b] = dh_j / dW_ab
     Q = np.zeros((n, n, m))
     eye = np.eye(n)

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 import brian2
 import numpy as np
 
+from brianrflo.models import RateModel, get_model
 from brianrflo.tasks.base import Task
 
 from . import reference as ref
@@ -49,7 +50,7 @@ class Settings:
     update
         ``'online'``, ``'trial'`` or a number of trials per update (BPTT: not online).
     tau
-        Time constant in steps.
+        Time constant in steps: one value, or one per hidden unit.
     block_trials
         Trials per Brian2 run (progress, checks and checkpoints happen between blocks).
     target
@@ -58,27 +59,36 @@ class Settings:
         Seeds the weights, the task and Brian2.
     explode
         A trial loss above ``explode`` times the untrained loss counts as divergence.
+    model
+        Name of a shipped model (``brianrflo models``); :func:`train` also takes a
+        :class:`~brianrflo.models.RateModel` of your own. Only the Brian2 engines
+        run other models than the paper's ``'rate'``.
     """
 
     rule: str = "rflo"
     trials: int = 1000
     eta: tuple[float, float, float] = (0.03, 0.03, 0.03)
     update: str | int = "trial"
-    tau: float = 10.0
+    tau: float | tuple[float, ...] = 10.0
     block_trials: int = 100
     target: str = "cython"
     seed: int = 0
     explode: float = 100.0
+    model: str = "rate"
 
     def __post_init__(self):
         if self.rule not in RULES:
             raise ValueError(f"rule must be one of {RULES}, got {self.rule!r}")
+        get_model(self.model)  # raises on an unknown name
         if self.target not in ENGINES:
             raise ValueError(f"target must be one of {ENGINES}, got {self.target!r}")
         self.trials = check_int("trials", self.trials, 1)
         self.block_trials = check_int("block_trials", self.block_trials, 1)
         self.seed = check_int("seed", self.seed, 0)
-        self.tau = check_real("tau", self.tau, 1.0)
+        if np.ndim(self.tau) == 0:
+            self.tau = check_real("tau", self.tau, 1.0)
+        else:  # one per unit; the network checks the count
+            self.tau = tuple(check_real("tau", t, 1.0) for t in np.ravel(self.tau))
         self.explode = check_real("explode", self.explode, 1.0)
         if len(self.eta) != 3:
             raise ValueError(f"eta must be three learning rates, got {self.eta!r}")
@@ -148,10 +158,25 @@ def versions(target: str) -> dict:
     }
 
 
-def evaluate(weights: Weights, task: Task, tau: float = 10.0, n: int = 1, seed: int = 0):
-    """Mean loss of ``weights`` on ``n`` evaluation trials, without learning."""
+def evaluate(
+    weights: Weights,
+    task: Task,
+    tau: float | tuple[float, ...] = 10.0,
+    n: int = 1,
+    seed: int = 0,
+    model: RateModel | None = None,
+) -> float:
+    """Mean loss of ``weights`` on ``n`` evaluation trials, without learning.
+
+    The paper's model is run by the numpy reference; any other model by its
+    compiled Brian2 equations (runtime cython), so what is scored is what trains.
+    """
     block = task.block(n, np.random.default_rng(seed))
-    return float(np.mean([ref.forward(weights, *block.trial(k), tau).loss for k in range(n)]))
+    if model is None or model.is_paper():
+        return float(np.mean([ref.forward(weights, *block.trial(k), np.asarray(tau)).loss
+                              for k in range(n)]))
+    net = BrianNetwork(weights, task.T, block_trials=n, tau=tau, model=model, target="cython")
+    return float(np.mean(net.run_block(block)))
 
 
 def _blocks(settings: Settings) -> int:
@@ -206,7 +231,7 @@ class _NumpyEngine:
         self.weights = weights.copy()
 
 
-def _diverged(losses: np.ndarray, weights: Weights, limit: float, first: int) -> str | None:
+def _diverged(losses: np.ndarray, limit: float, first: int) -> str | None:
     bad = np.flatnonzero(~np.isfinite(losses) | (losses > limit))
     if bad.size:
         k = int(bad[0])
@@ -214,9 +239,6 @@ def _diverged(losses: np.ndarray, weights: Weights, limit: float, first: int) ->
             f"loss diverged at trial {first + k + 1} (loss {losses[k]:.3g}, limit {limit:.3g}); "
             "kept the weights from before this block. Try a smaller learning rate."
         )
-    for name, arr in weights.as_dict().items():
-        if not np.all(np.isfinite(arr)):
-            return f"weights {name} became non-finite near trial {first + len(losses)}"
     return None
 
 
@@ -228,6 +250,7 @@ def train(
     out: str | os.PathLike | None = None,
     progress: bool = True,
     eval_trials: int = 1,
+    model: RateModel | None = None,
 ) -> Result:
     """Train a network on ``task``.
 
@@ -248,12 +271,23 @@ def train(
         Print one line per block to stderr.
     eval_trials
         Trials (drawn with ``seed + 1``) on which untrained and final loss are measured.
+    model
+        Hidden-unit equations of your own; default ``settings.model``.
 
     Returns
     -------
     Result
     """
     settings = settings or Settings()
+    custom = model is not None
+    model = model or get_model(settings.model)
+    if (custom or settings.model != "rate") and (
+        settings.rule != "rflo" or settings.target == "reference"
+    ):
+        raise ValueError(
+            "models other than the paper's 'rate' run only on the Brian2 engines: use "
+            "rule='rflo' with target 'cython', 'numpy' or 'cpp_standalone'"
+        )
     start = time.perf_counter()
     if weights is None:
         weights = Weights.init(check_int("n_hidden", n_hidden, 1), task.n_in, task.n_out,
@@ -265,17 +299,18 @@ def train(
         )
     brian2.seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
-    untrained = evaluate(weights, task, settings.tau, eval_trials, settings.seed + 1)
+    untrained = evaluate(weights, task, settings.tau, eval_trials, settings.seed + 1, model)
     size = _blocks(settings)
     if settings.rule == "rflo" and settings.target != "reference":
         engine = BrianNetwork(
             weights, task.T, block_trials=size, eta=settings.eta, update=settings.update,
-            tau=settings.tau, target=settings.target,
+            tau=settings.tau, target=settings.target, model=model,
         )
     else:
         engine = _NumpyEngine(weights, settings)
     record = {k: v for k, v in asdict(settings).items()}
-    record.update(task=task.settings(), n_hidden=weights.n_hidden, block_trials_used=size)
+    record.update(task=task.settings(), n_hidden=weights.n_hidden, block_trials_used=size,
+                  model_equations=model.equations, model_namespace=dict(model.namespace))
     result = Result(
         weights=weights.copy(), losses=np.zeros(0), untrained_loss=untrained,
         final_loss=untrained, alignment=[(0, alignment(weights))], settings=record,
@@ -288,8 +323,14 @@ def train(
     while done < settings.trials:
         n = min(size, settings.trials - done)
         block_losses = engine.run_block(task.block(n, rng))
-        current = engine.get_weights()
-        message = _diverged(block_losses, current, limit, done)
+        message = _diverged(block_losses, limit, done)
+        try:
+            current = engine.get_weights()
+        except ValueError as err:  # Weights refuse non-finite values
+            message = message or (
+                f"weights diverged in trials {done + 1}-{done + n} ({err}); kept the weights "
+                "from before this block. Try a smaller learning rate."
+            )
         if message:
             result.diverged = message
             engine.set_weights(good)
@@ -312,7 +353,7 @@ def train(
             result.wall_time = time.perf_counter() - start
             save(result, out)
     result.weights, result.losses = good, np.array(losses)
-    result.final_loss = evaluate(good, task, settings.tau, eval_trials, settings.seed + 1)
+    result.final_loss = evaluate(good, task, settings.tau, eval_trials, settings.seed + 1, model)
     result.wall_time = time.perf_counter() - start
     if out is not None:
         save(result, out)

@@ -1,5 +1,37 @@
-"""Models as Brian2 equations, installed as ``brianrflo.models``."""
+"""Models as Brian2 equations, installed as ``brianrflo.models``.
 
-from .rate import RATE, RateModel, phi_prime
+Each entry of :data:`MODELS` is a :class:`RateModel`; ``brianrflo models`` lists
+them and ``brianrflo show-equations --model NAME`` prints what runs. To add one,
+write its equations here (or in a notebook) as a ``RateModel``.
+"""
 
-__all__ = ["RATE", "RateModel", "phi_prime"]
+from .rate import PAPER_EQUATIONS, RULE_NAMES, ModelError, RateModel, phi_prime
+
+__all__ = ["MODELS", "ModelError", "PAPER_EQUATIONS", "RULE_NAMES", "RateModel", "get_model",
+           "phi_prime"]
+
+#: Shipped models by name.
+MODELS = {
+    "rate": RateModel(description="the paper's rate units: phi = tanh(u) (Murray 2019, Eq. 1)"),
+    "rate-sigmoid": RateModel(
+        PAPER_EQUATIONS.replace("tanh(u)", "1 / (1 + exp(-u))"),
+        description="logistic units: phi = 1/(1 + exp(-u))",
+    ),
+    "rate-softplus": RateModel(
+        PAPER_EQUATIONS.replace("tanh(u)", "log(1 + exp(beta * u)) / beta"),
+        namespace={"beta": 1.0},
+        description="softplus units: phi = log(1 + exp(beta u))/beta, beta = 1",
+    ),
+    "rate-noisy": RateModel(
+        PAPER_EQUATIONS.replace("(-h + phi) / tau", "(-h + phi) / tau + sigma * xi * tau**-0.5"),
+        namespace={"sigma": 0.02},
+        description="tanh units with private white noise of strength sigma = 0.02",
+    ),
+}
+
+
+def get_model(name: str) -> RateModel:
+    """The shipped model called ``name``."""
+    if name not in MODELS:
+        raise ValueError(f"model must be one of {sorted(MODELS)}, got {name!r}")
+    return MODELS[name]

@@ -4,35 +4,56 @@ One Brian2 time step is one step of the paper's discrete map, ``dt = 1 * ms``;
 ``tau`` is ``tau_steps * dt``. Integrating ``dh/dt = (-h + phi)/tau`` with
 ``method='euler'`` gives exactly ``h(t) = h(t-1) + (-h(t-1) + phi(u(t)))/tau``.
 
-Every string below is plain Brian2 syntax; ``{phi}`` and ``{dphi}`` are filled in
-from :class:`RateModel`, so editing ``phi`` changes the rule consistently.
+The hidden units' equations are the part a scientist edits (:class:`RateModel`).
+The learning rule follows from them: writing the unit as ``dh/dt = f(h, u)``,
+RFLO's eligibility trace of synapse ``b -> a`` is the synapse's local sensitivity
+``p_ab = dh_a/dW_ab`` with the nonlocal terms dropped, which obeys
+
+    dp/dt = df/dh * p + df/du * h_b
+
+and ``df/dh``, ``df/du`` are derived symbolically from ``f``. For the paper's
+``f = (-h + phi(u))/tau`` this is Eq. 17: ``df/dh = -1/tau``, ``df/du = phi'(u)/tau``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import brian2 as b2
 import sympy
+from brian2 import Equations
+from brian2.core.namespace import DEFAULT_CONSTANTS, DEFAULT_FUNCTIONS, DEFAULT_UNITS
+from brian2.equations.equations import SUBEXPRESSION
 from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
+from brian2.units.fundamentalunits import DIMENSIONLESS
 
-__all__ = ["RateModel", "RATE", "phi_prime"]
+__all__ = ["RateModel", "ModelError", "phi_prime", "RULE_NAMES", "PAPER_EQUATIONS"]
 
-#: Hidden rate units. ``u_rec``, ``u_in`` are summed by the recurrent and input
-#: synapses, ``fb = (B eps)`` by the error-feedback synapses.
-HIDDEN = """
+#: The paper's hidden units. Edit freely: another ``phi``, noise (``xi``), extra
+#: currents in ``u``, parameters per unit.
+PAPER_EQUATIONS = """
 dh/dt = (-h + phi) / tau : 1
-phi = {phi} : 1
+phi = tanh(u) : 1
 u = u_rec + u_in : 1
-u_rec : 1
-u_in : 1
-dphi : 1
-fb : 1
-h0 : 1 (constant)
 tau : second (constant)
 """
 
-#: ``phi'(u)``, computed once per unit and step so synapses only read it.
-HIDDEN_DPHI = "dphi = {dphi}"
+#: Variables the rule adds to the hidden units: ``u_rec``, ``u_in`` are summed by
+#: the recurrent and input synapses, ``fb = (B eps)`` by the feedback synapses.
+HIDDEN_RULE = """
+u_rec : 1
+u_in : 1
+fb : 1
+dfdh : Hz
+dfdu : Hz
+h0 : 1 (constant)
+"""
+
+#: ``df/dh`` and ``df/du``, computed once per unit and step so synapses only read them.
+HIDDEN_DERIVATIVES = """
+dfdh = {dfdh}
+dfdu = {dfdu}
+"""
 
 #: Inputs ``x(t)``, read from a TimedArray once per unit and step.
 INPUTS = """
@@ -54,19 +75,19 @@ eps = mask_ta(t - t_block, i) * (target_ta(t - t_block, i) - y)
 loss += eps**2 * inv_2T
 """
 
-#: Recurrent synapses ``b -> a`` with eligibility trace ``p_ab`` (Eq. 17).
+#: Recurrent synapses ``b -> a`` with eligibility trace ``p_ab``.
 RECURRENT = """
 w_rec : 1
-dp/dt = (-p + dphi_post * h_pre) / tau_post : 1 (clock-driven)
+dp/dt = dfdh_post * p + dfdu_post * h_pre : 1 (clock-driven)
 dw : 1
 eta : 1 (shared)
 u_rec_post = w_rec * h_pre : 1 (summed)
 """
 
-#: Input synapses ``b -> a`` with eligibility trace ``q_ab`` (Eq. 17).
+#: Input synapses ``b -> a`` with eligibility trace ``q_ab``.
 INPUT = """
 w_in : 1
-dq/dt = (-q + dphi_post * x_pre) / tau_post : 1 (clock-driven)
+dq/dt = dfdh_post * q + dfdu_post * x_pre : 1 (clock-driven)
 dw : 1
 eta : 1 (shared)
 u_in_post = w_in * x_pre : 1 (summed)
@@ -90,6 +111,7 @@ fb_post = b * eps_pre : 1 (summed)
 #: an update period, else 0) moves it into the weight. ``scale`` is 1 for online
 #: updates and ``1/T`` for updates summed over trials (Eq. 15).
 UPDATE = """
+apply = int((t_in_timesteps + 1) % update_period == 0)
 dw += eta * scale * {factor}
 {weight} += apply * dw
 dw = dw * (1 - apply)
@@ -99,7 +121,55 @@ UPDATE_FACTORS = {
     "w_rec": "fb_post * p",
     "w_in": "fb_post * q",
 }
-APPLY = "int((t_in_timesteps + 1) % update_period == 0)"
+
+#: Names the rule owns; a model must not define them.
+RULE_NAMES = frozenset(
+    {"u_rec", "u_in", "fb", "dfdh", "dfdu", "h0", "p", "q", "x", "y", "eps", "loss",
+     "w_rec", "w_in", "w_out", "b", "dw", "eta", "apply", "scale", "update_period",
+     "x_ta", "target_ta", "mask_ta", "t_block", "inv_2T"}
+)
+_SPECIAL = {"t", "dt", "i", "N", "t_in_timesteps", "xi"}
+
+
+class ModelError(ValueError):
+    """A model's equations cannot be used with the learning rule."""
+
+
+class _Clip(sympy.Function):
+    """Brian2's ``clip`` with its derivative (almost everywhere), for rectified units."""
+
+    nargs = 3
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise sympy.ArgumentIndexError(self, argindex)
+        x, lo, hi = self.args
+        return _INT(sympy.StrictGreaterThan(x, lo)) * _INT(sympy.StrictLessThan(x, hi))
+
+
+_Clip.__name__ = "clip"  # printed back as Brian2's clip
+_INT = sympy.Function("int_")  # printed as Brian2's int
+
+
+def _derivative(expr: sympy.Expr, name: str, what: str) -> sympy.Expr:
+    symbols = {s.name: s for s in expr.free_symbols}
+    if name not in symbols:
+        return sympy.S.Zero
+    expr = expr.replace(sympy.Function("clip"), _Clip)
+    try:
+        deriv = sympy.diff(expr, symbols[name])
+    except (AttributeError, TypeError, ValueError) as err:
+        raise ModelError(
+            f"{what} has no derivative with respect to {name!r} that sympy can take "
+            f"({type(err).__name__}: {err}); write it with differentiable functions"
+        ) from None
+    deriv = deriv.subs({_INT(sympy.true): 1, _INT(sympy.false): 0})
+    if deriv.has(sympy.Derivative) or deriv.has(sympy.Subs):
+        raise ModelError(
+            f"{what} has no closed-form derivative with respect to {name!r} "
+            f"(sympy gives {deriv}); write it with differentiable functions"
+        )
+    return deriv
 
 
 def phi_prime(phi: str, var: str = "u") -> str:
@@ -107,56 +177,177 @@ def phi_prime(phi: str, var: str = "u") -> str:
 
     Raises
     ------
-    ValueError
+    ModelError
         If ``phi`` cannot be parsed, does not depend on ``var``, or has no
         derivative sympy can write down in closed form.
     """
     try:
         expr = str_to_sympy(phi)
     except Exception as err:  # sympy raises many types on bad syntax
-        raise ValueError(f"phi {phi!r} is not a valid expression: {err}") from None
-    symbols = {s.name: s for s in expr.free_symbols}
-    if var not in symbols:
-        raise ValueError(f"phi {phi!r} must depend on {var!r}")
-    deriv = sympy.diff(expr, symbols[var])
-    if deriv.has(sympy.Derivative) or deriv.has(sympy.Subs):
-        raise ValueError(
-            f"phi {phi!r} has no closed-form derivative with respect to {var!r} "
-            f"(sympy gives {deriv}); write phi with differentiable functions"
-        )
-    return sympy_to_str(deriv)
+        raise ModelError(f"phi {phi!r} is not a valid expression: {err}") from None
+    if var not in {s.name for s in expr.free_symbols}:
+        raise ModelError(f"phi {phi!r} must depend on {var!r}")
+    return sympy_to_str(_derivative(expr, var, f"phi {phi!r}"))
 
 
 @dataclass(frozen=True)
 class RateModel:
-    """A rate model: the hidden units' nonlinearity and its derivative.
+    """Hidden rate units given as Brian2 equations, checked for the learning rule.
 
     Parameters
     ----------
-    phi
-        Brian2 expression of ``u``, the unit's input current (default ``tanh(u)``).
+    equations
+        Brian2 equations of one hidden unit. They must define ``dh/dt`` (unitless
+        ``h``) and a subexpression ``u`` that adds the rule's currents ``u_rec``
+        and ``u_in`` (with coefficient 1), and may define ``phi``, noise through
+        ``xi``, parameters (a ``tau : second`` parameter is set from the run's
+        ``tau``, which may be one value per unit) and extra currents.
+    namespace
+        Values of external constants the equations use (e.g. ``{'beta': 2.0}``).
+    description
+        One line for ``brianrflo models``.
+
+    Raises
+    ------
+    ModelError
+        On construction, naming the problem, if the equations cannot be used.
     """
 
-    phi: str = "tanh(u)"
+    equations: str = PAPER_EQUATIONS
+    namespace: dict = field(default_factory=dict)
+    description: str = ""
 
+    def __post_init__(self):
+        self._check()
+
+    # ---------------------------------------------------------------- checks
+    def _parse(self) -> Equations:
+        try:
+            return Equations(self.equations)
+        except Exception as err:  # Brian2's parser raises several types
+            raise ModelError(f"cannot parse the model equations: {err}") from None
+
+    def _check(self) -> None:
+        eqs = self._parse()
+        clash = sorted(set(eqs.names) & RULE_NAMES)
+        if clash:
+            raise ModelError(
+                f"the model defines {clash}, which the learning rule uses for its own "
+                "variables; rename them"
+            )
+        if "h" not in eqs.diff_eq_names:
+            raise ModelError("the model must define the rate as a differential equation dh/dt")
+        others = sorted(eqs.diff_eq_names - {"h"})
+        if others:
+            raise ModelError(
+                f"the model has differential equations for {others} besides h; RFLO's "
+                "eligibility traces follow h alone, so a second state variable would "
+                "make the rule silently wrong. Not supported."
+            )
+        if eqs["h"].dim != DIMENSIONLESS:
+            raise ModelError("h must be dimensionless (': 1')")
+        if "u" not in eqs.subexpr_names:
+            raise ModelError("the model must define its input current as a subexpression "
+                             "'u = u_rec + u_in + ... : 1'")
+        u = str_to_sympy(eqs["u"].expr.code)
+        for name in ("u_rec", "u_in"):
+            if _derivative(u, name, "u") != 1:
+                raise ModelError(f"u must contain {name} with coefficient 1 (u = u_rec + u_in "
+                                 "+ ...), so the synapses' currents enter as in the paper")
+        known = (set(eqs.names) | {"u_rec", "u_in", "fb", "h0"} | _SPECIAL
+                 | set(DEFAULT_FUNCTIONS) | set(DEFAULT_UNITS) | set(DEFAULT_CONSTANTS)
+                 | set(self.namespace))
+        undefined = sorted(n for n in eqs.identifiers if n not in known
+                           and not n.startswith("xi_"))
+        if undefined:
+            raise ModelError(
+                f"undefined names in the model equations: {undefined}; define them as "
+                "parameters or pass their values in namespace"
+            )
+        self.derivatives()  # raises if f has no closed-form derivative
+        self._check_units(eqs)
+
+    def _check_units(self, eqs: Equations) -> None:
+        full = eqs + Equations(HIDDEN_RULE)
+        group = b2.NeuronGroup(1, full, namespace=dict(self.namespace))
+        try:
+            full.check_units(group, run_namespace={})
+        except Exception as err:  # DimensionMismatchError, KeyError, ...
+            raise ModelError(f"unit error in the model equations: {err}") from None
+        finally:
+            # A throwaway group for the unit check: keep Brian2 from warning that
+            # it never joined a network.
+            group._network = "unit check"
+
+    # --------------------------------------------------------------- derived
     @property
-    def dphi(self) -> str:
-        """``phi'(u)``, derived symbolically."""
-        return phi_prime(self.phi)
+    def phi(self) -> str | None:
+        """The ``phi`` subexpression, if the model defines one."""
+        eqs = self._parse()
+        return eqs["phi"].expr.code if "phi" in eqs.subexpr_names else None
 
+    def _f(self) -> sympy.Expr:
+        """``f`` of ``dh/dt = f``, deterministic part, subexpressions other than ``u`` inlined."""
+        eqs = self._parse()
+        f = str_to_sympy(eqs["h"].expr.split_stochastic()[0].code)
+        subs = {
+            eq.varname: str_to_sympy(eq.expr.code)
+            for eq in eqs.ordered
+            if eq.type == SUBEXPRESSION and eq.varname != "u"
+        }
+        for _ in range(len(subs) + 1):  # subexpressions may refer to each other
+            f = f.subs({s: subs[s.name] for s in f.free_symbols if s.name in subs})
+        return f
+
+    def derivatives(self) -> tuple[str, str]:
+        """``(df/dh, df/du)`` as Brian2 expressions."""
+        f = self._f()
+        names = {s.name for s in f.free_symbols}
+        if names & {"u_rec", "u_in"}:
+            raise ModelError("dh/dt must depend on u_rec and u_in only through u")
+        dfdh = _derivative(f, "h", "dh/dt")
+        dfdu = _derivative(f, "u", "dh/dt (through phi)")
+        return sympy_to_str(dfdh), sympy_to_str(dfdu)
+
+    def is_paper(self) -> bool:
+        """Whether these are the paper's equations (the numpy reference's model)."""
+        return self._parse() == Equations(PAPER_EQUATIONS) and not self.namespace
+
+    def stochastic(self) -> bool:
+        """Whether the units receive noise (``xi``)."""
+        return bool(self._parse()["h"].expr.split_stochastic()[1])
+
+    def has_parameter(self, name: str) -> bool:
+        """Whether ``name`` is a per-unit parameter of the model."""
+        return name in self._parse().parameter_names
+
+    # -------------------------------------------------------------- Brian2 code
     def hidden_equations(self) -> str:
-        """Equations of the hidden units."""
-        return HIDDEN.format(phi=self.phi)
+        """Equations of the hidden units: the model's and the rule's variables."""
+        return self.equations.rstrip() + "\n" + HIDDEN_RULE
 
-    def hidden_dphi_code(self) -> str:
-        """Per-step code computing ``phi'(u)``."""
-        return HIDDEN_DPHI.format(dphi=self.dphi)
+    def hidden_derivative_code(self) -> str:
+        """Per-step code computing ``df/dh`` and ``df/du``."""
+        dfdh, dfdu = self.derivatives()
+        return HIDDEN_DERIVATIVES.format(dfdh=dfdh, dfdu=dfdu)
 
     @staticmethod
     def update_code(weight: str) -> str:
         """RFLO update code for ``weight`` in ``('w_out', 'w_rec', 'w_in')``."""
         return UPDATE.format(weight=weight, factor=UPDATE_FACTORS[weight])
 
-
-#: The paper's model: ``phi = tanh``.
-RATE = RateModel()
+    def show(self) -> str:
+        """The complete generated Brian2 code, object by object."""
+        parts = [
+            ("hidden units (NeuronGroup, method='euler')", self.hidden_equations()),
+            ("hidden units, every step before the state update", self.hidden_derivative_code()),
+            ("inputs (NeuronGroup)", INPUTS + "\nevery step: " + INPUTS_READ),
+            ("error units (NeuronGroup)", ERROR + "\nevery step:" + ERROR_UPDATE),
+            ("recurrent synapses hidden -> hidden", RECURRENT),
+            ("input synapses inputs -> hidden", INPUT),
+            ("readout synapses hidden -> error units", READOUT),
+            ("error-feedback synapses error units -> hidden", FEEDBACK),
+        ]
+        parts += [(f"{w} update, every step", self.update_code(w)) for w in UPDATE_FACTORS]
+        parts.append(("at each trial start", "h = h0\np = 0\nq = 0\nloss = 0"))
+        return "\n".join(f"# {title}\n{code.strip()}\n" for title, code in parts)

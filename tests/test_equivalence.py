@@ -11,34 +11,10 @@ import pytest
 from brianrflo import reference as ref
 from brianrflo.network import BrianNetwork
 from brianrflo.weights import Weights
-from conftest import K, M, N, T, random_block
+from conftest import K, M, N, T, assert_matches_reference, random_block, reference_blocks
 
 ETA = (0.05, 0.04, 0.03)
-NAMES = ("w_out", "w_rec", "w_in")
 TOL = 1e-10
-
-
-def reference_blocks(w: Weights, blocks, update):
-    """Reference run with the engine's update semantics; traces and weights per block."""
-    online = update == "online"
-    period = 1 if update in ("online", "trial") else update
-    w = w.copy()
-    pending = {n: 0.0 for n in NAMES}
-    count, out = 0, []
-    for block in blocks:
-        traces = []
-        for k in range(block.n_trials):
-            dw, tr = ref.rflo_trial(w, *block.trial(k), ETA, online=online)
-            traces.append(tr)
-            count += 1
-            for n in NAMES:
-                pending[n] = pending[n] + dw[n]
-            if online or count % period == 0:
-                for n in NAMES:
-                    setattr(w, n, getattr(w, n) + pending[n])
-                    pending[n] = 0.0
-        out.append((traces, w.copy()))
-    return out
 
 
 @pytest.mark.parametrize(
@@ -50,23 +26,7 @@ def test_brian_equals_reference(weights, target, update):
     blocks = [random_block(10, 2), random_block(11, 2)]
     net = BrianNetwork(weights, T, block_trials=2, eta=ETA, update=update, target=target,
                        record=True)
-    expected = reference_blocks(weights, blocks, update)
-    start = weights
-    for block, (traces, w_ref) in zip(blocks, expected, strict=True):
-        losses = net.run_block(block)
-        got = net.trace()
-        assert got["h"].shape == (2 * T, N)
-        for name in ("h", "y", "eps"):
-            want = np.concatenate([getattr(tr, name)[-T:] for tr in traces])
-            np.testing.assert_allclose(got[name], want, rtol=0, atol=TOL, err_msg=name)
-        np.testing.assert_allclose(losses, [tr.loss for tr in traces], rtol=0, atol=TOL)
-        w = net.get_weights()
-        for name in NAMES:
-            change = getattr(w, name) - getattr(start, name)
-            want = getattr(w_ref, name) - getattr(start, name)
-            assert np.abs(want).max() > 1e-6, "learning must change every weight"
-            np.testing.assert_allclose(change, want, rtol=0, atol=TOL, err_msg=name)
-        start = w
+    assert_matches_reference(net, weights, blocks, reference_blocks(weights, blocks, update, ETA))
 
 
 def test_runtime_after_standalone_and_weights_round_trip(weights):
@@ -90,7 +50,7 @@ def test_no_input_network_matches_reference():
     block = random_block(13, 2, M=0, K=1)
     net = BrianNetwork(w, T, block_trials=2, eta=ETA, update="trial", target="cython")
     losses = net.run_block(block)
-    expected = reference_blocks(w, [block], "trial")[0]
+    expected = reference_blocks(w, [block], "trial", ETA)[0]
     np.testing.assert_allclose(losses, [tr.loss for tr in expected[0]], rtol=0, atol=TOL)
     np.testing.assert_allclose(net.get_weights().w_rec, expected[1].w_rec, rtol=0, atol=TOL)
 

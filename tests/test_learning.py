@@ -8,6 +8,7 @@ from brianrflo.tasks import Periodic
 from brianrflo.tasks.base import Block, Task
 
 TRIALS = 300
+SEEDS = (0, 1, 2)
 
 
 @pytest.mark.parametrize(
@@ -15,15 +16,21 @@ TRIALS = 300
     [("rflo", "cython", 0.3), ("bptt", "reference", 0.15)],
 )
 def test_loss_falls_well_below_untrained(rule, target, fraction):
-    settings = Settings(rule=rule, target=target, eta=(0.03,) * 3, trials=TRIALS,
-                        block_trials=100, seed=0)
-    result = train(Periodic(200), settings, n_hidden=30, progress=False)
-    assert result.diverged is None
-    assert len(result.losses) == TRIALS
-    assert result.final_loss < fraction * result.untrained_loss
+    """Median over three networks, as the paper reports (single RFLO runs have
+    transient loss spikes, so one network's end point is a fragile statistic)."""
+    results = [
+        train(Periodic(200), Settings(rule=rule, target=target, eta=(0.03,) * 3,
+                                      trials=TRIALS, block_trials=100, seed=seed),
+              n_hidden=30, progress=False)
+        for seed in SEEDS
+    ]
+    assert all(r.diverged is None and len(r.losses) == TRIALS for r in results)
+    ratio = np.median([r.final_loss / r.untrained_loss for r in results])
+    assert ratio < fraction
     if rule == "rflo":
         # Paper Fig. 2c: W_out aligns with B^T during RFLO training.
-        start, end = result.alignment[0][1], result.alignment[-1][1]
+        start = np.median([r.alignment[0][1] for r in results])
+        end = np.median([r.alignment[-1][1] for r in results])
         assert end > 0.3 and end > start + 0.2
 
 
