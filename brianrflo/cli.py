@@ -7,13 +7,15 @@ Exit codes: 0 success, 2 bad input (one line on stderr naming the parameter),
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 
 from brianrflo.models import MODELS, get_model
 from brianrflo.tasks import TASKS
 
-from .train import ENGINES, RULES, Settings, train
+from . import checkpoint
+from .train import ENGINES, ON_DIVERGE, RULES, Settings, train
 from .weights import Weights
 
 __all__ = ["main"]
@@ -30,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     tr = sub.add_parser("train", help="train a network on a task")
-    tr.add_argument("task", choices=sorted(TASKS))
+    tr.add_argument("task", choices=sorted(TASKS), nargs="?", default="periodic")
     tr.add_argument("--rule", choices=RULES, default="rflo")
     tr.add_argument("--model", choices=sorted(MODELS), default="rate",
                     help="hidden-unit equations (see 'brianrflo models')")
@@ -49,8 +51,14 @@ def _parser() -> argparse.ArgumentParser:
                     help="Brian2 code generation target, or 'reference' (numpy)")
     tr.add_argument("--explode", type=float, default=100.0,
                     help="stop when a trial's loss exceeds this many times the untrained loss")
+    tr.add_argument("--on-diverge", choices=ON_DIVERGE, default="stop",
+                    help="on divergence: stop, or retry the block at half the learning rate")
     tr.add_argument("--weights", help="start from weights saved in this .npz file")
-    tr.add_argument("--out", required=True, help="output folder")
+    tr.add_argument("--config", help="settings saved by an earlier run (its config.json); "
+                    "options given here override them")
+    tr.add_argument("--resume", metavar="DIR", help="continue the run checkpointed in DIR")
+    tr.add_argument("--out", help="output folder (receives config.json, checkpoint.npz, "
+                    "weights.npz, metrics.json, training.png)")
     tr.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     tr.add_argument("--quiet", action="store_true", help="no progress lines")
     sub.add_parser("models", help="list the shipped models")
@@ -77,24 +85,78 @@ def _show(args) -> int:
     return 0
 
 
+#: Options that are a run's settings (saved in config.json); the rest are how to run it.
+NOT_SETTINGS = {"command", "out", "overwrite", "quiet", "resume", "config"}
+
+
+def _read_config(path: str, parser: argparse.ArgumentParser) -> dict:
+    """Settings from a config.json, type-checked against the train options."""
+    try:
+        with open(path) as f:
+            config = json.load(f)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"cannot read config file {path!r}: {err}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"config file {path!r} must hold a JSON object of settings")
+    actions = {a.dest: a for a in parser._actions if a.dest not in NOT_SETTINGS | {"help"}}
+    unknown = sorted(set(config) - set(actions))
+    if unknown:
+        raise ValueError(f"config file {path!r} has unknown settings {unknown}")
+    for key, value in config.items():
+        action = actions[key]
+        want = action.type if callable(action.type) else str
+        ok = value is None and action.default is None
+        if want is int:
+            ok = ok or (isinstance(value, int) and not isinstance(value, bool))
+        elif want is float:
+            ok = ok or (isinstance(value, (int, float)) and not isinstance(value, bool))
+        else:
+            ok = ok or isinstance(value, (str, int)) and not isinstance(value, bool)
+        if not ok or (action.choices is not None and value not in action.choices):
+            raise ValueError(f"config file {path!r}: setting {key!r} has a bad value {value!r}")
+    return config
+
+
+def _write_config(args) -> None:
+    config = {k: v for k, v in vars(args).items() if k not in NOT_SETTINGS}
+    path = os.path.join(args.out, "config.json")
+    text = json.dumps(config, indent=1)
+    if os.path.exists(path):
+        with open(path) as f:
+            if f.read() == text:  # resuming as saved: leave the file untouched
+                return
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
 def _train(args) -> int:
     from .plots import plot_training
 
+    if args.out is None:
+        raise ValueError("--out is required (or --resume DIR)")
     task = TASKS[args.task](period=args.period)
     eta = tuple(args.eta if e is None else e for e in (args.eta1, args.eta2, args.eta3))
     settings = Settings(
         rule=args.rule, trials=args.trials, eta=eta, update=args.update, tau=args.tau,
         block_trials=args.block_trials, target=args.target, seed=args.seed,
-        explode=args.explode, model=args.model,
+        explode=args.explode, model=args.model, on_diverge=args.on_diverge,
     )
     weights = None
     if args.weights is not None:
         weights = Weights.load(args.weights, shape=(args.n_hidden, task.n_in, task.n_out))
     metrics = os.path.join(args.out, "metrics.json")
-    if os.path.exists(metrics) and not args.overwrite:
-        raise ValueError(f"--out {args.out!r} already holds results; pass --overwrite to replace")
+    resume = args.resume is not None
+    if not resume and os.path.exists(metrics) and not args.overwrite:
+        raise ValueError(
+            f"--out {args.out!r} already holds results; pass --overwrite to replace them"
+        )
+    if resume and os.path.exists(os.path.join(args.out, checkpoint.FILE)):
+        checkpoint.read(args.out)  # a corrupt checkpoint fails before any file is touched
+    os.makedirs(args.out, exist_ok=True)
+    _write_config(args)
     result = train(task, settings, weights=weights, n_hidden=args.n_hidden, out=args.out,
-                   progress=not args.quiet)
+                   progress=not args.quiet, resume=resume)
     figure = os.path.join(args.out, "training.png")
     plot_training(result, task, figure)
     print(
@@ -111,9 +173,18 @@ def _train(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     command = {"train": _train, "models": _models, "show-equations": _show}[args.command]
     try:
+        if args.command == "train" and (args.resume or args.config):
+            # Saved settings become defaults; options on the command line win.
+            train_parser = parser._subparsers._group_actions[0].choices["train"]
+            path = args.config or os.path.join(args.resume, "config.json")
+            train_parser.set_defaults(**_read_config(path, train_parser))
+            args = parser.parse_args(argv)
+            if args.resume:
+                args.out = args.resume
         return command(args)
     except ValueError as err:
         print(f"brianrflo: error: {err}", file=sys.stderr)

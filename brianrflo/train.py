@@ -21,6 +21,7 @@ import numpy as np
 from brianrflo.models import RateModel, get_model
 from brianrflo.tasks.base import Task
 
+from . import checkpoint
 from . import reference as ref
 from .analysis import alignment
 from .network import TARGETS, BrianNetwork, update_period
@@ -33,6 +34,12 @@ __all__ = ["Settings", "Result", "train", "evaluate", "RULES", "ENGINES"]
 RULES = ("rflo", "bptt")
 #: Where RFLO runs: Brian2 targets, or the plain numpy reference.
 ENGINES = (*TARGETS, "reference")
+#: What to do when a block diverges.
+ON_DIVERGE = ("stop", "lower-lr")
+#: Halvings of the learning rate tried on one block before giving up.
+MAX_RETRIES = 5
+#: Settings a resumed run may change.
+EXTENDABLE = {"trials", "block_trials_used"}
 
 
 @dataclass
@@ -59,6 +66,9 @@ class Settings:
         Seeds the weights, the task and Brian2.
     explode
         A trial loss above ``explode`` times the untrained loss counts as divergence.
+    on_diverge
+        ``'stop'`` (keep the last good weights and stop) or ``'lower-lr'`` (retry the
+        block with all learning rates halved, up to 5 times).
     model
         Name of a shipped model (``brianrflo models``); :func:`train` also takes a
         :class:`~brianrflo.models.RateModel` of your own. Only the Brian2 engines
@@ -75,8 +85,11 @@ class Settings:
     seed: int = 0
     explode: float = 100.0
     model: str = "rate"
+    on_diverge: str = "stop"
 
     def __post_init__(self):
+        if self.on_diverge not in ON_DIVERGE:
+            raise ValueError(f"on_diverge must be one of {ON_DIVERGE}, got {self.on_diverge!r}")
         if self.rule not in RULES:
             raise ValueError(f"rule must be one of {RULES}, got {self.rule!r}")
         get_model(self.model)  # raises on an unknown name
@@ -201,6 +214,7 @@ class _NumpyEngine:
         self.period = update_period(settings.update)
         self.pending = {n: 0.0 for n in ("w_out", "w_rec", "w_in")}
         self.count = 0
+        self.eta = settings.eta
 
     def run_block(self, block) -> np.ndarray:
         s, w = self.settings, self.weights
@@ -209,10 +223,10 @@ class _NumpyEngine:
             x, target, mask = block.trial(k)
             if s.rule == "bptt":
                 grads, trace = ref.bptt_grad(w, x, target, mask, s.tau)
-                dw = {n: -eta * grads[n] for n, eta in zip(self.pending, s.eta, strict=True)}
+                dw = {n: -eta * grads[n] for n, eta in zip(self.pending, self.eta, strict=True)}
             else:
                 dw, trace = ref.rflo_trial(
-                    w, x, target, mask, s.eta, s.tau, online=self.period is None
+                    w, x, target, mask, self.eta, s.tau, online=self.period is None
                 )
             losses.append(trace.loss)
             self.count += 1
@@ -251,6 +265,7 @@ def train(
     progress: bool = True,
     eval_trials: int = 1,
     model: RateModel | None = None,
+    resume: bool = False,
 ) -> Result:
     """Train a network on ``task``.
 
@@ -265,14 +280,18 @@ def train(
     n_hidden
         ``N`` when ``weights`` is not given.
     out
-        If given, a folder that receives ``weights.npz`` and ``metrics.json`` after
-        every block (so an interrupted or diverged run keeps its last good weights).
+        If given, a folder that receives ``checkpoint.npz``, ``weights.npz`` and
+        ``metrics.json`` after every block (so an interrupted or diverged run keeps
+        its last good weights, and can be resumed).
     progress
         Print one line per block to stderr.
     eval_trials
         Trials (drawn with ``seed + 1``) on which untrained and final loss are measured.
     model
         Hidden-unit equations of your own; default ``settings.model``.
+    resume
+        Continue the run checkpointed in ``out`` (same settings required). A resumed
+        run ends with the same weights as an uninterrupted one.
 
     Returns
     -------
@@ -297,31 +316,59 @@ def train(
             f"weights have (n_in, n_out) = {(weights.n_in, weights.n_out)}, the task needs "
             f"{(task.n_in, task.n_out)}"
         )
-    brian2.seed(settings.seed)
-    rng = np.random.default_rng(settings.seed)
-    untrained = evaluate(weights, task, settings.tau, eval_trials, settings.seed + 1, model)
     size = _blocks(settings)
+    record = {k: v for k, v in asdict(settings).items()}
+    record.update(task=task.settings(), n_hidden=weights.n_hidden, block_trials_used=size,
+                  model_equations=model.equations, model_namespace=dict(model.namespace))
+    record = json.loads(json.dumps(record, default=_json_default))
+    rng = np.random.default_rng(settings.seed)
+    if resume and out is None:
+        raise ValueError("resume needs the output folder (out) that holds the checkpoint")
+    if resume and os.path.exists(os.path.join(out, checkpoint.FILE)):
+        weights, state = checkpoint.read(out)
+        saved = state.get("settings", {})
+        # The trial count may grow: resuming with more trials extends a run.
+        diff = sorted(k for k in record if k not in EXTENDABLE and saved.get(k) != record[k])
+        if diff:
+            raise ValueError(
+                f"the checkpoint in {os.fspath(out)!r} was made with other settings "
+                f"({', '.join(diff)}); resume with the same settings"
+            )
+        rng.bit_generator.state = state["rng"]
+        state["settings"] = record
+    else:  # a fresh run, or one killed before its first checkpoint
+        state = {
+            "trials_done": 0, "losses": [], "alignment": [[0, alignment(weights)]],
+            "eta": list(settings.eta), "wall_time": 0.0, "settings": record,
+            "untrained_loss": evaluate(weights, task, settings.tau, eval_trials,
+                                       settings.seed + 1, model),
+        }
+    eta = tuple(state["eta"])
     if settings.rule == "rflo" and settings.target != "reference":
         engine = BrianNetwork(
-            weights, task.T, block_trials=size, eta=settings.eta, update=settings.update,
+            weights, task.T, block_trials=size, eta=eta, update=settings.update,
             tau=settings.tau, target=settings.target, model=model,
         )
     else:
         engine = _NumpyEngine(weights, settings)
-    record = {k: v for k, v in asdict(settings).items()}
-    record.update(task=task.settings(), n_hidden=weights.n_hidden, block_trials_used=size,
-                  model_equations=model.equations, model_namespace=dict(model.namespace))
+        engine.eta = eta
+    untrained = state["untrained_loss"]
     result = Result(
-        weights=weights.copy(), losses=np.zeros(0), untrained_loss=untrained,
-        final_loss=untrained, alignment=[(0, alignment(weights))], settings=record,
-        versions=versions(settings.target),
+        weights=weights.copy(), losses=np.array(state["losses"]), untrained_loss=untrained,
+        final_loss=untrained, alignment=[tuple(a) for a in state["alignment"]],
+        settings=record, versions=versions(settings.target),
     )
     good = weights.copy()
     limit = settings.explode * untrained
-    losses = []
-    done = 0
+    losses = list(state["losses"])
+    done = state["trials_done"]
+    elapsed = state["wall_time"]
+    retries = 0
     while done < settings.trials:
         n = min(size, settings.trials - done)
+        rng_before = rng.bit_generator.state
+        # Seeded per block, so noise is the same whether or not the run was resumed.
+        brian2.seed(settings.seed * 1_000_003 + done)
         block_losses = engine.run_block(task.block(n, rng))
         message = _diverged(block_losses, limit, done)
         try:
@@ -332,29 +379,44 @@ def train(
                 "from before this block. Try a smaller learning rate."
             )
         if message:
-            result.diverged = message
             engine.set_weights(good)
+            if settings.on_diverge == "lower-lr" and retries < MAX_RETRIES:
+                retries += 1
+                eta = tuple(e / 2 for e in eta)
+                engine.eta = eta
+                rng.bit_generator.state = rng_before
+                print(f"brianrflo: {message.split(';')[0]}; retrying trials {done + 1}-"
+                      f"{done + n} with eta = {eta}", file=sys.stderr)
+                continue
+            result.diverged = message
             print(f"brianrflo: {message}", file=sys.stderr)
             break
+        retries = 0
         good = current
         losses.extend(block_losses)
         done += n
         result.alignment.append((done, alignment(good)))
         result.weights, result.losses = good, np.array(losses)
+        result.wall_time = elapsed + time.perf_counter() - start
         if progress:
             print(
                 f"trial {done:>6}/{settings.trials}  loss {np.mean(block_losses):.4g} "
                 f"(untrained {untrained:.4g})  alignment {result.alignment[-1][1]:+.3f}  "
-                f"{time.perf_counter() - start:6.1f} s",
+                f"{result.wall_time:6.1f} s",
                 file=sys.stderr,
                 flush=True,
             )
         if out is not None:
-            result.wall_time = time.perf_counter() - start
+            os.makedirs(out, exist_ok=True)
+            state.update(trials_done=done, losses=[float(v) for v in losses], eta=list(eta),
+                         alignment=[list(a) for a in result.alignment],
+                         rng=rng.bit_generator.state, wall_time=result.wall_time)
+            checkpoint.write(out, good, state)
             save(result, out)
     result.weights, result.losses = good, np.array(losses)
+    result.settings = {**record, "eta_final": list(eta)}
     result.final_loss = evaluate(good, task, settings.tau, eval_trials, settings.seed + 1, model)
-    result.wall_time = time.perf_counter() - start
+    result.wall_time = elapsed + time.perf_counter() - start
     if out is not None:
         save(result, out)
     return result

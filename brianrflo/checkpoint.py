@@ -1,0 +1,53 @@
+"""Checkpoints: everything needed to resume a run, in one atomically written file."""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+
+import numpy as np
+
+from .weights import Weights
+
+__all__ = ["FILE", "write", "read"]
+
+#: Name of the checkpoint inside an output folder.
+FILE = "checkpoint.npz"
+
+
+def write(out: str | os.PathLike, weights: Weights, state: dict) -> None:
+    """Write weights and the JSON-able ``state`` as ``out/checkpoint.npz``.
+
+    One file, written to a temporary name and renamed, so a run killed at any
+    moment leaves either the previous checkpoint or the new one, never a mix.
+    """
+    path = os.path.join(out, FILE)
+    tmp = path + ".tmp.npz"
+    np.savez(tmp, state=np.array(json.dumps(state)), **weights.as_dict())
+    os.replace(tmp, path)
+
+
+def read(out: str | os.PathLike) -> tuple[Weights, dict]:
+    """Read ``out/checkpoint.npz``.
+
+    Raises
+    ------
+    ValueError
+        If there is no checkpoint, or it is truncated or corrupt.
+    """
+    path = os.path.join(out, FILE)
+    if not os.path.exists(path):
+        raise ValueError(f"no checkpoint to resume from: {path!r} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            state = json.loads(str(data["state"]))
+            arrays = {n: data[n] for n in Weights.NAMES}
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise ValueError(f"checkpoint {path!r} is corrupt or truncated: {err}") from None
+    if not isinstance(state, dict) or "trials_done" not in state:
+        raise ValueError(f"checkpoint {path!r} has no training state")
+    try:
+        return Weights(**arrays), state
+    except ValueError as err:
+        raise ValueError(f"checkpoint {path!r}: {err}") from None

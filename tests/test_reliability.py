@@ -1,0 +1,182 @@
+"""Runs that survive being killed, give the same numbers again, and refuse hostile input."""
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from brianrflo import Settings, train
+from brianrflo.checkpoint import FILE
+from brianrflo.cli import main
+from brianrflo.tasks import Periodic
+from brianrflo.weights import Weights
+
+
+def run_args(trials: int) -> list[str]:
+    return ["train", "periodic", "--n-hidden", "12", "--period", "40", "--trials", str(trials),
+            "--block-trials", "10", "--target", "reference", "--eta", "0.02", "--quiet"]
+
+
+RUN = run_args(1500)
+
+
+def cli(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "brianrflo.cli", *args], capture_output=True,
+                          text=True, **kwargs)
+
+
+def test_killed_runs_resume_to_the_same_weights(tmp_path):
+    """SIGKILL at random moments, several times; resume reaches the uninterrupted weights."""
+    whole = tmp_path / "whole"
+    assert cli(*RUN, "--out", str(whole)).returncode == 0
+    out = tmp_path / "killed"
+    rng = random.Random(1)
+    kills = 0
+    proc = subprocess.Popen([sys.executable, "-m", "brianrflo.cli", *RUN, "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while True:
+        time.sleep(rng.uniform(1.0, 3.0))
+        if proc.poll() is not None:
+            break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+        proc = subprocess.Popen([sys.executable, "-m", "brianrflo.cli", "train", "--resume",
+                                 str(out), "--quiet"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert proc.returncode == 0, proc.stderr.read()
+    assert kills >= 2, "the run finished before it could be killed twice; make it longer"
+    done = Weights.load(out / "weights.npz")
+    assert done.allclose(Weights.load(whole / "weights.npz"), atol=0.0)
+    a = json.loads((out / "metrics.json").read_text())
+    b = json.loads((whole / "metrics.json").read_text())
+    assert a["losses"] == b["losses"] and a["final_loss"] == b["final_loss"]
+
+
+def test_resume_of_a_brian2_run_matches_uninterrupted(tmp_path):
+    """Stopping after some blocks and resuming with more trials is exact on cython too."""
+    common = Settings(target="cython", eta=(0.03,) * 3, block_trials=10, seed=5)
+    whole = train(Periodic(30), Settings(**{**common.__dict__, "trials": 40}), n_hidden=10,
+                  progress=False)
+    train(Periodic(30), Settings(**{**common.__dict__, "trials": 20}), n_hidden=10,
+          out=tmp_path, progress=False)
+    resumed = train(Periodic(30), Settings(**{**common.__dict__, "trials": 40}), n_hidden=10,
+                    out=tmp_path, resume=True, progress=False)
+    assert resumed.weights.allclose(whole.weights, atol=0.0)
+    assert np.array_equal(resumed.losses, whole.losses)
+
+
+@pytest.mark.parametrize("target", ["cython", "reference"])
+def test_same_seed_is_bit_identical(target):
+    def once():
+        return train(Periodic(30), Settings(target=target, eta=(0.03,) * 3, trials=20,
+                                            block_trials=10, seed=3), n_hidden=10,
+                     progress=False)
+
+    a, b = once(), once()
+    assert a.weights.allclose(b.weights, atol=0.0)
+    assert np.array_equal(a.losses, b.losses) and a.final_loss == b.final_loss
+
+
+def test_config_file_reruns_the_same_run(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert main([*run_args(300), "--seed", "2", "--out", str(first)]) == 0
+    assert main(["train", "--config", str(first / "config.json"), "--out", str(second)]) == 0
+    assert Weights.load(first / "weights.npz").allclose(Weights.load(second / "weights.npz"),
+                                                        atol=0.0)
+
+
+def test_lower_lr_retries_a_diverging_block(tmp_path):
+    base = dict(target="reference", update="online", eta=(3.0,) * 3, trials=40,
+                block_trials=10, explode=1.0)
+    stopped = train(Periodic(20), Settings(**base), n_hidden=8, progress=False)
+    assert stopped.diverged
+    retried = train(Periodic(20), Settings(**base, on_diverge="lower-lr"), n_hidden=8,
+                    progress=False)
+    assert retried.diverged is None and len(retried.losses) == 40
+    assert max(retried.settings["eta_final"]) < 3.0
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
+def test_corrupt_checkpoint_is_a_clear_error_and_changes_nothing(tmp_path, capsys, damage):
+    out = tmp_path / "run"
+    assert main([*run_args(20), "--out", str(out)]) == 0
+    ck = out / FILE
+    data = ck.read_bytes()
+    ck.write_bytes({"truncate": data[: len(data) // 2], "garbage": b"\x00junk" * 50,
+                    "empty": b""}[damage])
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out), "--trials", "40", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("brianrflo: error:") and "checkpoint" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+# --------------------------------------------------------------------- hostile input
+numbers = st.one_of(
+    st.integers(-5, 30), st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["abc", "", "1e999", "-0", "0x10", "3.5"]),
+)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    options=st.dictionaries(
+        st.sampled_from(["--n-hidden", "--period", "--trials", "--eta", "--eta2", "--tau",
+                         "--block-trials", "--update", "--seed", "--explode"]),
+        numbers, max_size=4),
+    weights_file=st.one_of(st.none(), st.binary(max_size=200),
+                           st.sampled_from(["wrong-shape", "nan"])),
+    config=st.one_of(st.none(), st.dictionaries(
+        st.sampled_from(["n_hidden", "period", "eta", "rule", "trials", "bogus"]),
+        st.one_of(st.integers(-3, 5), st.text(max_size=5), st.none(), st.booleans(),
+                  st.floats()), max_size=3)),
+)
+def test_hostile_input_gives_a_clear_error_or_a_run(tmp_path, capsys, options, weights_file,
+                                                    config):
+    sentinel = tmp_path / "existing"
+    sentinel.mkdir(exist_ok=True)
+    (sentinel / "metrics.json").write_text('{"precious": true}')
+    (sentinel / "weights.npz").write_bytes(b"precious")
+    args = ["train", "periodic", "--target", "reference", "--quiet", "--n-hidden", "4",
+            "--period", "10", "--trials", "10", "--block-trials", "5"]
+    for key, value in options.items():
+        args += [key, str(value)]
+    if weights_file is not None:
+        path = tmp_path / "w.npz"
+        if weights_file == "wrong-shape":
+            Weights.init(3, 0, 1, seed=0).save(path)
+        elif weights_file == "nan":
+            np.savez(path, **{n: np.full((4, 4), np.nan) for n in Weights.NAMES})
+        else:
+            path.write_bytes(weights_file)
+        args += ["--weights", str(path)]
+    if config is not None:
+        (tmp_path / "c.json").write_text(json.dumps(config))
+        args += ["--config", str(tmp_path / "c.json")]
+    for out in (sentinel, tmp_path / "fresh"):
+        capsys.readouterr()
+        try:
+            code = main([*args, "--out", str(out)])
+        except SystemExit as exit_:  # argparse refusing a malformed option
+            code = exit_.code
+        err = capsys.readouterr().err
+        assert code in (0, 2, 3), err
+        assert "Traceback" not in err
+        if code == 2:
+            assert "error" in err
+        assert (sentinel / "metrics.json").read_text() == '{"precious": true}'
+        assert (sentinel / "weights.npz").read_bytes() == b"precious"
+        if out.name == "fresh" and out.exists():
+            import shutil
+
+            shutil.rmtree(out)
