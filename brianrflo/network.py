@@ -306,13 +306,17 @@ class BrianNetwork:
         """The current weights as named numpy arrays (a copy)."""
         if self.target == "cpp_standalone":
             return self._weights.copy()
+        return self._read_weights()
+
+    def _read_weights(self) -> Weights:
+        # Only w_in, w_rec and w_out learn; b and h0 stay as last set.
         N, M, K = self.n_hidden, self.n_in, self.n_out
         return Weights(
             w_in=self.inp.w_in[:].reshape(N, M) if M else np.zeros((N, 0)),
             w_rec=self.rec.w_rec[:].reshape(N, N),
             w_out=self.out.w_out[:].reshape(K, N),
-            b=self.fb.b[:].reshape(N, K),
-            h0=np.array(self.hidden.h0[:]),
+            b=self._weights.b,
+            h0=self._weights.h0,
         )
 
     def set_weights(self, weights: Weights) -> None:
@@ -421,14 +425,7 @@ class BrianNetwork:
         self._device.run(directory=self.directory, with_output=False, run_args=args)
         for fname in glob.glob(os.path.join(self.directory, "static_arrays", "init_*")):
             os.remove(fname)
-        N, M, K = self.n_hidden, self.n_in, self.n_out
-        self._weights = Weights(
-            w_in=self.inp.w_in[:].reshape(N, M) if M else np.zeros((N, 0)),
-            w_rec=self.rec.w_rec[:].reshape(N, N),
-            w_out=self.out.w_out[:].reshape(K, N),
-            b=w.b,
-            h0=w.h0,
-        )
+        self._weights = self._read_weights()
         return self._losses(self.loss_monitor.loss[:], self.readout.loss[:])
 
     def trace(self) -> dict[str, np.ndarray]:

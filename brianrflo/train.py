@@ -298,11 +298,8 @@ def train(
     Result
     """
     settings = settings or Settings()
-    custom = model is not None
     model = model or get_model(settings.model)
-    if (custom or settings.model != "rate") and (
-        settings.rule != "rflo" or settings.target == "reference"
-    ):
+    if not model.is_paper() and (settings.rule != "rflo" or settings.target == "reference"):
         raise ValueError(
             "models other than the paper's 'rate' run only on the Brian2 engines: use "
             "rule='rflo' with target 'cython', 'numpy' or 'cpp_standalone'"
