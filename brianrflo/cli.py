@@ -85,6 +85,9 @@ def _show(args) -> int:
     return 0
 
 
+#: Files a run writes into its output folder.
+OUTPUTS = ("config.json", checkpoint.FILE, "weights.npz", "metrics.json", "training.png")
+
 #: Options that are a run's settings (saved in config.json); the rest are how to run it.
 NOT_SETTINGS = {"command", "out", "overwrite", "quiet", "resume", "config"}
 
@@ -147,9 +150,11 @@ def _train(args) -> int:
         weights = Weights.load(args.weights, shape=(args.n_hidden, task.n_in, task.n_out))
     metrics = os.path.join(args.out, "metrics.json")
     resume = args.resume is not None
-    if not resume and os.path.exists(metrics) and not args.overwrite:
+    ours = [f for f in OUTPUTS if os.path.exists(os.path.join(args.out, f))]
+    if not resume and ours and not args.overwrite:
         raise ValueError(
-            f"--out {args.out!r} already holds results; pass --overwrite to replace them"
+            f"--out {args.out!r} already holds a run ({', '.join(ours)}); pass --overwrite "
+            "to replace it, or --resume to continue it"
         )
     if resume and os.path.exists(os.path.join(args.out, checkpoint.FILE)):
         checkpoint.read(args.out)  # a corrupt checkpoint fails before any file is touched

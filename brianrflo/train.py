@@ -385,6 +385,9 @@ def train(
                 print(f"brianrflo: {message.split(';')[0]}; retrying trials {done + 1}-"
                       f"{done + n} with eta = {eta}", file=sys.stderr)
                 continue
+            if out is not None:
+                message += (f" Last good checkpoint: {os.path.join(out, checkpoint.FILE)} "
+                            f"(after trial {done}).")
             result.diverged = message
             print(f"brianrflo: {message}", file=sys.stderr)
             break

@@ -83,6 +83,10 @@ def test_existing_results_are_not_overwritten(tmp_path, capsys):
     code, out = run(tmp_path, "--target", "reference", "--seed", "1")
     assert code == 2 and "--overwrite" in capsys.readouterr().err
     assert (out / "weights.npz").read_bytes() == before
+    # A run killed before its first results still counts as a run in the folder.
+    (out / "metrics.json").unlink()
+    assert run(tmp_path, "--target", "reference", "--seed", "1")[0] == 2
+    assert (out / "weights.npz").read_bytes() == before
     assert run(tmp_path, "--target", "reference", "--seed", "1", "--overwrite")[0] == 0
 
 
@@ -92,7 +96,8 @@ def test_diverging_run_exits_3_with_last_good_weights(tmp_path, capsys):
     code, out = run(tmp_path, "--target", "reference", "--update", "online", "--eta", "3",
                     "--explode", "1")
     assert code == 3
-    assert "diverged" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "diverged" in err and "checkpoint.npz" in err
     saved = Weights.load(out / "weights.npz")
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["diverged"]
