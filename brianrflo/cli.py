@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
                     help="Brian2 code generation target, or 'reference' (numpy)")
     tr.add_argument("--explode", type=float, default=100.0,
                     help="stop when a trial's loss exceeds this many times the untrained loss")
+    tr.add_argument("--dale", action="store_true",
+                    help="Dale's law: half excitatory, half inhibitory units, signs kept")
     tr.add_argument("--on-diverge", choices=ON_DIVERGE, default="stop",
                     help="on divergence: stop, or retry the block at half the learning rate")
     tr.add_argument("--weights", help="start from weights saved in this .npz file")
@@ -109,7 +111,9 @@ def _read_config(path: str, parser: argparse.ArgumentParser) -> dict:
         action = actions[key]
         want = action.type if callable(action.type) else str
         ok = value is None and action.default is None
-        if want is int:
+        if isinstance(action, argparse._StoreTrueAction):
+            ok = isinstance(value, bool)
+        elif want is int:
             ok = ok or (isinstance(value, int) and not isinstance(value, bool))
         elif want is float:
             ok = ok or (isinstance(value, (int, float)) and not isinstance(value, bool))
@@ -143,7 +147,7 @@ def _train(args) -> int:
     settings = Settings(
         rule=args.rule, trials=args.trials, eta=eta, update=args.update, tau=args.tau,
         block_trials=args.block_trials, target=args.target, seed=args.seed,
-        explode=args.explode, model=args.model, on_diverge=args.on_diverge,
+        explode=args.explode, model=args.model, on_diverge=args.on_diverge, dale=args.dale,
     )
     weights = None
     if args.weights is not None:

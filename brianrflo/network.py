@@ -52,7 +52,7 @@ from brianrflo.models.rate import (
 from brianrflo.tasks.base import Block
 
 from .validation import check_int, check_real
-from .weights import Weights
+from .weights import Weights, dale_signs
 
 __all__ = ["BrianNetwork", "TARGETS", "DT", "check_tau", "update_period"]
 
@@ -136,6 +136,10 @@ class BrianNetwork:
         the network's shape and settings, so rebuilding is cheap).
     record
         Also record ``h``, ``y`` and ``eps`` at every step (see :meth:`trace`).
+    dale
+        Dale's law: recurrent weights keep the sign of their presynaptic unit
+        (:func:`~brianrflo.weights.dale_signs`); updates that would flip a sign leave
+        0, clipped in compiled code after every update.
     """
 
     def __init__(
@@ -150,6 +154,7 @@ class BrianNetwork:
         target: Target = "cython",
         directory: str | None = None,
         record: bool = False,
+        dale: bool = False,
     ):
         if target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
@@ -166,6 +171,7 @@ class BrianNetwork:
         self.model = model or RateModel()
         self.target = target
         self.record = record
+        self.dale = bool(dale)
         self.n_hidden, self.n_in, self.n_out = weights.n_hidden, weights.n_in, weights.n_out
         self._eta = self._check_eta(eta)
         self._weights = weights.copy()
@@ -189,7 +195,7 @@ class BrianNetwork:
     def _key(self) -> str:
         parts = (self.n_hidden, self.n_in, self.n_out, self.T, self.block_trials,
                  self.period, self.model.equations, sorted(self.model.namespace.items()),
-                 self.record, self.tau.tobytes())
+                 self.record, self.tau.tobytes(), self.dale)
         return hashlib.sha1(repr(parts).encode()).hexdigest()[:12]
 
     def _activate(self, directory: str | None) -> None:
@@ -251,6 +257,7 @@ class BrianNetwork:
         hidden = b2.NeuronGroup(
             N, self.model.hidden_equations(), method="euler", name="hidden", namespace=ns, dt=DT
         )
+        hidden.dale_sign = dale_signs(N)
         if self.model.has_parameter("tau"):
             hidden.tau = self.tau * DT
         hidden.run_regularly(self.model.hidden_derivative_code(), when="before_groups",
@@ -283,7 +290,7 @@ class BrianNetwork:
                 syn.state_updater.when = "before_groups"
                 syn.state_updater.order = 2
         for syn, name in learners:
-            syn.run_regularly(self.model.update_code(name), when="after_groups", order=3,
+            syn.run_regularly(self.model.update_code(name, self.dale), when="after_groups", order=3,
                               name=f"{syn.name}_update")
 
         self.loss_monitor = b2.StateMonitor(

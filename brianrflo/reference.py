@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .weights import Weights
+from .weights import Weights, dale_clip
 
 __all__ = [
     "Trace",
@@ -94,6 +94,7 @@ def rflo_trial(
     feedback: Array | None = None,
     phi=np.tanh,
     dphi=tanh_prime,
+    dale: bool = False,
 ) -> tuple[dict[str, Array], Trace]:
     """One trial of RFLO learning (paper Eqs. 15-17).
 
@@ -107,6 +108,9 @@ def rflo_trial(
     feedback
         Error feedback ``(N, K)``; default ``w.b`` (RFLO). ``None`` with
         ``w.b`` replaced by ``w_out.T`` gives local symmetric feedback.
+    dale
+        With ``online``, sign-clip ``w_rec`` after every step's update (Dale's law);
+        trial-summed updates are clipped by whoever applies them.
 
     Returns
     -------
@@ -147,6 +151,10 @@ def rflo_trial(
             dw[name] += d_w
             if online:
                 setattr(cur, name, getattr(cur, name) + d_w)
+        if online and dale:
+            cur.w_rec = dale_clip(cur.w_rec)
+    if online and dale:  # the change that happened, clipping included
+        dw = {name: getattr(cur, name) - getattr(w, name) for name in dw}
     return dw, Trace(u=u, h=h, y=y, eps=eps, loss=loss(eps))
 
 

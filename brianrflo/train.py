@@ -26,7 +26,7 @@ from . import reference as ref
 from .analysis import alignment
 from .network import TARGETS, BrianNetwork, update_period
 from .validation import check_int, check_real
-from .weights import Weights
+from .weights import Weights, dale_clip
 
 __all__ = ["Settings", "Result", "train", "evaluate", "RULES", "ENGINES"]
 
@@ -66,6 +66,9 @@ class Settings:
         Seeds the weights, the task and Brian2.
     explode
         A trial loss above ``explode`` times the untrained loss counts as divergence.
+    dale
+        Dale's law: half the units excitatory, half inhibitory; recurrent weights that
+        an update would flip are clipped to 0 (paper Fig. 2 supp. 1).
     on_diverge
         ``'stop'`` (keep the last good weights and stop) or ``'lower-lr'`` (retry the
         block with all learning rates halved, up to 5 times).
@@ -86,6 +89,7 @@ class Settings:
     explode: float = 100.0
     model: str = "rate"
     on_diverge: str = "stop"
+    dale: bool = False
 
     def __post_init__(self):
         if self.on_diverge not in ON_DIVERGE:
@@ -98,6 +102,8 @@ class Settings:
         self.trials = check_int("trials", self.trials, 1)
         self.block_trials = check_int("block_trials", self.block_trials, 1)
         self.seed = check_int("seed", self.seed, 0)
+        if not isinstance(self.dale, bool):
+            raise ValueError(f"dale must be True or False, got {self.dale!r}")
         if np.ndim(self.tau) == 0:
             self.tau = check_real("tau", self.tau, 1.0)
         else:  # one per unit; the network checks the count
@@ -226,7 +232,8 @@ class _NumpyEngine:
                 dw = {n: -eta * grads[n] for n, eta in zip(self.pending, self.eta, strict=True)}
             else:
                 dw, trace = ref.rflo_trial(
-                    w, x, target, mask, self.eta, s.tau, online=self.period is None
+                    w, x, target, mask, self.eta, s.tau, online=self.period is None,
+                    dale=s.dale,
                 )
             losses.append(trace.loss)
             self.count += 1
@@ -236,6 +243,8 @@ class _NumpyEngine:
                 for n in self.pending:
                     setattr(w, n, getattr(w, n) + self.pending[n])
                     self.pending[n] = 0.0
+                if s.dale:
+                    w.w_rec = dale_clip(w.w_rec)
         return np.array(losses)
 
     def get_weights(self) -> Weights:
@@ -307,7 +316,7 @@ def train(
     start = time.perf_counter()
     if weights is None:
         weights = Weights.init(check_int("n_hidden", n_hidden, 1), task.n_in, task.n_out,
-                               seed=settings.seed)
+                               seed=settings.seed, dale=settings.dale)
     if (weights.n_in, weights.n_out) != (task.n_in, task.n_out):
         raise ValueError(
             f"weights have (n_in, n_out) = {(weights.n_in, weights.n_out)}, the task needs "
@@ -344,7 +353,7 @@ def train(
     if settings.rule == "rflo" and settings.target != "reference":
         engine = BrianNetwork(
             weights, task.T, block_trials=size, eta=eta, update=settings.update,
-            tau=settings.tau, target=settings.target, model=model,
+            tau=settings.tau, target=settings.target, model=model, dale=settings.dale,
         )
     else:
         engine = _NumpyEngine(weights, settings)

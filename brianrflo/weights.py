@@ -10,7 +10,18 @@ import numpy as np
 
 from .validation import check_array, check_int, check_real
 
-__all__ = ["Weights"]
+__all__ = ["Weights", "dale_signs", "dale_clip"]
+
+
+def dale_signs(n_hidden: int) -> np.ndarray:
+    """Sign of each unit's outgoing weights under Dale's law: first half +1, rest -1."""
+    return np.where(np.arange(n_hidden) < n_hidden // 2, 1.0, -1.0)
+
+
+def dale_clip(w_rec: np.ndarray) -> np.ndarray:
+    """``w_rec`` with every weight of the wrong sign for its presynaptic unit set to 0."""
+    s = dale_signs(w_rec.shape[0])
+    return s * np.maximum(s * w_rec, 0.0)
 
 
 @dataclass
@@ -82,13 +93,15 @@ class Weights:
         seed: int | None = None,
         g: float = 1.5,
         h0_scale: float = 0.1,
+        dale: bool = False,
     ) -> Weights:
         """Draw weights as in the paper's Materials and methods.
 
         ``W ~ Normal(0, g^2/N)``, ``W_in ~ Uniform[-1, 1]``,
         ``W_out ~ Uniform[-1/sqrt(N), 1/sqrt(N)]``, ``B ~ Normal(0, 1)``.
         The paper does not give ``h(0)``; we draw it once per network from
-        ``Normal(0, h0_scale^2)``.
+        ``Normal(0, h0_scale^2)``. With ``dale``, ``W_ab <- s_b |W_ab|`` with
+        :func:`dale_signs` (paper Fig. 2 supp. 1).
         """
         n = check_int("n_hidden", n_hidden, 1)
         m = check_int("n_in", n_in, 0)
@@ -96,8 +109,9 @@ class Weights:
         g = check_real("g", g, 0.0)
         h0_scale = check_real("h0_scale", h0_scale, 0.0)
         rng = np.random.default_rng(seed)
+        w_rec = rng.normal(0.0, g / np.sqrt(n), size=(n, n))
         return cls(
-            w_rec=rng.normal(0.0, g / np.sqrt(n), size=(n, n)),
+            w_rec=dale_signs(n) * np.abs(w_rec) if dale else w_rec,
             w_in=rng.uniform(-1.0, 1.0, size=(n, m)),
             w_out=rng.uniform(-1.0 / np.sqrt(n), 1.0 / np.sqrt(n), size=(k, n)),
             b=rng.normal(0.0, 1.0, size=(n, k)),

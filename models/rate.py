@@ -47,6 +47,7 @@ fb : 1
 dfdh : Hz
 dfdu : Hz
 h0 : 1 (constant)
+dale_sign : 1 (constant)
 """
 
 #: ``df/dh`` and ``df/du``, computed once per unit and step so synapses only read them.
@@ -116,6 +117,10 @@ dw += eta * scale * {factor}
 {weight} += apply * dw
 dw = dw * (1 - apply)
 """
+#: Dale's law (paper Fig. 2 supp. 1): a recurrent weight keeps its presynaptic
+#: unit's sign; an update that would flip it leaves 0. Runs after every update.
+DALE_CLIP = "w_rec = dale_sign_pre * clip(dale_sign_pre * w_rec, 0, inf)"
+
 UPDATE_FACTORS = {
     "w_out": "eps_post * h_pre",
     "w_rec": "fb_post * p",
@@ -124,7 +129,7 @@ UPDATE_FACTORS = {
 
 #: Names the rule owns; a model must not define them.
 RULE_NAMES = frozenset(
-    {"u_rec", "u_in", "fb", "dfdh", "dfdu", "h0", "p", "q", "x", "y", "eps", "loss",
+    {"u_rec", "u_in", "fb", "dfdh", "dfdu", "h0", "dale_sign", "p", "q", "x", "y", "eps", "loss",
      "w_rec", "w_in", "w_out", "b", "dw", "eta", "apply", "scale", "update_period",
      "x_ta", "target_ta", "mask_ta", "t_block", "inv_2T"}
 )
@@ -254,7 +259,7 @@ class RateModel:
             if _derivative(u, name, "u") != 1:
                 raise ModelError(f"u must contain {name} with coefficient 1 (u = u_rec + u_in "
                                  "+ ...), so the synapses' currents enter as in the paper")
-        known = (set(eqs.names) | {"u_rec", "u_in", "fb", "h0"} | _SPECIAL
+        known = (set(eqs.names) | {"u_rec", "u_in", "fb", "h0", "dale_sign"} | _SPECIAL
                  | set(DEFAULT_FUNCTIONS) | set(DEFAULT_UNITS) | set(DEFAULT_CONSTANTS)
                  | set(self.namespace))
         undefined = sorted(n for n in eqs.identifiers if n not in known
@@ -332,9 +337,13 @@ class RateModel:
         return HIDDEN_DERIVATIVES.format(dfdh=dfdh, dfdu=dfdu)
 
     @staticmethod
-    def update_code(weight: str) -> str:
-        """RFLO update code for ``weight`` in ``('w_out', 'w_rec', 'w_in')``."""
-        return UPDATE.format(weight=weight, factor=UPDATE_FACTORS[weight])
+    def update_code(weight: str, dale: bool = False) -> str:
+        """RFLO update code for ``weight`` in ``('w_out', 'w_rec', 'w_in')``.
+
+        With ``dale``, recurrent weights are sign-clipped after every update.
+        """
+        code = UPDATE.format(weight=weight, factor=UPDATE_FACTORS[weight])
+        return code + DALE_CLIP + "\n" if dale and weight == "w_rec" else code
 
     def show(self) -> str:
         """The complete generated Brian2 code, object by object."""

@@ -5,7 +5,7 @@ import pytest
 
 from brianrflo import reference as ref
 from brianrflo.tasks.base import Block
-from brianrflo.weights import Weights
+from brianrflo.weights import Weights, dale_clip
 
 N, M, K, T = 8, 3, 2, 25
 
@@ -29,7 +29,7 @@ NAMES = ("w_out", "w_rec", "w_in")
 
 
 def reference_blocks(w: Weights, blocks, update, eta, tau=10.0, phi=np.tanh,
-                     dphi=ref.tanh_prime):
+                     dphi=ref.tanh_prime, dale=False):
     """Numpy reference with the engine's update semantics: ``(traces, weights)`` per block."""
     online = update == "online"
     period = 1 if update in ("online", "trial") else update
@@ -40,7 +40,7 @@ def reference_blocks(w: Weights, blocks, update, eta, tau=10.0, phi=np.tanh,
         traces = []
         for k in range(block.n_trials):
             dw, tr = ref.rflo_trial(w, *block.trial(k), eta, tau=tau, online=online, phi=phi,
-                                    dphi=dphi)
+                                    dphi=dphi, dale=dale)
             traces.append(tr)
             count += 1
             for n in NAMES:
@@ -49,6 +49,8 @@ def reference_blocks(w: Weights, blocks, update, eta, tau=10.0, phi=np.tanh,
                 for n in NAMES:
                     setattr(w, n, getattr(w, n) + pending[n])
                     pending[n] = 0.0
+                if dale:
+                    w.w_rec = dale_clip(w.w_rec)
         out.append((traces, w.copy()))
     return out
 
