@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
                     help="hidden-unit equations (see 'brianrflo models')")
     tr.add_argument("--n-hidden", type=int, default=30, help="N (default 30)")
     tr.add_argument("--period", type=int, default=200, help="periodic task: T in steps")
+    tr.add_argument("--delay-min", type=int, default=50,
+                    help="interval task: shortest T_delay in steps")
+    tr.add_argument("--delay-max", type=int, default=300,
+                    help="interval task: longest T_delay in steps")
     tr.add_argument("--trials", type=int, default=2000)
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--eta", type=float, default=0.03, help="learning rate of all weights")
@@ -137,12 +141,18 @@ def _write_config(args) -> None:
     os.replace(path + ".tmp", path)
 
 
+def _make_task(args):
+    if args.task == "interval":
+        return TASKS["interval"](delay_min=args.delay_min, delay_max=args.delay_max)
+    return TASKS[args.task](period=args.period)
+
+
 def _train(args) -> int:
     from .plots import plot_training
 
     if args.out is None:
         raise ValueError("--out is required (or --resume DIR)")
-    task = TASKS[args.task](period=args.period)
+    task = _make_task(args)
     eta = tuple(args.eta if e is None else e for e in (args.eta1, args.eta2, args.eta3))
     settings = Settings(
         rule=args.rule, trials=args.trials, eta=eta, update=args.update, tau=args.tau,

@@ -7,7 +7,7 @@ of equal length ``T`` so they can be laid end to end in one simulation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,11 +26,14 @@ class Block:
         Target outputs ``y*``.
     mask : ndarray, shape (n, T, K)
         1 where the target counts, 0 elsewhere.
+    info : dict of ndarray, shape (n,) each
+        Per-trial facts (NeuroGym's ``trial`` info), e.g. the delay of each trial.
     """
 
     x: np.ndarray
     target: np.ndarray
     mask: np.ndarray
+    info: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.x.ndim != 3 or self.target.ndim != 3 or self.mask.shape != self.target.shape:
