@@ -180,7 +180,7 @@ def _train(args) -> int:
     plot_training(result, task, figure)
     print(
         f"final loss {result.final_loss:.4g}, untrained {result.untrained_loss:.4g} "
-        f"(ratio {result.final_loss / result.untrained_loss:.3f}), "
+        f"(ratio {result.final_loss / max(result.untrained_loss, 1e-300):.3f}), "
         f"alignment {result.alignment[-1][1]:+.3f}, {result.wall_time:.1f} s\n"
         f"figure:  {figure}\nmetrics: {metrics}\nweights: {os.path.join(args.out, 'weights.npz')}"
     )

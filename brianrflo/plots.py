@@ -39,8 +39,8 @@ def plot_training(result: Result, task: Task, path: str | os.PathLike | None = N
     ax_loss.set_xlabel("trial")
     ax_loss.set_ylabel("loss")
     ax_loss.set_title(
-        f"final {result.final_loss:.3g} = {result.final_loss / result.untrained_loss:.1%} "
-        "of untrained"
+        f"final {result.final_loss:.3g} = "
+        f"{result.final_loss / max(result.untrained_loss, 1e-300):.1%} of untrained"
     )
     ax_loss.legend(frameon=False)
 

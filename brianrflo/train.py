@@ -156,7 +156,8 @@ class Result:
         return {
             "final_loss": self.final_loss,
             "untrained_loss": self.untrained_loss,
-            "final_over_untrained": self.final_loss / self.untrained_loss,
+            "final_over_untrained": (self.final_loss / self.untrained_loss
+                                     if self.untrained_loss > 0 else None),
             "trials_run": int(len(self.losses)),
             "losses": [float(v) for v in self.losses],
             "alignment": [[int(k), float(a)] for k, a in self.alignment],
@@ -365,7 +366,8 @@ def train(
         settings=record, versions=versions(settings.target),
     )
     good = weights.copy()
-    limit = settings.explode * untrained
+    # An untrained loss of 0 (nothing to learn) must not make every trial "diverge".
+    limit = settings.explode * max(untrained, 1e-12)
     losses = list(state["losses"])
     done = state["trials_done"]
     elapsed = state["wall_time"]

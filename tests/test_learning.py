@@ -68,3 +68,25 @@ def test_divergence_stops_and_keeps_last_good_weights(tmp_path, capsys):
     saved = Weights.load(tmp_path / "weights.npz")
     assert saved.allclose(reference.weights, atol=0.0)
     assert result.weights.allclose(reference.weights, atol=0.0)
+
+
+def test_nothing_to_learn_is_not_divergence():
+    """Zero target and zero readout: untrained loss 0, and the run completes."""
+    from brianrflo.weights import Weights
+
+    class Silent(Task):
+        n_in, n_out, T = 0, 1, 20
+
+        def block(self, n, rng=None):
+            zeros = np.zeros((n, self.T, 1))
+            return Block(np.zeros((n, self.T, 0)), zeros, np.ones_like(zeros))
+
+        def settings(self):
+            return {"task": "silent"}
+
+    w = Weights.init(6, 0, 1, seed=0)
+    w.w_out[:] = 0.0
+    result = train(Silent(), Settings(target="reference", trials=20, block_trials=10),
+                   weights=w, progress=False)
+    assert result.diverged is None and result.untrained_loss == 0.0
+    assert result.metrics()["final_over_untrained"] is None
