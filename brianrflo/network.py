@@ -169,6 +169,12 @@ class BrianNetwork:
             )
         self.update = update
         self.model = model or RateModel()
+        if target == "cpp_standalone" and self.model.stochastic():
+            raise ValueError(
+                "a noisy model (xi) cannot run on target='cpp_standalone': its binary is "
+                "seeded when built, so every block would replay the same noise; use "
+                "target='cython'"
+            )
         self.target = target
         self.record = record
         self.dale = bool(dale)
