@@ -172,6 +172,9 @@ def _train(args) -> int:
         )
     if resume and os.path.exists(os.path.join(args.out, checkpoint.FILE)):
         checkpoint.read(args.out)  # a corrupt checkpoint fails before any file is touched
+    if not resume:  # --overwrite: the old run must not be resumable into the new one
+        for name in ours:
+            os.remove(os.path.join(args.out, name))
     os.makedirs(args.out, exist_ok=True)
     _write_config(args)
     result = train(task, settings, weights=weights, n_hidden=args.n_hidden, out=args.out,
@@ -184,10 +187,7 @@ def _train(args) -> int:
         f"alignment {result.alignment[-1][1]:+.3f}, {result.wall_time:.1f} s\n"
         f"figure:  {figure}\nmetrics: {metrics}\nweights: {os.path.join(args.out, 'weights.npz')}"
     )
-    if result.diverged:
-        print(f"brianrflo: {result.diverged}", file=sys.stderr)
-        return 3
-    return 0
+    return 3 if result.diverged else 0  # train() has said why
 
 
 def main(argv: list[str] | None = None) -> int:
