@@ -67,12 +67,43 @@ def _parser() -> argparse.ArgumentParser:
                     "weights.npz, metrics.json, training.png)")
     tr.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     tr.add_argument("--quiet", action="store_true", help="no progress lines")
+    fig = sub.add_parser("figure", help="reproduce a paper figure (PNG + JSON of its numbers)")
+    fig.add_argument("name", help="figure name, or 'list'")
+    fig.add_argument("--quick", action="store_true",
+                     help="small sizes and trial counts: minutes, same qualitative result")
+    fig.add_argument("--seeds", type=int, help="networks per setting (default: paper's 9, "
+                     "fewer with --quick)")
+    fig.add_argument("--out", default=os.path.join("out", "figures"),
+                     help="output folder (default out/figures)")
+    fig.add_argument("--quiet", action="store_true", help="no progress lines")
     sub.add_parser("models", help="list the shipped models")
     show = sub.add_parser("show-equations", help="print the Brian2 code a model runs")
     show.add_argument("--model", choices=sorted(MODELS), default="rate")
     show.add_argument("--rule", choices=("rflo",), default="rflo",
                       help="the rule whose equations to show (BPTT runs in numpy)")
     return parser
+
+
+def _figure(args) -> int:
+    from .figures import available, run_figure
+
+    figures = available()
+    if args.name == "list":
+        if not figures:
+            print("no figures registered")
+            return 0
+        width = max(map(len, figures))
+        for name, (description, _) in sorted(figures.items()):
+            print(f"{name:<{width}}  {description}")
+        return 0
+    parts = ["brianrflo figure", args.name, "--quick" * args.quick,
+             f"--seeds {args.seeds}" * (args.seeds is not None), f"--out {args.out}"]
+    command = " ".join(p for p in parts if p)
+    record = run_figure(args.name, args.out, quick=args.quick, seeds=args.seeds,
+                        progress=not args.quiet, command=command)
+    print(f"{args.name}: {os.path.join(args.out, args.name + '.json')} "
+          f"({record['wall_time_s']} s)")
+    return 0
 
 
 def _models(args) -> int:
@@ -194,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    command = {"train": _train, "models": _models, "show-equations": _show}[args.command]
+    command = {"train": _train, "figure": _figure, "models": _models,
+               "show-equations": _show}[args.command]
     try:
         if args.command == "train" and (args.resume or args.config):
             # Saved settings become defaults; options on the command line win.
