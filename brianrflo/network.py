@@ -21,6 +21,11 @@ after_groups (3)   weight updates (Eq. 16), applied at the end   synapses
                    of each update period
 =================  ============================================  ===================
 
+Rule variants change single objects: symmetric feedback makes ``B`` learn with
+the readout's own update (so it stays ``W_out^T`` exactly); readout feedback adds
+``u_y = B y(t-1)`` to the currents at before_groups (0), with ``y = 0`` at trial
+start; readout-only and recurrent-only learning are learning rates of 0.
+
 Python only acts between blocks.
 """
 
@@ -41,13 +46,15 @@ from brian2.devices.device import reinit_devices
 from brianrflo.models.rate import (
     ERROR,
     ERROR_UPDATE,
-    FEEDBACK,
+    FEEDBACKS,
     INPUT,
     INPUTS,
     INPUTS_READ,
     READOUT,
     RECURRENT,
+    ModelError,
     RateModel,
+    feedback_equations,
 )
 from brianrflo.tasks.base import Block
 
@@ -140,6 +147,13 @@ class BrianNetwork:
         Dale's law: recurrent weights keep the sign of their presynaptic unit
         (:func:`~brianrflo.weights.dale_signs`); updates that would flip a sign leave
         0, clipped in compiled code after every update.
+    feedback
+        ``'random'``: the error reaches the units through the fixed ``weights.b``
+        (RFLO). ``'symmetric'``: through ``W_out^T``, kept equal to the current
+        readout (``weights.b`` must start equal to ``weights.w_out.T``).
+    readout_feedback
+        Feed the readout back into the units as the input current ``u_y = B y(t-1)``
+        (readout-only learning, paper Fig. 2 supp. 2). The model's ``u`` must add ``u_y``.
     """
 
     def __init__(
@@ -155,6 +169,8 @@ class BrianNetwork:
         directory: str | None = None,
         record: bool = False,
         dale: bool = False,
+        feedback: str = "random",
+        readout_feedback: bool = False,
     ):
         if target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
@@ -169,6 +185,16 @@ class BrianNetwork:
             )
         self.update = update
         self.model = model or RateModel()
+        if feedback not in FEEDBACKS:
+            raise ValueError(f"feedback must be one of {FEEDBACKS}, got {feedback!r}")
+        if feedback == "symmetric" and not np.array_equal(weights.b, weights.w_out.T):
+            raise ValueError("feedback='symmetric' needs weights.b equal to weights.w_out.T "
+                             "(use weights.symmetric())")
+        if readout_feedback and not self.model.takes_readout_feedback():
+            raise ModelError("readout_feedback needs the model's u to add u_y "
+                             "(u = u_rec + u_in + u_y)")
+        self.feedback = feedback
+        self.readout_feedback = bool(readout_feedback)
         if target == "cpp_standalone" and self.model.stochastic():
             raise ValueError(
                 "a noisy model (xi) cannot run on target='cpp_standalone': its binary is "
@@ -201,7 +227,8 @@ class BrianNetwork:
     def _key(self) -> str:
         parts = (self.n_hidden, self.n_in, self.n_out, self.T, self.block_trials,
                  self.period, self.model.equations, sorted(self.model.namespace.items()),
-                 self.record, self.tau.tobytes(), self.dale)
+                 self.record, self.tau.tobytes(), self.dale, self.feedback,
+                 self.readout_feedback)
         return hashlib.sha1(repr(parts).encode()).hexdigest()[:12]
 
     def _activate(self, directory: str | None) -> None:
@@ -273,15 +300,21 @@ class BrianNetwork:
         readout = b2.NeuronGroup(K, ERROR, name="readout", namespace=ns, dt=DT)
         readout.inv_2T = 1.0 / (2 * T)
         readout.run_regularly(ERROR_UPDATE, when="after_groups", order=1, name="readout_error")
-        readout.run_regularly("loss = 0", clock=trial_clock, when="start", order=1,
+        readout.run_regularly("loss = 0\ny = 0", clock=trial_clock, when="start", order=1,
                               name="readout_reset")
         objects += [hidden, readout]
 
         rec = synapses(hidden, hidden, RECURRENT, "rec", "before_groups", 0)
         rec.run_regularly("p = 0", clock=trial_clock, when="start", order=1, name="rec_reset")
         out = synapses(hidden, readout, READOUT, "out", "after_groups", 0)
-        fb = synapses(readout, hidden, FEEDBACK, "fb", "after_groups", 2)
+        fb = synapses(readout, hidden, feedback_equations(self.feedback, self.readout_feedback),
+                      "fb", "after_groups", 2)
+        if self.readout_feedback:  # y(t-1) enters u(t), before the units' update
+            fb.summed_updaters["u_y_post"].when = "before_groups"
+            fb.summed_updaters["u_y_post"].order = 0
         learners = [(out, "w_out"), (rec, "w_rec")]
+        if self.feedback == "symmetric":
+            learners.append((fb, "b"))
         inputs = inp = None
         if M:
             inputs = b2.NeuronGroup(M, INPUTS, name="inputs", namespace=ns, dt=DT)
@@ -328,7 +361,7 @@ class BrianNetwork:
             w_in=self.inp.w_in[:].reshape(N, M) if M else np.zeros((N, 0)),
             w_rec=self.rec.w_rec[:].reshape(N, N),
             w_out=self.out.w_out[:].reshape(K, N),
-            b=self._weights.b,
+            b=self.fb.b[:].reshape(N, K) if self.feedback == "symmetric" else self._weights.b,
             h0=self._weights.h0,
         )
 
@@ -361,6 +394,8 @@ class BrianNetwork:
         self._eta = self._check_eta(eta)
         if self.target != "cpp_standalone":
             self.out.eta, self.rec.eta = self._eta[0], self._eta[1]
+            if self.feedback == "symmetric":
+                self.fb.eta = self._eta[0]
             if self.inp is not None:
                 self.inp.eta = self._eta[2]
 
@@ -432,6 +467,8 @@ class BrianNetwork:
             self.target_ta: target,
             self.mask_ta: mask,
         }
+        if self.feedback == "symmetric":
+            args[self.fb.eta] = self._eta[0]
         if self.inp is not None:
             args.update({self.inp.w_in: w.w_in.ravel(), self.inp.eta: self._eta[2],
                          self.x_ta: x})

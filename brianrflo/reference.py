@@ -46,13 +46,19 @@ class Trace:
     loss: float
 
 
-def _step(w: Weights, h: Array, x: Array, tau, phi) -> tuple[Array, Array]:
-    u = w.w_rec @ h + w.w_in @ x
+def _step(w: Weights, h: Array, x: Array, tau, phi, u_y: Array | float = 0.0):
+    u = w.w_rec @ h + w.w_in @ x + u_y
     return u, h + (-h + phi(u)) / tau
 
 
 def forward(
-    w: Weights, x: Array, target: Array, mask: Array, tau: float | Array = 10.0, phi=np.tanh
+    w: Weights,
+    x: Array,
+    target: Array,
+    mask: Array,
+    tau: float | Array = 10.0,
+    phi=np.tanh,
+    readout_feedback: bool = False,
 ) -> Trace:
     """Run one trial (paper Eq. 1) with fixed weights.
 
@@ -66,13 +72,18 @@ def forward(
         Time constant in steps: one value, or one per unit ``(N,)``.
     phi
         The nonlinearity (vectorised).
+    readout_feedback
+        Add ``B y(t-1)`` to ``u(t)`` (readout-only learning), with ``y(0) = 0``.
     """
     T, n = x.shape[0], w.n_hidden
     u = np.empty((T, n))
     h = np.empty((T + 1, n))
     h[0] = w.h0
+    y_prev = np.zeros(w.n_out)
     for t in range(T):
-        u[t], h[t + 1] = _step(w, h[t], x[t], tau, phi)
+        u_y = w.b @ y_prev if readout_feedback else 0.0
+        u[t], h[t + 1] = _step(w, h[t], x[t], tau, phi, u_y)
+        y_prev = w.w_out @ h[t + 1]
     y = h[1:] @ w.w_out.T
     eps = mask * (target - y)
     return Trace(u=u, h=h, y=y, eps=eps, loss=loss(eps))
@@ -95,8 +106,10 @@ def rflo_trial(
     phi=np.tanh,
     dphi=tanh_prime,
     dale: bool = False,
+    symmetric: bool = False,
+    readout_feedback: bool = False,
 ) -> tuple[dict[str, Array], Trace]:
-    """One trial of RFLO learning (paper Eqs. 15-17).
+    """One trial of RFLO learning (paper Eqs. 15-17) or of its local variants.
 
     Parameters
     ----------
@@ -106,11 +119,16 @@ def rflo_trial(
         If true, every step's update is applied at once (the next step sees the
         new weights); otherwise updates are summed over the trial and divided by T.
     feedback
-        Error feedback ``(N, K)``; default ``w.b`` (RFLO). ``None`` with
-        ``w.b`` replaced by ``w_out.T`` gives local symmetric feedback.
+        Error feedback ``(N, K)``; default ``w.b`` (RFLO).
     dale
         With ``online``, sign-clip ``w_rec`` after every step's update (Dale's law);
         trial-summed updates are clipped by whoever applies them.
+    symmetric
+        Local rule with symmetric feedback: the error reaches the units through the
+        current ``w_out.T`` (read before each step's update), not ``B``.
+    readout_feedback
+        Add ``B y(t-1)`` to ``u(t)``, ``y(0) = 0`` (readout-only learning); ``B`` is the
+        feedback matrix in use.
 
     Returns
     -------
@@ -121,7 +139,7 @@ def rflo_trial(
     """
     eta1, eta2, eta3 = eta
     cur = w.copy()
-    B = w.b if feedback is None else feedback
+    fixed_b = w.b if feedback is None else feedback
     T, n = x.shape[0], w.n_hidden
     scale = 1.0 if online else 1.0 / T
     tau_a = _per_unit(tau, n)[:, None]  # postsynaptic unit a's own tau
@@ -134,12 +152,15 @@ def rflo_trial(
     y = np.empty((T, w.n_out))
     eps = np.empty((T, w.n_out))
     h[0] = w.h0
+    y_prev = np.zeros(w.n_out)
     for t in range(T):
-        u[t], h[t + 1] = _step(cur, h[t], x[t], tau, phi)
+        B = cur.w_out.T if symmetric else fixed_b
+        u_y = B @ y_prev if readout_feedback else 0.0
+        u[t], h[t + 1] = _step(cur, h[t], x[t], tau, phi, u_y)
         d = dphi(u[t])
         p = (1 - 1 / tau_a) * p + np.outer(d, h[t]) / tau_a
         q = (1 - 1 / tau_a) * q + np.outer(d, x[t]) / tau_a
-        y[t] = cur.w_out @ h[t + 1]
+        y[t] = y_prev = cur.w_out @ h[t + 1]
         eps[t] = mask[t] * (target[t] - y[t])
         fb = B @ eps[t]
         step = {

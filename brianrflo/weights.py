@@ -122,6 +122,12 @@ class Weights:
         """Deep copy."""
         return Weights(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
 
+    def symmetric(self) -> Weights:
+        """A copy whose feedback is the readout's transpose, ``B = W_out^T``."""
+        w = self.copy()
+        w.b = w.w_out.T.copy()
+        return w
+
     def as_dict(self) -> dict[str, np.ndarray]:
         """The arrays by name."""
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -27,22 +27,26 @@ from brian2.equations.equations import SUBEXPRESSION
 from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
 from brian2.units.fundamentalunits import DIMENSIONLESS
 
-__all__ = ["RateModel", "ModelError", "phi_prime", "RULE_NAMES", "PAPER_EQUATIONS"]
+__all__ = ["RateModel", "ModelError", "phi_prime", "feedback_equations", "FEEDBACKS",
+           "RULE_NAMES", "PAPER_EQUATIONS"]
 
 #: The paper's hidden units. Edit freely: another ``phi``, noise (``xi``), extra
 #: currents in ``u``, parameters per unit.
 PAPER_EQUATIONS = """
 dh/dt = (-h + phi) / tau : 1
 phi = tanh(u) : 1
-u = u_rec + u_in : 1
+u = u_rec + u_in + u_y : 1
 tau : second (constant)
 """
 
 #: Variables the rule adds to the hidden units: ``u_rec``, ``u_in`` are summed by
-#: the recurrent and input synapses, ``fb = (B eps)`` by the feedback synapses.
+#: the recurrent and input synapses, ``fb = (B eps)`` by the feedback synapses, and
+#: ``u_y = B y(t-1)`` too when the readout is fed back (readout-only learning, paper
+#: Fig. 2 supp. 2; otherwise it stays 0).
 HIDDEN_RULE = """
 u_rec : 1
 u_in : 1
+u_y : 1
 fb : 1
 dfdh : Hz
 dfdu : Hz
@@ -102,10 +106,22 @@ eta : 1 (shared)
 y_post = w_out * h_pre : 1 (summed)
 """
 
-#: Fixed error-feedback synapses, error units -> hidden: ``fb = B eps``.
+#: Error-feedback synapses, error units -> hidden: ``fb = B eps``. ``B`` is fixed
+#: and random (RFLO), or learns exactly as the readout does so that it stays equal
+#: to ``W_out^T`` (symmetric feedback, :data:`FEEDBACK_SYMMETRIC`).
 FEEDBACK = """
 b : 1 (constant)
 fb_post = b * eps_pre : 1 (summed)
+"""
+FEEDBACK_SYMMETRIC = """
+b : 1
+dw : 1
+eta : 1 (shared)
+fb_post = b * eps_pre : 1 (summed)
+"""
+#: The readout fed back through ``B`` as an input current (readout-only learning).
+READOUT_FEEDBACK = """
+u_y_post = b * y_pre : 1 (summed)
 """
 
 #: RFLO updates (Eq. 16). ``dw`` accumulates; ``apply`` (1 at the last step of
@@ -125,11 +141,13 @@ UPDATE_FACTORS = {
     "w_out": "eps_post * h_pre",
     "w_rec": "fb_post * p",
     "w_in": "fb_post * q",
+    # The same product as w_out's, read from the other side, so B stays W_out^T exactly.
+    "b": "eps_pre * h_post",
 }
 
 #: Names the rule owns; a model must not define them.
 RULE_NAMES = frozenset(
-    {"u_rec", "u_in", "fb", "dfdh", "dfdu", "h0", "dale_sign", "p", "q", "x", "y", "eps", "loss",
+    {"u_rec", "u_in", "u_y", "fb", "dfdh", "dfdu", "h0", "dale_sign", "p", "q", "x", "y", "eps", "loss",
      "w_rec", "w_in", "w_out", "b", "dw", "eta", "apply", "scale", "update_period",
      "x_ta", "target_ta", "mask_ta", "t_block", "inv_2T"}
 )
@@ -259,7 +277,7 @@ class RateModel:
             if _derivative(u, name, "u") != 1:
                 raise ModelError(f"u must contain {name} with coefficient 1 (u = u_rec + u_in "
                                  "+ ...), so the synapses' currents enter as in the paper")
-        known = (set(eqs.names) | {"u_rec", "u_in", "fb", "h0", "dale_sign"} | _SPECIAL
+        known = (set(eqs.names) | {"u_rec", "u_in", "u_y", "fb", "h0", "dale_sign"} | _SPECIAL
                  | set(DEFAULT_FUNCTIONS) | set(DEFAULT_UNITS) | set(DEFAULT_CONSTANTS)
                  | set(self.namespace))
         undefined = sorted(n for n in eqs.identifiers if n not in known
@@ -308,11 +326,16 @@ class RateModel:
         """``(df/dh, df/du)`` as Brian2 expressions."""
         f = self._f()
         names = {s.name for s in f.free_symbols}
-        if names & {"u_rec", "u_in"}:
-            raise ModelError("dh/dt must depend on u_rec and u_in only through u")
+        if names & {"u_rec", "u_in", "u_y"}:
+            raise ModelError("dh/dt must depend on u_rec, u_in and u_y only through u")
         dfdh = _derivative(f, "h", "dh/dt")
         dfdu = _derivative(f, "u", "dh/dt (through phi)")
         return sympy_to_str(dfdh), sympy_to_str(dfdu)
+
+    def takes_readout_feedback(self) -> bool:
+        """Whether ``u`` adds ``u_y`` (the readout fed back through ``B``) with coefficient 1."""
+        u = str_to_sympy(self._parse()["u"].expr.code)
+        return _derivative(u, "u_y", "u") == 1
 
     def is_paper(self) -> bool:
         """Whether these are the paper's equations (the numpy reference's model)."""
@@ -338,15 +361,21 @@ class RateModel:
 
     @staticmethod
     def update_code(weight: str, dale: bool = False) -> str:
-        """RFLO update code for ``weight`` in ``('w_out', 'w_rec', 'w_in')``.
+        """RFLO update code for ``weight`` in ``('w_out', 'w_rec', 'w_in', 'b')``.
 
-        With ``dale``, recurrent weights are sign-clipped after every update.
+        ``'b'`` is symmetric feedback's copy of ``w_out``. With ``dale``, recurrent
+        weights are sign-clipped after every update.
         """
         code = UPDATE.format(weight=weight, factor=UPDATE_FACTORS[weight])
         return code + DALE_CLIP + "\n" if dale and weight == "w_rec" else code
 
-    def show(self) -> str:
-        """The complete generated Brian2 code, object by object."""
+    def show(self, feedback: str = "random", readout_feedback: bool = False) -> str:
+        """The complete generated Brian2 code, object by object.
+
+        ``feedback`` (``'random'`` or ``'symmetric'``) and ``readout_feedback`` select
+        the rule variant, as in :class:`~brianrflo.network.BrianNetwork`.
+        """
+        fb = feedback_equations(feedback, readout_feedback)
         parts = [
             ("hidden units (NeuronGroup, method='euler')", self.hidden_equations()),
             ("hidden units, every step before the state update", self.hidden_derivative_code()),
@@ -355,8 +384,30 @@ class RateModel:
             ("recurrent synapses hidden -> hidden", RECURRENT),
             ("input synapses inputs -> hidden", INPUT),
             ("readout synapses hidden -> error units", READOUT),
-            ("error-feedback synapses error units -> hidden", FEEDBACK),
+            ("error-feedback synapses error units -> hidden", fb),
         ]
-        parts += [(f"{w} update, every step", self.update_code(w)) for w in UPDATE_FACTORS]
-        parts.append(("at each trial start", "h = h0\np = 0\nq = 0\nloss = 0"))
+        learned = [w for w in UPDATE_FACTORS if w != "b" or feedback == "symmetric"]
+        parts += [(f"{w} update, every step", self.update_code(w)) for w in learned]
+        parts.append(("at each trial start", "h = h0\np = 0\nq = 0\nloss = 0\ny = 0"))
         return "\n".join(f"# {title}\n{code.strip()}\n" for title, code in parts)
+
+
+#: Where the error feedback ``B`` comes from.
+FEEDBACKS = ("random", "symmetric")
+
+
+def feedback_equations(feedback: str = "random", readout_feedback: bool = False) -> str:
+    """Equations of the error-feedback synapses for a rule variant.
+
+    Parameters
+    ----------
+    feedback
+        ``'random'``: fixed ``B`` (RFLO). ``'symmetric'``: ``B`` kept equal to
+        ``W_out^T`` by learning with the readout's own update.
+    readout_feedback
+        Also carry the readout ``y`` back into the units as ``u_y = B y``.
+    """
+    if feedback not in FEEDBACKS:
+        raise ValueError(f"feedback must be one of {FEEDBACKS}, got {feedback!r}")
+    eqs = FEEDBACK_SYMMETRIC if feedback == "symmetric" else FEEDBACK
+    return eqs + READOUT_FEEDBACK if readout_feedback else eqs

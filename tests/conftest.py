@@ -29,7 +29,7 @@ NAMES = ("w_out", "w_rec", "w_in")
 
 
 def reference_blocks(w: Weights, blocks, update, eta, tau=10.0, phi=np.tanh,
-                     dphi=ref.tanh_prime, dale=False):
+                     dphi=ref.tanh_prime, dale=False, symmetric=False, readout_feedback=False):
     """Numpy reference with the engine's update semantics: ``(traces, weights)`` per block."""
     online = update == "online"
     period = 1 if update in ("online", "trial") else update
@@ -40,7 +40,8 @@ def reference_blocks(w: Weights, blocks, update, eta, tau=10.0, phi=np.tanh,
         traces = []
         for k in range(block.n_trials):
             dw, tr = ref.rflo_trial(w, *block.trial(k), eta, tau=tau, online=online, phi=phi,
-                                    dphi=dphi, dale=dale)
+                                    dphi=dphi, dale=dale, symmetric=symmetric,
+                                    readout_feedback=readout_feedback)
             traces.append(tr)
             count += 1
             for n in NAMES:
@@ -51,6 +52,8 @@ def reference_blocks(w: Weights, blocks, update, eta, tau=10.0, phi=np.tanh,
                     pending[n] = 0.0
                 if dale:
                     w.w_rec = dale_clip(w.w_rec)
+                if symmetric:
+                    w.b = w.w_out.T.copy()
         out.append((traces, w.copy()))
     return out
 

@@ -29,6 +29,55 @@ def test_brian_equals_reference(weights, target, update):
     assert_matches_reference(net, weights, blocks, reference_blocks(weights, blocks, update, ETA))
 
 
+@pytest.mark.parametrize(
+    "target",
+    ["cython", pytest.param("cpp_standalone", marks=pytest.mark.standalone)],
+)
+@pytest.mark.parametrize("update", ["online", "trial"])
+@pytest.mark.parametrize(
+    "feedback, readout_feedback",
+    [("symmetric", False), ("random", True), ("symmetric", True)],
+)
+def test_rule_variants_equal_reference(weights, target, update, feedback, readout_feedback):
+    """Symmetric feedback and readout feedback (readout-only learning's network)."""
+    symmetric = feedback == "symmetric"
+    w = weights.symmetric() if symmetric else weights
+    blocks = [random_block(20, 2), random_block(21, 2)]
+    net = BrianNetwork(w, T, block_trials=2, eta=ETA, update=update, target=target,
+                       record=True, feedback=feedback, readout_feedback=readout_feedback)
+    expected = reference_blocks(w, blocks, update, ETA, symmetric=symmetric,
+                                readout_feedback=readout_feedback)
+    assert_matches_reference(net, w, blocks, expected)
+    got = net.get_weights()
+    if symmetric:  # B followed the readout exactly
+        assert np.array_equal(got.b, got.w_out.T)
+    else:
+        assert np.array_equal(got.b, w.b)
+
+
+def test_readout_feedback_changes_the_dynamics(weights):
+    """Negative control: the fed-back readout is not a no-op."""
+    block = random_block(22, 1)
+    plain = ref.forward(weights, *block.trial(0))
+    fed = ref.forward(weights, *block.trial(0), readout_feedback=True)
+    assert np.abs(plain.h - fed.h).max() > 1e-3
+
+
+def test_learning_rate_zero_freezes_a_pathway(weights):
+    """Recurrent-only (eta1 = 0) keeps w_out; readout-only (eta2 = eta3 = 0) keeps w_rec, w_in."""
+    block = random_block(23, 2)
+    for eta, frozen, learns in [((0.0, 0.05, 0.05), ("w_out",), ("w_rec", "w_in")),
+                                ((0.05, 0.0, 0.0), ("w_rec", "w_in"), ("w_out",))]:
+        net = BrianNetwork(weights, T, block_trials=2, eta=eta, update="trial",
+                           readout_feedback=eta[1] == 0)
+        net.run_block(block)
+        got = net.get_weights()
+        for name in frozen:
+            assert np.array_equal(getattr(got, name), getattr(weights, name)), name
+        for name in learns:
+            assert not np.allclose(getattr(got, name), getattr(weights, name)), name
+
+
 def test_runtime_after_standalone_and_weights_round_trip(weights):
     """Switching back to the runtime device works; set/get weights is exact."""
     net = BrianNetwork(weights, T, block_trials=2, target="cython")
@@ -66,3 +115,7 @@ def test_bad_settings_name_the_parameter(weights):
         BrianNetwork(weights, T, block_trials=3, update=2)
     with pytest.raises(ValueError, match="target"):
         BrianNetwork(weights, T, target="gpu")
+    with pytest.raises(ValueError, match="feedback"):
+        BrianNetwork(weights, T, feedback="transposed")
+    with pytest.raises(ValueError, match="w_out.T"):
+        BrianNetwork(weights, T, feedback="symmetric")
