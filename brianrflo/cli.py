@@ -15,7 +15,7 @@ from brianrflo.models import MODELS, get_model
 from brianrflo.tasks import TASKS
 
 from . import checkpoint
-from .train import ENGINES, ON_DIVERGE, RULES, Settings, train
+from .train import ENGINES, LOCAL_RULES, ON_DIVERGE, RULES, Settings, train
 from .weights import Weights
 
 __all__ = ["main"]
@@ -79,8 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("models", help="list the shipped models")
     show = sub.add_parser("show-equations", help="print the Brian2 code a model runs")
     show.add_argument("--model", choices=sorted(MODELS), default="rate")
-    show.add_argument("--rule", choices=("rflo",), default="rflo",
-                      help="the rule whose equations to show (BPTT runs in numpy)")
+    show.add_argument("--rule", choices=tuple(LOCAL_RULES), default="rflo",
+                      help="the rule whose equations to show (BPTT, RTRL and nonlocal-random "
+                      "run in numpy)")
     return parser
 
 
@@ -118,7 +119,11 @@ def _show(args) -> int:
     print(f"# model {args.model!r}, rule {args.rule!r}: {model.description}")
     if model.namespace:
         print(f"# constants: {model.namespace}")
-    print(model.show())
+    feedback, readout_feedback, learns = LOCAL_RULES[args.rule]
+    frozen = [w for w, k in zip(("w_out", "w_rec", "w_in"), learns, strict=True) if not k]
+    if frozen:
+        print(f"# {args.rule}: learning rate 0 for {', '.join(frozen)}")
+    print(model.show(feedback, readout_feedback))
     return 0
 
 

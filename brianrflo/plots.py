@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from brianrflo.tasks.base import Task
 
 from . import reference as ref
-from .train import Result
+from .train import Result, readout_fed_back
 
 __all__ = ["plot_training"]
 
@@ -46,7 +46,8 @@ def plot_training(result: Result, task: Task, path: str | os.PathLike | None = N
 
     rng = np.random.default_rng(settings["seed"] + 1)
     x, target, mask = task.block(1, rng).trial(0)
-    trace = ref.forward(result.weights, x, target, mask, tau)
+    trace = ref.forward(result.weights, x, target, mask, tau,
+                        readout_feedback=readout_fed_back(settings["rule"]))
     steps = np.arange(1, task.T + 1) / tau
     for k in range(target.shape[1]):
         ax_out.plot(steps, target[:, k], color="0.2", lw=2.5, alpha=0.35,

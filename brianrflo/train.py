@@ -28,10 +28,23 @@ from .network import TARGETS, BrianNetwork, update_period
 from .validation import check_int, check_real
 from .weights import Weights, dale_clip
 
-__all__ = ["Settings", "Result", "train", "evaluate", "RULES", "ENGINES"]
+__all__ = ["Settings", "Result", "train", "evaluate", "learning_rates", "RULES", "LOCAL_RULES",
+           "NUMPY_RULES", "ENGINES"]
 
+#: Rules of the RFLO family: local eligibility traces, Brian2 equations (or the
+#: numpy reference with ``target='reference'``). Each is (feedback, readout fed
+#: back, which of (w_out, w_rec, w_in) learn).
+LOCAL_RULES = {
+    "rflo": ("random", False, (1, 1, 1)),
+    "local-symmetric": ("symmetric", False, (1, 1, 1)),
+    "readout-only": ("random", True, (1, 0, 0)),
+    "recurrent-only": ("random", False, (0, 1, 1)),
+}
+#: Exact-gradient rules and the nonlocal rule with random feedback: numpy only (the
+#: sensitivity tensor of RTRL is N^3 numbers per unit of state, nothing a synapse holds).
+NUMPY_RULES = ("bptt", "rtrl", "nonlocal-random")
 #: Learning rules a network can be trained with.
-RULES = ("rflo", "bptt")
+RULES = (*LOCAL_RULES, *NUMPY_RULES)
 #: Where RFLO runs: Brian2 targets, or the plain numpy reference.
 ENGINES = (*TARGETS, "reference")
 #: What to do when a block diverges.
@@ -49,7 +62,11 @@ class Settings:
     Parameters
     ----------
     rule
-        ``'rflo'`` (Brian2, or numpy with ``target='reference'``) or ``'bptt'`` (numpy).
+        ``'rflo'``, its variants ``'local-symmetric'`` (feedback ``W_out^T``),
+        ``'readout-only'`` (only ``w_out`` learns; the readout is fed back through
+        ``B``) and ``'recurrent-only'`` (``w_out`` frozen), all in Brian2 (or numpy with
+        ``target='reference'``); or in numpy ``'bptt'``, ``'rtrl'`` (exact gradients)
+        and ``'nonlocal-random'`` (RTRL's sensitivities with feedback ``B``).
     trials
         Number of training trials.
     eta
@@ -115,8 +132,9 @@ class Settings:
             check_real(f"eta{k + 1}", e, 0.0, 10.0) for k, e in enumerate(self.eta)
         )
         period = update_period(self.update)
-        if period is None and self.rule == "bptt":
-            raise ValueError("update='online' is not possible with rule='bptt'")
+        if period is None and self.rule in NUMPY_RULES:
+            raise ValueError(f"update='online' is not possible with rule={self.rule!r} "
+                             "(its gradient is summed over the trial)")
         if period is not None and self.trials % period:
             raise ValueError(
                 f"trials ({self.trials}) must be a multiple of update ({period} trials)"
@@ -185,18 +203,35 @@ def evaluate(
     n: int = 1,
     seed: int = 0,
     model: RateModel | None = None,
+    readout_feedback: bool = False,
 ) -> float:
     """Mean loss of ``weights`` on ``n`` evaluation trials, without learning.
 
     The paper's model is run by the numpy reference; any other model by its
     compiled Brian2 equations (runtime cython), so what is scored is what trains.
+    ``readout_feedback`` feeds the readout back through ``B`` (readout-only networks).
     """
     block = task.block(n, np.random.default_rng(seed))
     if model is None or model.is_paper():
-        return float(np.mean([ref.forward(weights, *block.trial(k), np.asarray(tau)).loss
-                              for k in range(n)]))
-    net = BrianNetwork(weights, task.T, block_trials=n, tau=tau, model=model, target="cython")
+        return float(np.mean([
+            ref.forward(weights, *block.trial(k), np.asarray(tau),
+                        readout_feedback=readout_feedback).loss
+            for k in range(n)
+        ]))
+    net = BrianNetwork(weights, task.T, block_trials=n, tau=tau, model=model, target="cython",
+                       readout_feedback=readout_feedback)
     return float(np.mean(net.run_block(block)))
+
+
+def learning_rates(settings: Settings) -> tuple[float, float, float]:
+    """``settings.eta`` with the rule's frozen pathways set to 0."""
+    learns = LOCAL_RULES.get(settings.rule, (None, None, (1, 1, 1)))[2]
+    return tuple(e * k for e, k in zip(settings.eta, learns, strict=True))
+
+
+def readout_fed_back(rule: str) -> bool:
+    """Whether ``rule``'s network feeds its readout back through ``B``."""
+    return rule in LOCAL_RULES and LOCAL_RULES[rule][1]
 
 
 def _blocks(settings: Settings) -> int:
@@ -213,7 +248,7 @@ def _blocks(settings: Settings) -> int:
 
 
 class _NumpyEngine:
-    """BPTT, or RFLO in numpy: the same block interface as :class:`BrianNetwork`."""
+    """The numpy rules, or RFLO's family in numpy: the interface of :class:`BrianNetwork`."""
 
     def __init__(self, weights: Weights, settings: Settings):
         self.weights = weights.copy()
@@ -228,13 +263,18 @@ class _NumpyEngine:
         losses = []
         for k in range(block.n_trials):
             x, target, mask = block.trial(k)
-            if s.rule == "bptt":
-                grads, trace = ref.bptt_grad(w, x, target, mask, s.tau)
+            if s.rule in NUMPY_RULES:
+                if s.rule == "bptt":
+                    grads, trace = ref.bptt_grad(w, x, target, mask, s.tau)
+                else:
+                    feedback = w.b if s.rule == "nonlocal-random" else None
+                    grads, trace = ref.rtrl_grad(w, x, target, mask, s.tau, feedback=feedback)
                 dw = {n: -eta * grads[n] for n, eta in zip(self.pending, self.eta, strict=True)}
             else:
                 dw, trace = ref.rflo_trial(
                     w, x, target, mask, self.eta, s.tau, online=self.period is None,
-                    dale=s.dale,
+                    dale=s.dale, symmetric=s.rule == "local-symmetric",
+                    readout_feedback=readout_fed_back(s.rule),
                 )
             losses.append(trace.loss)
             self.count += 1
@@ -246,6 +286,8 @@ class _NumpyEngine:
                     self.pending[n] = 0.0
                 if s.dale:
                     w.w_rec = dale_clip(w.w_rec)
+                if s.rule == "local-symmetric":
+                    w.b = w.w_out.T.copy()
         return np.array(losses)
 
     def get_weights(self) -> Weights:
@@ -309,15 +351,21 @@ def train(
     """
     settings = settings or Settings()
     model = model or get_model(settings.model)
-    if not model.is_paper() and (settings.rule != "rflo" or settings.target == "reference"):
+    local = settings.rule in LOCAL_RULES
+    if not model.is_paper() and (not local or settings.target == "reference"):
         raise ValueError(
             "models other than the paper's 'rate' run only on the Brian2 engines: use "
-            "rule='rflo' with target 'cython', 'numpy' or 'cpp_standalone'"
+            f"a rule of {tuple(LOCAL_RULES)} with target 'cython', 'numpy' or 'cpp_standalone'"
         )
+    if settings.dale and not local:
+        raise ValueError(f"dale applies to the rules {tuple(LOCAL_RULES)}, not {settings.rule!r}")
+    fed_back = readout_fed_back(settings.rule)
     start = time.perf_counter()
     if weights is None:
         weights = Weights.init(check_int("n_hidden", n_hidden, 1), task.n_in, task.n_out,
                                seed=settings.seed, dale=settings.dale)
+    if settings.rule == "local-symmetric":  # the feedback is the readout itself
+        weights = weights.symmetric()
     if (weights.n_in, weights.n_out) != (task.n_in, task.n_out):
         raise ValueError(
             f"weights have (n_in, n_out) = {(weights.n_in, weights.n_out)}, the task needs "
@@ -346,15 +394,16 @@ def train(
     else:  # a fresh run, or one killed before its first checkpoint
         state = {
             "trials_done": 0, "losses": [], "alignment": [[0, alignment(weights)]],
-            "eta": list(settings.eta), "wall_time": 0.0, "settings": record,
+            "eta": list(learning_rates(settings)), "wall_time": 0.0, "settings": record,
             "untrained_loss": evaluate(weights, task, settings.tau, eval_trials,
-                                       settings.seed + 1, model),
+                                       settings.seed + 1, model, fed_back),
         }
     eta = tuple(state["eta"])
-    if settings.rule == "rflo" and settings.target != "reference":
+    if local and settings.target != "reference":
         engine = BrianNetwork(
             weights, task.T, block_trials=size, eta=eta, update=settings.update,
             tau=settings.tau, target=settings.target, model=model, dale=settings.dale,
+            feedback=LOCAL_RULES[settings.rule][0], readout_feedback=fed_back,
         )
     else:
         engine = _NumpyEngine(weights, settings)
@@ -426,7 +475,8 @@ def train(
             save(result, out)
     result.weights, result.losses = good, np.array(losses)
     result.settings = {**record, "eta_final": list(eta)}
-    result.final_loss = evaluate(good, task, settings.tau, eval_trials, settings.seed + 1, model)
+    result.final_loss = evaluate(good, task, settings.tau, eval_trials, settings.seed + 1, model,
+                                 fed_back)
     result.wall_time = elapsed + time.perf_counter() - start
     if out is not None:
         save(result, out)

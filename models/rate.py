@@ -147,8 +147,8 @@ UPDATE_FACTORS = {
 
 #: Names the rule owns; a model must not define them.
 RULE_NAMES = frozenset(
-    {"u_rec", "u_in", "u_y", "fb", "dfdh", "dfdu", "h0", "dale_sign", "p", "q", "x", "y", "eps", "loss",
-     "w_rec", "w_in", "w_out", "b", "dw", "eta", "apply", "scale", "update_period",
+    {"u_rec", "u_in", "u_y", "fb", "dfdh", "dfdu", "h0", "dale_sign", "p", "q", "x", "y", "eps",
+     "loss", "w_rec", "w_in", "w_out", "b", "dw", "eta", "apply", "scale", "update_period",
      "x_ta", "target_ta", "mask_ta", "t_block", "inv_2T"}
 )
 _SPECIAL = {"t", "dt", "i", "N", "t_in_timesteps", "xi"}

@@ -1,0 +1,385 @@
+"""Many networks trained side by side in numpy: the grid searches behind the figures.
+
+The paper's figures need every rule at 8 learning rates times 9 networks. Stacking
+the ``R`` networks' arrays (``w_rec`` becomes ``(R, N, N)``) and stepping them
+together costs about as much Python per step as one network, so a grid runs in
+the time of a few single runs. The maths is :mod:`brianrflo.reference`'s (and so
+the Brian2 model's, which the equivalence tests hold to it); a test checks that
+each replica ends exactly where training it alone ends.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from brianrflo.tasks.base import Task
+
+from .analysis import alignment
+from .network import update_period
+from .train import LOCAL_RULES, NUMPY_RULES, RULES
+from .validation import check_real
+from .weights import Weights, dale_signs
+
+__all__ = ["Replicas", "Sweep", "sweep"]
+
+NAMES = ("w_out", "w_rec", "w_in")
+
+
+def _mv(a: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Batched matrix-vector product: ``(R, I, J) @ (R, J) -> (R, I)``."""
+    return np.matmul(a, v[:, :, None])[:, :, 0]
+
+
+class Replicas:
+    """``R`` networks of one shape, each with its own weights and learning rates.
+
+    Parameters
+    ----------
+    weights
+        One :class:`~brianrflo.weights.Weights` per replica (same shapes).
+    rule
+        A rule of :data:`brianrflo.train.RULES`.
+    eta
+        Learning rates ``(eta1, eta2, eta3)``: one triple for all, or one per replica.
+        The rule's frozen pathways (readout-only, recurrent-only) are set to 0 here.
+    tau
+        Time constant in steps.
+    update
+        ``'online'`` (local rules only), ``'trial'`` or a number of trials per update.
+    dale
+        Dale's law on ``w_rec`` (local rules), clipped after every update.
+    """
+
+    def __init__(
+        self,
+        weights: list[Weights],
+        rule: str = "rflo",
+        eta=(0.03, 0.03, 0.03),
+        tau: float = 10.0,
+        update: str | int = "trial",
+        dale: bool = False,
+    ):
+        if rule not in RULES:
+            raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+        if not weights:
+            raise ValueError("weights must hold at least one network")
+        self.rule, self.R = rule, len(weights)
+        self.tau = check_real("tau", tau, 1.0)
+        self.period = update_period(update)
+        if self.period is None and rule in NUMPY_RULES:
+            raise ValueError(f"update='online' is not possible with rule={rule!r}")
+        if dale and rule not in LOCAL_RULES:
+            raise ValueError(f"dale applies to the rules {tuple(LOCAL_RULES)}, not {rule!r}")
+        self.dale = dale
+        eta = np.broadcast_to(np.asarray(eta, dtype=np.float64), (self.R, 3)).copy()
+        if not np.all(np.isfinite(eta)) or np.any(eta < 0):
+            raise ValueError("eta must be finite learning rates >= 0")
+        feedback, self.readout_feedback, learns = LOCAL_RULES.get(rule, ("", False, (1, 1, 1)))
+        self.symmetric = feedback == "symmetric"
+        self.eta = eta * np.asarray(learns, dtype=np.float64)
+        shape = (weights[0].n_hidden, weights[0].n_in, weights[0].n_out)
+        for w in weights:
+            if (w.n_hidden, w.n_in, w.n_out) != shape:
+                raise ValueError("all replicas must have the same (n_hidden, n_in, n_out)")
+        self.N, self.M, self.K = shape
+        ws = [w.symmetric() if self.symmetric else w for w in weights]
+        for name in Weights.NAMES:
+            setattr(self, name, np.stack([getattr(w, name) for w in ws]))
+        self.pending = {n: np.zeros_like(getattr(self, n)) for n in NAMES}
+        self.count = 0
+        self.sign = dale_signs(self.N)
+        #: Replicas stopped because their loss diverged (their weights stay as before).
+        self.stopped = np.zeros(self.R, dtype=bool)
+        #: A trial loss above this (per replica) or not finite stops the replica.
+        self.limit = np.full(self.R, np.inf)
+
+    # ---------------------------------------------------------------- access
+    def weights(self, r: int) -> Weights:
+        """Replica ``r``'s current weights."""
+        return Weights(**{n: getattr(self, n)[r] for n in Weights.NAMES})
+
+    def _feedback(self) -> np.ndarray:
+        return np.swapaxes(self.w_out, 1, 2) if self.symmetric else self.b
+
+    # --------------------------------------------------------------- forward
+    def forward(self, x: np.ndarray, target: np.ndarray, mask: np.ndarray) -> dict:
+        """One trial per replica without learning, arrays ``(R, T, .)``.
+
+        Returns ``h`` ``(T+1, R, N)``, ``u``, ``y``, ``eps`` ``(T, R, .)`` and ``loss`` ``(R,)``.
+        """
+        R, T = self.R, x.shape[1]
+        h = np.empty((T + 1, R, self.N))
+        u = np.empty((T, R, self.N))
+        y = np.empty((T, R, self.K))
+        h[0] = self.h0
+        y_prev = np.zeros((R, self.K))
+        B = self._feedback()
+        for t in range(T):
+            u[t] = _mv(self.w_rec, h[t]) + _mv(self.w_in, x[:, t])
+            if self.readout_feedback:
+                u[t] += _mv(B, y_prev)
+            h[t + 1] = h[t] + (-h[t] + np.tanh(u[t])) / self.tau
+            y[t] = y_prev = _mv(self.w_out, h[t + 1])
+        eps = np.swapaxes(mask, 0, 1) * (np.swapaxes(target, 0, 1) - y)
+        loss = np.sum(eps**2, axis=(0, 2)) / (2 * T)
+        return {"h": h, "u": u, "y": y, "eps": eps, "loss": loss}
+
+    # ---------------------------------------------------------------- learn
+    def train_trial(self, x: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """One trial of learning for every replica; returns the losses ``(R,)``.
+
+        A replica whose loss is not finite or exceeds :attr:`limit` is stopped: its
+        weights go back to those it had before the trial and stay there.
+        """
+        before = {n: getattr(self, n).copy() for n in (*NAMES, "b")}
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.rule in LOCAL_RULES:
+                losses, dw = self._local(x, target, mask)
+            else:
+                losses, dw = self._gradient(x, target, mask)
+        bad = ~self.stopped & ~(losses <= self.limit)
+        if bad.any():
+            self.stopped |= bad
+            for n, old in before.items():
+                getattr(self, n)[bad] = old[bad]
+            for n in NAMES:
+                self.pending[n][bad] = 0.0
+        frozen = self.stopped[:, None, None]
+        self.count += 1
+        for n in NAMES:
+            self.pending[n] += np.where(frozen, 0.0, dw[n])
+        if self.period is not None and self.count % self.period == 0:
+            self._apply(self.pending)
+            self.pending = {n: np.zeros_like(v) for n, v in self.pending.items()}
+        return losses
+
+    def _apply(self, dw: dict) -> None:
+        for n in NAMES:
+            setattr(self, n, getattr(self, n) + dw[n])
+        if self.dale:
+            self.w_rec = self.sign * np.maximum(self.sign * self.w_rec, 0.0)
+        if self.symmetric:
+            self.b = np.swapaxes(self.w_out, 1, 2).copy()
+
+    def _local(self, x, target, mask):
+        """RFLO and its local variants (reference.rflo_trial, stacked)."""
+        R, T, N = self.R, x.shape[1], self.N
+        online = self.period is None
+        scale = 1.0 if online else 1.0 / T
+        eta = self.eta * scale
+        keep = 1 - 1 / self.tau
+        p = np.zeros((R, N, N))
+        q = np.zeros((R, N, self.M))
+        total = {n: np.zeros_like(getattr(self, n)) for n in NAMES}
+        h = self.h0.copy()
+        y_prev = np.zeros((R, self.K))
+        sq = np.zeros(R)
+        for t in range(T):
+            B = self._feedback()
+            u = _mv(self.w_rec, h) + _mv(self.w_in, x[:, t])
+            if self.readout_feedback:
+                u += _mv(B, y_prev)
+            h_new = h + (-h + np.tanh(u)) / self.tau
+            d = 1.0 - np.tanh(u) ** 2
+            p = keep * p + d[:, :, None] * h[:, None, :] / self.tau
+            q = keep * q + d[:, :, None] * x[:, t][:, None, :] / self.tau
+            y_prev = _mv(self.w_out, h_new)
+            eps = mask[:, t] * (target[:, t] - y_prev)
+            sq += np.sum(eps**2, axis=1)
+            fb = _mv(B, eps)
+            step = {
+                "w_out": eta[:, 0, None, None] * eps[:, :, None] * h_new[:, None, :],
+                "w_rec": eta[:, 1, None, None] * fb[:, :, None] * p,
+                "w_in": eta[:, 2, None, None] * fb[:, :, None] * q,
+            }
+            if online:
+                self._apply({n: np.where(self.stopped[:, None, None], 0.0, v)
+                             for n, v in step.items()})
+            else:
+                for n in NAMES:
+                    total[n] += step[n]
+            h = h_new
+        if online:
+            total = {n: np.zeros_like(v) for n, v in total.items()}
+        return sq / (2 * T), total
+
+    def _gradient(self, x, target, mask):
+        """BPTT, RTRL or nonlocal RTRL with random feedback, stacked."""
+        tr = self.forward(x, target, mask)
+        T = x.shape[1]
+        d = (1.0 - np.tanh(tr["u"]) ** 2) / self.tau  # (T, R, N)
+        h, eps = tr["h"], tr["eps"]
+        xs = np.swapaxes(x, 0, 1)
+        g = {"w_rec": np.zeros_like(self.w_rec), "w_in": np.zeros_like(self.w_in)}
+        if self.rule == "bptt":
+            w_rec_t = np.swapaxes(self.w_rec, 1, 2)
+            w_out_t = np.swapaxes(self.w_out, 1, 2)
+            z = np.zeros((self.R, self.N))
+            for t in range(T - 1, -1, -1):
+                z_next = z
+                z = _mv(w_out_t, eps[t])
+                if t < T - 1:
+                    z = z + (1 - 1 / self.tau) * z_next + _mv(w_rec_t, z_next * d[t + 1])
+                zd = z * d[t]
+                g["w_rec"] -= zd[:, :, None] * h[t][:, None, :]
+                g["w_in"] -= zd[:, :, None] * xs[t][:, None, :]
+        else:
+            F = self.b if self.rule == "nonlocal-random" else np.swapaxes(self.w_out, 1, 2)
+            N, M = self.N, self.M
+            P = np.zeros((self.R, N, N, N))
+            Q = np.zeros((self.R, N, N, M))
+            eye = np.eye(N)
+            for t in range(T):
+                drive_p = eye[None, :, :, None] * h[t][:, None, None, :]
+                drive_q = eye[None, :, :, None] * xs[t][:, None, None, :]
+                # The nonlocal term sum_k W_jk P_kab: what no synapse can hold.
+                drive_p = drive_p + (self.w_rec @ P.reshape(self.R, N, -1)).reshape(P.shape)
+                drive_q = drive_q + (self.w_rec @ Q.reshape(self.R, N, -1)).reshape(Q.shape)
+                P = (1 - 1 / self.tau) * P + d[t][:, :, None, None] * drive_p
+                Q = (1 - 1 / self.tau) * Q + d[t][:, :, None, None] * drive_q
+                err = _mv(F, eps[t])
+                g["w_rec"] -= np.einsum("rj,rjab->rab", err, P)
+                g["w_in"] -= np.einsum("rj,rjab->rab", err, Q)
+        grads = {
+            "w_out": -np.einsum("trk,trn->rkn", eps, h[1:]) / T,
+            "w_rec": g["w_rec"] / T,
+            "w_in": g["w_in"] / T,
+        }
+        dw = {n: -self.eta[:, k, None, None] * grads[n] for k, n in enumerate(NAMES)}
+        return tr["loss"], dw
+
+
+@dataclass
+class Sweep:
+    """One rule trained at every (learning rate, seed) pair; row ``r`` is one network.
+
+    Attributes
+    ----------
+    eta, seed
+        ``(R,)`` learning rate (all three pathways) and seed of each network.
+    losses
+        ``(R, trials)`` training loss per trial (NaN after a divergence).
+    untrained, final
+        ``(R,)`` loss on the evaluation trials before and after training
+        (``inf`` for a diverged network).
+    alignment
+        ``(R, len(checkpoints))`` readout/feedback alignment at ``checkpoints`` (trials done).
+    """
+
+    rule: str
+    eta: np.ndarray
+    seed: np.ndarray
+    losses: np.ndarray
+    untrained: np.ndarray
+    final: np.ndarray
+    alignment: np.ndarray
+    checkpoints: np.ndarray
+    diverged: np.ndarray
+    wall_time: float
+    weights: list[Weights]
+
+    def etas(self) -> np.ndarray:
+        """The distinct learning rates, ascending."""
+        return np.unique(self.eta)
+
+    def select(self, eta: float) -> np.ndarray:
+        """Rows trained at ``eta``."""
+        return np.flatnonzero(np.isclose(self.eta, eta, rtol=1e-12, atol=0))
+
+    def best_eta(self) -> float:
+        """The learning rate with the lowest median final loss (the paper's grid search)."""
+        medians = [np.median(self.final[self.select(e)]) for e in self.etas()]
+        return float(self.etas()[int(np.argmin(medians))])
+
+    def summary(self) -> list[dict]:
+        """Median and 25/75 percentiles of the final loss per learning rate."""
+        rows = []
+        for e in self.etas():
+            f = self.final[self.select(e)]
+            q25, q50, q75 = np.percentile(f, [25, 50, 75]) if np.all(np.isfinite(f)) else (
+                np.nan, np.median(f), np.nan)
+            rows.append({"eta": float(e), "median": float(q50), "p25": float(q25),
+                         "p75": float(q75), "diverged": int(np.sum(~np.isfinite(f)))})
+        return rows
+
+
+def sweep(
+    task: Task,
+    rule: str,
+    etas,
+    seeds,
+    trials: int,
+    n_hidden: int = 30,
+    tau: float = 10.0,
+    update: str | int = "trial",
+    dale: bool = False,
+    eval_trials: int = 1,
+    explode: float = 100.0,
+    checkpoints: int = 20,
+    block_trials: int = 100,
+    progress: Callable[[str], None] | None = None,
+) -> Sweep:
+    """Train ``rule`` at every (eta, seed) pair at once.
+
+    Network ``seed`` starts from ``Weights.init(n_hidden, ..., seed)`` and sees the
+    task's trials drawn as :func:`brianrflo.train` draws them (blocks of
+    ``block_trials`` from ``default_rng(seed)``), so each row equals
+    ``train(task, Settings(rule=rule, eta=(e, e, e), seed=seed, target='reference'))``.
+    Losses are evaluated on ``eval_trials`` trials drawn with ``seed + 1``.
+    """
+    etas = np.atleast_1d(np.asarray(etas, dtype=np.float64))
+    seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
+    if trials < 1:
+        raise ValueError(f"trials must be >= 1, got {trials}")
+    start = time.perf_counter()
+    eta_r = np.repeat(etas, len(seeds))
+    seed_r = np.tile(seeds, len(etas))
+    init = {int(s): Weights.init(n_hidden, task.n_in, task.n_out, seed=int(s), dale=dale)
+            for s in seeds}
+    net = Replicas([init[int(s)] for s in seed_r], rule, eta_r[:, None] * np.ones(3), tau,
+                   update, dale)
+    evals = {int(s): task.block(eval_trials, np.random.default_rng(int(s) + 1)) for s in seeds}
+
+    def evaluate() -> np.ndarray:
+        out = np.zeros(net.R)
+        for k in range(eval_trials):
+            parts = [evals[int(s)].trial(k) for s in seed_r]
+            x, target, mask = (np.stack(a) for a in zip(*parts, strict=True))
+            with np.errstate(over="ignore", invalid="ignore"):
+                out += net.forward(x, target, mask)["loss"]
+        return out / eval_trials
+
+    untrained = evaluate()
+    net.limit = explode * np.maximum(untrained, 1e-12)
+    rngs = {int(s): np.random.default_rng(int(s)) for s in seeds}
+    losses = np.full((net.R, trials), np.nan)
+    marks = np.unique(np.linspace(0, trials, checkpoints + 1).astype(int))
+    align = np.zeros((net.R, len(marks)))
+    align[:, 0] = [alignment(net.weights(r)) for r in range(net.R)]
+    done = 0
+    while done < trials:
+        n = min(block_trials, trials - done)
+        blocks = {s: task.block(n, rng) for s, rng in rngs.items()}
+        for k in range(n):
+            parts = [blocks[int(s)].trial(k) for s in seed_r]
+            x, target, mask = (np.stack(a) for a in zip(*parts, strict=True))
+            stopped = net.stopped.copy()
+            losses[:, done] = net.train_trial(x, target, mask)
+            losses[stopped, done] = np.nan
+            done += 1
+            if done in marks:
+                align[:, np.searchsorted(marks, done)] = [
+                    alignment(net.weights(r)) for r in range(net.R)]
+        if progress is not None:
+            progress(f"{rule}: trial {done}/{trials}, median loss "
+                     f"{np.nanmedian(losses[:, done - n:done]):.4g}, "
+                     f"{int(net.stopped.sum())} of {net.R} diverged")
+    final = np.where(net.stopped, np.inf, evaluate())
+    return Sweep(rule=rule, eta=eta_r, seed=seed_r, losses=losses, untrained=untrained,
+                 final=final, alignment=align, checkpoints=marks, diverged=net.stopped.copy(),
+                 wall_time=time.perf_counter() - start,
+                 weights=[net.weights(r) for r in range(net.R)])
