@@ -282,9 +282,39 @@ class Sweep:
     wall_time: float
     weights: list[Weights]
 
+    def save(self, path: str) -> None:
+        """Write the sweep to an ``.npz`` file (:meth:`load` reads it back)."""
+        arrays = {f: getattr(self, f) for f in ("eta", "seed", "losses", "untrained", "final",
+                                                "alignment", "checkpoints", "diverged")}
+        for name in Weights.NAMES:
+            arrays[f"w_{name}"] = np.stack([getattr(w, name) for w in self.weights])
+        np.savez(path, rule=self.rule, wall_time=self.wall_time, **arrays)
+
+    @classmethod
+    def load(cls, path: str) -> Sweep:
+        """Read a sweep written by :meth:`save`."""
+        with np.load(path) as f:
+            stacked = {n: f[f"w_{n}"] for n in Weights.NAMES}
+            weights = [Weights(**{n: a[r] for n, a in stacked.items()})
+                       for r in range(len(f["eta"]))]
+            return cls(rule=str(f["rule"]), wall_time=float(f["wall_time"]), weights=weights,
+                       **{k: f[k] for k in ("eta", "seed", "losses", "untrained", "final",
+                                            "alignment", "checkpoints", "diverged")})
+
     def etas(self) -> np.ndarray:
         """The distinct learning rates, ascending."""
         return np.unique(self.eta)
+
+    def late(self, fraction: float = 0.1) -> np.ndarray:
+        """``(R,)`` mean training loss over the last ``fraction`` of trials (``inf`` if diverged).
+
+        With online updates this is the loss of the learning network, which the
+        paper plots; :attr:`final` is that of the frozen weights.
+        """
+        n = max(1, int(round(self.losses.shape[1] * fraction)))
+        with np.errstate(invalid="ignore"):
+            late = np.mean(self.losses[:, -n:], axis=1)
+        return np.where(self.diverged | ~np.isfinite(late), np.inf, late)
 
     def select(self, eta: float) -> np.ndarray:
         """Rows trained at ``eta``."""
