@@ -49,7 +49,15 @@ class IntervalMatching(Task):
 
     def block(self, n: int, rng: np.random.Generator) -> Block:
         n = check_int("n", n, 1)
-        delay = rng.integers(self.delay_min, self.delay_max + 1, size=n)
+        return self.trials(rng.integers(self.delay_min, self.delay_max + 1, size=n))
+
+    def trials(self, delay) -> Block:
+        """Trials of the given delays (steps, each within the task's range)."""
+        delay = np.atleast_1d(np.asarray(delay)).astype(int)
+        if delay.min() < self.delay_min or delay.max() > self.delay_max:
+            raise ValueError(f"delays must lie in [{self.delay_min}, {self.delay_max}], got "
+                             f"{delay.min()}..{delay.max()}")
+        n = len(delay)
         ready, go = np.full(n, self.onset), self.onset + 2 * delay
         x = self._pulse(ready) + self._pulse(self.onset + delay)
         target = self._pulse(go)

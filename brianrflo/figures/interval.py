@@ -1,0 +1,105 @@
+"""Paper Figure 3: interval matching ("Ready-Set-Go"), RFLO against BPTT.
+
+Networks are trained on delays up to a maximum, updates summed over batches of
+10 trials, then tested without learning on evenly spaced delays: the output's
+peak time after "set" should equal ``T_delay``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from brianrflo.batch import Replicas, sweep
+from brianrflo.tasks import IntervalMatching
+from brianrflo.tasks.base import Block
+
+from . import Context, register
+
+TAU = 10.0
+
+
+def settings(ctx: Context) -> dict:
+    """The paper's Figure 3 runs, or small ones with ``--quick``."""
+    if ctx.quick:  # shorter pulses and delays, a smaller network, larger rates
+        return {"n_hidden": 30, "sd": 5.0, "onset": 10, "delay_min": 20, "trials": 1500,
+                "seeds": ctx.seeds or 2, "runs": [("rflo", 60, 0.03), ("bptt", 60, 0.03)],
+                "tests": 9}
+    return {"n_hidden": 100, "sd": 15.0, "onset": 50, "delay_min": 50, "trials": 5000,
+            "seeds": ctx.seeds or 1,
+            "runs": [("rflo", 150, 0.001), ("rflo", 200, 0.001), ("bptt", 250, 0.003)],
+            "tests": 11}
+
+
+def test_block(task: IntervalMatching, n: int) -> Block:
+    """``n`` trials with delays evenly spaced over the task's range."""
+    return task.trials(np.linspace(task.delay_min, task.delay_max, n).round())
+
+
+def produced(net: Replicas, task: IntervalMatching, block: Block) -> np.ndarray:
+    """``(R, n)`` interval each replica produces on each test trial (peak after "set")."""
+    n = block.n_trials
+    out = np.empty((net.R, n))
+    for k in range(n):
+        x, target, mask = (np.repeat(a[None], net.R, axis=0) for a in block.trial(k))
+        y = net.forward(x, target, mask)["y"][:, :, 0].T  # (R, T)
+        one = Block(x=block.x[k:k + 1], target=block.target[k:k + 1], mask=block.mask[k:k + 1],
+                    info={"delay": block.info["delay"][k:k + 1]})
+        out[:, k] = [task.peak_delay(y[r][None], one)[0] for r in range(net.R)]
+    return out
+
+
+def tracked(delays: np.ndarray, produced_delays: np.ndarray, sd: float) -> int | None:
+    """Largest test delay up to which every produced interval is within ``sd`` steps."""
+    ok = np.abs(produced_delays - delays) <= sd
+    if not ok[0]:
+        return None
+    last = len(ok) if ok.all() else int(np.argmin(ok))
+    return int(delays[last - 1])
+
+
+@register("fig3", "interval matching (Ready-Set-Go): output peak time against T_delay")
+def fig3(ctx: Context) -> dict:
+    s = settings(ctx)
+    fig = Figure(figsize=(11, 3.8), layout="constrained")
+    axes = fig.subplots(1, len(s["runs"]) + 1, width_ratios=[1.2] + [1] * len(s["runs"]))
+    out = {"n_hidden": s["n_hidden"], "trials": s["trials"], "seeds": s["seeds"], "sd": s["sd"],
+           "update_every": 10, "runs": []}
+    for k, (rule, delay_max, eta) in enumerate(s["runs"]):
+        task = IntervalMatching(s["delay_min"], delay_max, s["sd"], s["onset"])
+        ctx.say(f"{rule}, T_delay {s['delay_min']}-{delay_max} steps: {s['seeds']} networks x "
+                f"{s['trials']} trials")
+        sw = sweep(task, rule, (eta,), range(s["seeds"]), s["trials"], n_hidden=s["n_hidden"],
+                   tau=TAU, update=10, eval_trials=20,
+                   progress=ctx.say if ctx.progress else None)
+        net = Replicas(sw.weights, rule, tau=TAU)
+        block = test_block(task, s["tests"])
+        delays = block.info["delay"]
+        got = produced(net, task, block)
+        slope = [float(np.polyfit(delays, g, 1)[0]) for g in got]
+        largest = [tracked(delays, g, s["sd"]) for g in got]
+        label = f"{rule.upper()}, trained to {delay_max / TAU:g} tau"
+        for g in got:
+            axes[0].plot(delays / TAU, g / TAU, "o-", color=f"C{k}", ms=3, label=label)
+            label = None
+        ax = axes[k + 1]
+        y = net.forward(*(np.repeat(a[None], net.R, axis=0) for a in block.trial(s["tests"] - 1)))
+        steps = np.arange(1, task.T + 1) / TAU
+        ax.plot(steps, block.x[-1, :, 0], color="0.6", lw=1, label="input")
+        ax.plot(steps, block.target[-1, :, 0], color="0.2", lw=2.5, alpha=0.35, label="target")
+        ax.plot(steps, y["y"][:, 0, 0], color=f"C{k}", lw=1.2, label="output")
+        ax.set(xlabel=r"time ($\tau$)", title=f"{rule.upper()}, T_delay = {delays[-1] / TAU:g} tau")
+        ax.legend(frameon=False, fontsize=7)
+        out["runs"].append({
+            "rule": rule, "delay_min": s["delay_min"], "delay_max": delay_max, "eta": eta,
+            "untrained": float(np.median(sw.untrained)), "final": float(np.median(sw.final)),
+            "test_delays": delays, "produced": got, "slope": slope,
+            "largest_tracked": largest, "diverged": int(sw.diverged.sum()),
+        })
+    lim = max(r["delay_max"] for r in out["runs"]) / TAU
+    axes[0].plot([0, lim], [0, lim], color="0.5", ls="--", lw=1)
+    axes[0].set(xlabel=r"$T_{delay}$ ($\tau$)", ylabel=r"output peak after set ($\tau$)",
+                title="produced against required interval")
+    axes[0].legend(frameon=False, fontsize=7)
+    fig.savefig(ctx.path("fig3.png"), dpi=120)
+    return out
