@@ -1,0 +1,103 @@
+"""Write and execute the figure notebooks (quick mode): python tools/make_notebooks.py."""
+
+import os
+import sys
+
+import nbformat
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+SETUP = """%matplotlib inline
+import json, os
+from IPython.display import Image, display
+from brianrflo.figures import run_figure
+
+# BRIANRFLO_QUICK=1 (what the tests set) runs the small versions in a few minutes;
+# without it the notebook runs the paper's sizes (hours on 2 cores).
+QUICK = os.environ.get("BRIANRFLO_QUICK") == "1"
+OUT = os.path.join("out", "figures-quick" if QUICK else "figures")
+
+def show(name):
+    record = run_figure(name, OUT, quick=QUICK, progress=False)
+    display(Image(os.path.join(OUT, name + ".png")))
+    return record"""
+
+PERIODIC = [
+    new_markdown_cell(
+        "# Figure 2: the periodic task, RFLO against BPTT and the rule variants\n\n"
+        "Murray (2019), Fig. 2 and its supplements. N = 30 rate units, no input, one period of "
+        "`y*(t) = sin(2πt/T) + 0.5 sin(4πt/T) + 0.25 sin(8πt/T)` per trial. Learning rates come "
+        "from a grid search over the paper's grid, several networks per setting; curves are "
+        "medians with 25/75 percentiles. Grids run as stacked numpy replicas "
+        "(`brianrflo.batch`, held equal to the Brian2 model by the equivalence tests); "
+        "Dale's law runs in Brian2. Each cell is also a command: `brianrflo figure NAME [--quick]`."),
+    new_code_cell(SETUP),
+    new_markdown_cell("## 2a: loss over training and the trained output (T = 20 τ)"),
+    new_code_cell('a = show("fig2a")\n'
+                  'for rule, r in a["rules"].items():\n'
+                  '    print(f"{rule}: best eta {r[\'best_eta\']}, final loss {r[\'final\'][\'median\']:.4f}"'
+                  ' f" (untrained {r[\'untrained\'][\'median\']:.3f})")'),
+    new_markdown_cell("## 2b: final loss against the trial length T"),
+    new_code_cell('b = show("fig2b")\n'
+                  'for row in b["periods"]:\n'
+                  '    print(row["period"], {k: (row[k]["best_eta"], round(row[k]["final"]["median"], 4))'
+                  ' for k in ("rflo", "bptt")}, "paper:", row["paper_best_eta"])'),
+    new_markdown_cell("## 2c: the readout aligns with the random feedback B"),
+    new_code_cell('c = show("fig2c")\n'
+                  'print(f"alignment {c[\'start\'][\'median\']:.2f} -> {c[\'end\'][\'median\']:.2f}")'),
+    new_markdown_cell("## 2d: locality or random feedback?\n\nRFLO (local, random B), local with "
+                      "symmetric feedback, nonlocal (RTRL) with random B, and BPTT."),
+    new_code_cell('d = show("fig2d")\n'
+                  'print({k: round(v["final"]["median"], 4) for k, v in d["rules"].items()})'),
+    new_markdown_cell("## Supplement 1: Dale's law (Brian2, signs clipped in compiled code)"),
+    new_code_cell('dale = show("fig2-dale")\n'
+                  'print("weights that changed sign:", dale["sign_flips"])'),
+    new_markdown_cell("## Supplement 2: readout-only and recurrent-only learning"),
+    new_code_cell('r = show("fig2-readout")\n'
+                  'print({k: round(v["final"]["median"], 4) for k, v in r["rules"].items()})'),
+    new_markdown_cell("## Supplement 3: network size"),
+    new_code_cell('s = show("fig2-size")\n'
+                  'print({x["n_hidden"]: round(x["final"]["median"], 4) for x in s["sizes"]})'),
+]
+
+INTERVAL = [
+    new_markdown_cell(
+        "# Figure 3: interval matching (Ready-Set-Go)\n\n"
+        "Two Gaussian input pulses `T_delay` apart; the target is a pulse `T_delay` after the "
+        "second. Updates are summed and applied every 10 trials. After training, the networks "
+        "are tested without learning on evenly spaced delays: the output's peak after \"set\" "
+        "should equal `T_delay` (dashed line)."),
+    new_code_cell(SETUP),
+    new_code_cell('f = show("fig3")\n'
+                  'for run in f["runs"]:\n'
+                  '    print(run["rule"], "trained to", run["delay_max"], "steps: slope",'
+                  ' [round(v, 2) for v in run["slope"]], "tracked up to", run["largest_tracked"],'
+                  ' "| loss", round(run["final"], 4), "untrained", round(run["untrained"], 4))'),
+    new_markdown_cell("The same task from the API: one network, the Brian2 engine."),
+    new_code_cell(
+        "import numpy as np\n"
+        "from brianrflo import Settings, train\n"
+        "from brianrflo.tasks import IntervalMatching\n"
+        "task = IntervalMatching(delay_min=20, delay_max=40, sd=4, onset=10)\n"
+        "result = train(task, Settings(rule='rflo', trials=200 if QUICK else 3000, eta=(0.01,) * 3,"
+        " update=10, target='cython'), n_hidden=30, progress=False)\n"
+        "print(f'loss {result.untrained_loss:.4f} -> {result.final_loss:.4f}')"),
+]
+
+
+def build(path, cells):
+    nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3",
+                                                            "display_name": "Python 3"}})
+    os.environ["BRIANRFLO_QUICK"] = "1"
+    NotebookClient(nb, timeout=1200, kernel_name="python3",
+                   resources={"metadata": {"path": "/tmp"}}).execute()
+    nbformat.write(nb, path)
+
+
+if __name__ == "__main__":
+    root = os.path.join(os.path.dirname(__file__), "..", "notebooks")
+    which = sys.argv[1:] or ["periodic", "interval"]
+    if "periodic" in which:
+        build(os.path.join(root, "fig2_periodic.ipynb"), PERIODIC)
+    if "interval" in which:
+        build(os.path.join(root, "fig3_interval.ipynb"), INTERVAL)
