@@ -18,7 +18,7 @@ demo: $(STAMP)
 		--trials 2000 --seed 0 --out $(DEMO_OUT) --overwrite
 
 test: $(STAMP)
-	$(BIN)/ruff check brianrflo models tasks tests benchmarks
+	$(BIN)/ruff check brianrflo models tasks tests benchmarks tools
 	$(BIN)/pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
