@@ -71,7 +71,7 @@ INTERVAL = [
     new_code_cell('f = show("fig3")\n'
                   'for run in f["runs"]:\n'
                   '    print(run["rule"], "trained to", run["delay_max"], "steps: slope",'
-                  ' [round(v, 2) for v in run["slope"]], "tracked up to", run["largest_tracked"],'
+                  ' [round(v, 2) for v in run["slope"]], "tracked (steps)", run["tracked"],'
                   ' "| loss", round(run["final"], 4), "untrained", round(run["untrained"], 4))'),
     new_markdown_cell("The same task from the API: one network, the Brian2 engine."),
     new_code_cell(

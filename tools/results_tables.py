@@ -83,12 +83,13 @@ def tables(folder):
                 f"{f3['trials']} trials, updates every {f3['update_every']} trials, pulse sd "
                 f"{f3['sd']:g} steps.", "",
                 "| rule | trained delays (steps) | eta | loss (untrained) | slope of peak time vs "
-                "T_delay | largest T_delay tracked (within 1 sd) |", "|---|---|---|---|---|---|"]
+                "T_delay | delays tracked (within 1 sd, steps) |", "|---|---|---|---|---|---|"]
         for run in f3["runs"]:
+            spans = ", ".join("none" if v is None else f"{v[0]}-{v[1]}" for v in run["tracked"])
             out.append(f"| {run['rule']} | {run['delay_min']}-{run['delay_max']} | {run['eta']:g} "
                        f"| {run['final']:.4f} ({run['untrained']:.4f}) | "
                        f"{', '.join(f'{v:.2f}' for v in run['slope'])} | "
-                       f"{', '.join(str(v) for v in run['largest_tracked'])} |")
+                       f"{spans} |")
         out.append("")
     return "\n".join(out)
 
