@@ -94,7 +94,7 @@ def test_rectified_phi_gets_an_indicator_derivative():
         (PAPER_EQUATIONS + "da/dt = -a / tau : 1\n", {}, r"\['a'\].*Not supported"),
         (PAPER_EQUATIONS.replace("u = u_rec + u_in", "u = 2 * u_rec + u_in"), {},
          "u_rec with coefficient 1"),
-        (PAPER_EQUATIONS.replace("u = u_rec + u_in : 1", "v = u_rec + u_in : 1"), {},
+        (PAPER_EQUATIONS.replace("u = u_rec + u_in + u_y : 1", "v = u_rec + u_in : 1"), {},
          "subexpression 'u"),
         ("phi = tanh(u) : 1\nu = u_rec + u_in : 1", {}, "dh/dt"),
         ("dh/dt = (-h + tanh(u) : 1", {}, "cannot parse"),

@@ -44,6 +44,10 @@ def test_killed_runs_resume_to_the_same_weights(tmp_path, target, block):
     kills = 0
     proc = subprocess.Popen([sys.executable, "-m", "brianrflo.cli", *run, "--out", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # A run killed before it wrote config.json has nothing to resume (and says so);
+    # on a loaded machine the interpreter alone can take longer than the first sleep.
+    while not (out / "config.json").exists() and proc.poll() is None:
+        time.sleep(0.05)
     while True:
         time.sleep(rng.uniform(1.0, 3.0))
         if proc.poll() is not None:
