@@ -12,14 +12,15 @@ Slots within a step (``start`` slot only on syllable ticks, except order 0):
 ===========  ==========================================================  =============
 slot/order   what                                                        object
 ===========  ==========================================================  =============
-start 0      at trial starts: ``h = h0``, ``pos = 0``                    trial clock
+start 0      at trial starts: ``h = h0``, ``pos = 0``, ``last_hit = 1``  trial clock
 start 1      ``z = W_s h`` (gated), out-of-bounds count per syllable     summed vars
 start 2      ``allowed``, ``explore``, ``correct``, ``score``            striatum
 start 3      ``beats`` (units that beat each unit)                       summed var
 start 4      ``win``                                                     striatum
-start 5      ``R`` (dopamine), ``x = win`` (thalamus)                    summed vars
-start 6      ``W_s += eta_s R win h``                                    corticostriatal
-start 7      record ``win``, ``R``, ``z``, ``explore``, ``allowed``      monitor
+start 5      ``hit`` (winner is the target), ``x = win`` (thalamus)      summed vars
+start 6      ``R = hit * last_hit`` (dopamine)                           striatum
+start 7      ``W_s += eta_s R win h`` (with Oja's decay by default)      corticostriatal
+start 8      record ``win``, ``R``, ``z``, ``explore``, ``allowed``      monitor
 before_gr.   ``u = W h + W_in x``                                        summed vars
 groups       ``h`` (forward Euler)                                       cortex
 after_gr.    ``y = W_out h``, then ``pos += y``                          cursor
@@ -52,12 +53,12 @@ P_EXPLORE = 0.1
 
 
 def hold_unit(n_reaches: int) -> int:
-    """Index of the striatum unit whose winning means a hold (the last one)."""
+    """Code of the hold syllable, and index of the first striatum unit meaning "hold"."""
     return n_reaches
 
 
 def syllable_units(sequence: Sequence[int], n_reaches: int) -> np.ndarray:
-    """Striatum unit of each syllable: reach ``k`` is unit ``k``, ``HOLD`` the last unit."""
+    """Syllable codes: reach ``k`` is ``k``, ``HOLD`` is ``n_reaches`` (the first hold unit)."""
     seq = np.array([int(k) for k in sequence], dtype=int)
     if seq.size == 0 or np.any((seq != HOLD) & ((seq < 0) | (seq >= n_reaches))):
         raise ValueError(f"sequence must be a non-empty list of syllables in "
@@ -72,8 +73,10 @@ class LoopBlock:
     Attributes
     ----------
     choices : ndarray, shape (n, S)
-        Winning striatum unit at each of a trial's ``S`` decisions (unit ``n_reaches``
-        is the hold).
+        Syllable chosen at each of a trial's ``S`` decisions, as a code: reach ``k`` is
+        ``k``, a hold is ``n_reaches`` (see :func:`syllable_units`).
+    winners : ndarray, shape (n, S)
+        Winning striatum unit (units ``n_reaches`` and up are hold units).
     rewards : ndarray, shape (n, S)
         ``R`` of each decision.
     explore : ndarray, shape (n, S)
@@ -85,6 +88,7 @@ class LoopBlock:
     """
 
     choices: np.ndarray
+    winners: np.ndarray
     rewards: np.ndarray
     explore: np.ndarray
     z: np.ndarray
@@ -133,6 +137,12 @@ class LoopNetwork:
         Also record the cursor position at every step (see :meth:`positions`).
     seed
         Seeds the default ``W_s``.
+    rule
+        Plasticity of ``W_s``: ``'oja'`` (default: reward-modulated Hebbian with Oja's
+        decay) or ``'hebb'`` (the paper's plain rule); see :mod:`brianrflo.models.loop`.
+    n_holds
+        Striatum units that mean "hold" (>= 1). Several let different units learn the
+        different cortical states after which a hold is right.
     """
 
     def __init__(
@@ -149,13 +159,19 @@ class LoopNetwork:
         block_trials: int = 100,
         record: bool = False,
         seed: int = 0,
+        rule: str = "oja",
+        n_holds: int = 1,
     ):
+        if rule not in eqs.RULES:
+            raise ValueError(f"rule must be one of {sorted(eqs.RULES)}, got {rule!r}")
+        self.rule = rule
         if weights.n_out != 2:
             raise ValueError(f"the loop needs a network with 2 outputs (cursor velocity), "
                              f"got n_out = {weights.n_out}")
         self.weights = weights.copy()
         self.n_reaches = check_int("n_in", weights.n_in, 1)
-        self.units = self.n_reaches + 1
+        self.n_holds = check_int("n_holds", n_holds, 1)
+        self.units = self.n_reaches + self.n_holds
         self.target_units = syllable_units(sequence, self.n_reaches)
         self.sequence = [int(k) for k in sequence]
         self.syllable = check_int("syllable", syllable, 1)
@@ -185,7 +201,8 @@ class LoopNetwork:
         self.key_ta = b2.TimedArray(np.zeros((decisions, U)), dt=syl_dt, name="loop_key_ta")
         self.target_ta = b2.TimedArray(np.zeros(decisions), dt=syl_dt, name="loop_target_ta")
         ns = {"explore_ta": self.explore_ta, "key_ta": self.key_ta,
-              "target_ta": self.target_ta, "limit": self.bound + 0.25 * self.length}
+              "target_ta": self.target_ta, "limit": self.bound + 0.25 * self.length,
+              "n_reaches": M}
         syllable_clock = b2.Clock(dt=syl_dt, name="syllable_clock")
         trial_clock = b2.Clock(dt=self.T * DT, name="loop_trial_clock")
         w = self.weights
@@ -207,6 +224,9 @@ class LoopNetwork:
                                   clock=syllable_clock)
         striatum.run_regularly(eqs.SCORE, when="start", order=2, name="striatum_score")
         striatum.run_regularly(eqs.WINNER, when="start", order=4, name="striatum_winner")
+        striatum.run_regularly(eqs.REWARD, when="start", order=6, name="striatum_reward")
+        striatum.run_regularly(eqs.STRIATUM_RESET, clock=trial_clock, when="start", order=0,
+                               name="striatum_reset")
 
         def connect(source, target, model, name, i, j, when, order, clock=None):
             kwargs = {"clock": clock} if clock is not None else {"dt": DT}
@@ -229,19 +249,19 @@ class LoopNetwork:
         out.w_out = w.w_out.ravel()
         cs = connect(cortex, striatum, eqs.CORTICOSTRIATAL, "corticostriatal", *dense(N, U),
                      "start", 1, clock=syllable_clock)
-        cs.run_regularly(eqs.HEBBIAN, when="start", order=6, name="hebbian")
+        cs.run_regularly(eqs.RULES[self.rule], when="start", order=7, name="plasticity")
         # Reach units only: a hold does not move the cursor, so it is always allowed.
         bounds = connect(cursor, striatum, eqs.BOUNDS, "bounds", *dense(2, M), "start", 1,
                          clock=syllable_clock)
         bounds.reach = (self.length * reach_directions(M)).ravel()
         wta = connect(striatum, striatum, eqs.COMPETITION, "wta", *dense(U, U), "start", 3,
                       clock=syllable_clock)
-        wta.summed_updaters["R_post"].order = 5
+        wta.summed_updaters["hit_post"].order = 5
         gate = connect(striatum, thalamus, eqs.GATE, "gate", np.arange(M), np.arange(M),
                        "start", 5, clock=syllable_clock)
         self.monitor = b2.StateMonitor(striatum, ["win", "R", "z", "explore", "allowed"],
                                        record=True, clock=syllable_clock, when="start",
-                                       order=7, name="striatum_monitor")
+                                       order=8, name="striatum_monitor")
         objects = [cortex, thalamus, cursor, striatum, rec, inp, out, cs, bounds, wta, gate,
                    self.monitor]
         if self.record:
@@ -317,8 +337,9 @@ class LoopNetwork:
         def get(name):  # (units, n*S) -> (n, S, units)
             return np.array(getattr(self.monitor, name)[:, before:]).T.reshape(n, S, U)
 
-        win = get("win")
-        return LoopBlock(choices=np.argmax(win, axis=2), rewards=get("R")[:, :, 0],
+        winners = np.argmax(get("win"), axis=2)
+        return LoopBlock(choices=np.minimum(winners, self.n_reaches), winners=winners,
+                         rewards=get("R")[:, :, 0],
                          explore=get("explore")[:, :, 0], z=get("z"), allowed=get("allowed"))
 
     def positions(self) -> np.ndarray:
@@ -341,10 +362,13 @@ def loop_reference(
     eta_s: float,
     tau: float = 10.0,
     target_units: np.ndarray | None = None,
+    rule: str = "oja",
+    n_holds: int = 1,
 ) -> dict[str, np.ndarray]:
     """The loop's logic in plain numpy, decision by decision and step by step.
 
-    Returns ``choices``, ``rewards`` ``(n, S)``, ``z``, ``allowed`` ``(n, S, units)``,
+    Returns ``choices``, ``winners``, ``rewards`` ``(n, S)``, ``z``, ``allowed``
+    ``(n, S, units)``,
     ``positions`` ``(n, T, 2)`` and the final ``w_s``.
     """
     M = weights.n_in
@@ -353,17 +377,20 @@ def loop_reference(
     target = units if target_units is None else np.asarray(target_units)
     target = np.broadcast_to(target, (n, S))
     w_s = np.array(w_s, dtype=float)
-    out = {k: [] for k in ("choices", "rewards", "z", "allowed", "positions")}
+    out = {k: [] for k in ("choices", "winners", "rewards", "z", "allowed", "positions")}
     for trial in range(n):
-        h, pos = weights.h0.copy(), np.zeros(2)
+        h, pos, last_hit = weights.h0.copy(), np.zeros(2), 1.0
         rows = {k: [] for k in out}
         for s in range(S):
             z = w_s @ h
-            allowed = allowed_syllables(pos, length, bound, M)
+            allowed = np.append(allowed_syllables(pos, length, bound, M)[:-1],
+                                np.ones(n_holds, dtype=bool))
             score = np.where(explore[trial, s] > 0, keys[trial, s], z)
             win = int(np.argmax(np.where(allowed, score, -np.inf)))
-            reward = float(win == target[trial, s])
-            w_s[win] += eta_s * reward * h
+            hit = float(min(win, M) == target[trial, s])
+            reward, last_hit = hit * last_hit, hit
+            decay = z[win] * w_s[win] if rule == "oja" else 0.0
+            w_s[win] += eta_s * reward * (h - decay)
             x = np.zeros(M)
             if win < M:
                 x[win] = 1.0
@@ -372,7 +399,7 @@ def loop_reference(
                 h = h + (-h + np.tanh(u)) / tau
                 pos = pos + weights.w_out @ h
                 rows["positions"].append(pos)
-            for k, v in (("choices", win), ("rewards", reward), ("z", z),
+            for k, v in (("choices", min(win, M)), ("winners", win), ("rewards", reward), ("z", z),
                          ("allowed", allowed.astype(float))):
                 rows[k].append(v)
         for k in out:

@@ -21,14 +21,23 @@ At each syllable end (syllable clock; also at a trial's first step, from ``h(0)`
     score_i = z_i, or a random key on exploration steps (p_explore), -inf if not allowed
     win_i = 1 for the highest score (ties: lowest i), else 0
     x_k = win_k                                   thalamus: the winner's tonic input
-    R = 1 if the winner is the target sequence's syllable at this position, else 0
-    dW_s_ij = eta_s * R * win_i * h_j             reward-modulated Hebbian rule
+    R = 1 if the transition matches the target: this winner and the previous one are
+        the target sequence's syllables at their positions, else 0
+    dW_s_ij = eta_s * R * win_i * h_j             reward-modulated Hebbian rule ('hebb')
+    dW_s_ij = eta_s * R * win_i * (h_j - z_i W_s_ij)   the same with Oja's decay ('oja')
 
 The paper writes the rule as ``dW_s_ij = eta_s R z_i h_j``. Read literally, with
 ``z_i`` the input of every unit, it scales all of a state's striatal inputs by the same
 factor and so never changes which unit wins; the postsynaptic factor must be the
 striatal unit's *activity after* the winner-take-all, 1 for the winner and 0 for the
 others. That is what ``win_i`` is here.
+
+With the plain rule the rows of ``W_s`` only grow, and the row rewarded most often
+(the hold's, half of the target sequence) grows fastest until it wins everywhere: we
+measured the loop stuck at the holds' 3/8 of decisions correct. Oja's decay term
+(local: it uses only ``z_i`` and the synapse's own weight) keeps each row near unit
+length, so each striatum unit becomes a template of the cortical states after which
+its syllable was rewarded. ``'oja'`` is the default; ``'hebb'`` is the paper's rule.
 
 The winner-take-all is compiled code, not Python: every striatum unit counts, through
 all-to-all striatum synapses with a summed variable, how many units beat it; the
@@ -39,7 +48,8 @@ from __future__ import annotations
 
 __all__ = ["CORTEX", "RECURRENT", "INPUT", "THALAMUS", "CURSOR", "CURSOR_UPDATE",
            "READOUT", "STRIATUM", "CORTICOSTRIATAL", "HEBBIAN", "BOUNDS", "COMPETITION",
-           "SCORE", "WINNER", "GATE", "CORTEX_RESET", "CURSOR_RESET"]
+           "SCORE", "WINNER", "GATE", "OJA", "RULES", "REWARD",
+           "STRIATUM_RESET", "CORTEX_RESET", "CURSOR_RESET"]
 
 #: Cortex: the paper's rate units (frozen weights: no traces, no error units).
 CORTEX = """
@@ -80,7 +90,7 @@ w_out : 1 (constant)
 y_post = w_out * h_pre : 1 (summed)
 """
 
-#: Striatum: one unit per syllable (the reaches, then the hold).
+#: Striatum: one unit per reach, then the hold units (all of which mean "hold").
 STRIATUM = """
 z : 1
 n_outside : 1
@@ -90,6 +100,8 @@ correct : 1
 score : 1
 beats : 1
 win : 1
+hit : 1
+last_hit : 1
 R : 1
 t_block : second (shared)
 """
@@ -101,6 +113,10 @@ eta_s : 1 (shared)
 z_post = w_s * h_pre : 1 (summed)
 """
 HEBBIAN = "w_s += eta_s * R_post * win_post * h_pre"
+#: The same with Oja's decay term, which keeps each row of ``W_s`` near unit length.
+OJA = "w_s += eta_s * R_post * win_post * (h_pre - z_post * w_s)"
+#: Plasticity rules of ``W_s`` by name.
+RULES = {"hebb": HEBBIAN, "oja": OJA}
 
 #: Cursor -> striatum: how many axes a syllable's nominal reach would leave the bounds on.
 BOUNDS = """
@@ -112,19 +128,27 @@ n_outside_post = int(abs(pos_pre + reach) > limit) : 1 (summed)
 SCORE = """
 allowed = int(n_outside == 0)
 explore = explore_ta(t - t_block)
-correct = int(abs(i - target_ta(t - t_block)) < 0.5)
+correct = int(abs(clip(i, 0, n_reaches) - target_ta(t - t_block)) < 0.5)
 score = allowed * (explore * key_ta(t - t_block, i) + (1 - explore) * z) - (1 - allowed) * 1e30
 """
 
 #: Striatum -> striatum, all to all including self: ``beats`` counts the units that beat
-#: the postsynaptic one (ties go to the lower index, as numpy's argmax); ``R`` is the
-#: dopamine reward, 1 if the winner is the target syllable, broadcast to every unit.
+#: the postsynaptic one (ties go to the lower index, as numpy's argmax); ``hit`` is 1 if
+#: the winner is the target syllable at this position, broadcast to every unit.
 COMPETITION = """
 beats_post = int(score_pre > score_post) + int(score_pre == score_post) * int(i < j) : 1 (summed)
-R_post = win_pre * correct_pre : 1 (summed)
+hit_post = win_pre * correct_pre : 1 (summed)
 """
 
 WINNER = "win = int(beats == 0)"
+
+#: Dopamine: the *transition* must match the target, so the previous choice must have
+#: been right too (at a trial's first decision, the start counts as right).
+REWARD = """
+R = hit * last_hit
+last_hit = hit
+"""
+STRIATUM_RESET = "last_hit = 1"
 
 #: Striatum -> thalamus, unit k to tonic input k (the hold unit has no input).
 GATE = """
