@@ -178,6 +178,8 @@ def _write_config(args) -> None:
 
 
 def _make_task(args):
+    if args.task == "reach":
+        return TASKS["reach"]()
     if args.task == "interval":
         return TASKS["interval"](delay_min=args.delay_min, delay_max=args.delay_max)
     return TASKS[args.task](period=args.period)

@@ -3,8 +3,10 @@
 from .base import Block, Task
 from .interval import IntervalMatching
 from .periodic import Periodic
+from .reach import HOLD, Reach, ReachSequence
 
-__all__ = ["Block", "IntervalMatching", "Task", "Periodic", "TASKS"]
+__all__ = ["Block", "HOLD", "IntervalMatching", "Task", "Periodic", "Reach", "ReachSequence",
+           "TASKS"]
 
 #: Tasks by command-line name.
-TASKS = {"periodic": Periodic, "interval": IntervalMatching}
+TASKS = {"periodic": Periodic, "interval": IntervalMatching, "reach": Reach}

@@ -1,0 +1,168 @@
+"""Paper Fig. 4: reaches learned by RFLO, joined into a sequence by the loop.
+
+1. RFLO (Brian2) trains an RNN to make one reach per tonic input (:class:`Reach`).
+2. The RNN is frozen and closed into the loop (:class:`~brianrflo.loop.LoopNetwork`);
+   ``W_s`` learns the target sequence of 4 reaches and 4 holds by reward.
+3. For comparison, RNNs without the loop learn the whole 160 tau sequence directly,
+   by RFLO and by BPTT (:class:`ReachSequence`, no input).
+
+The figure shows the three cursor trajectories beside the target and the loop's
+sequence accuracy over training; the JSON holds the numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from brianrflo import reference as ref
+from brianrflo.loop import LoopNetwork, syllable_units
+from brianrflo.tasks.reach import HOLD, Reach, ReachSequence, cursor
+from brianrflo.train import Settings, train
+
+from . import Context, register
+
+__all__ = ["SEQUENCE", "Fig4Sizes", "fig4", "sizes"]
+
+#: The target: right, hold, up, hold, left, hold, down, hold (a square and back).
+SEQUENCE = (0, HOLD, 1, HOLD, 2, HOLD, 3, HOLD)
+
+#: The paper's trial counts (Materials and methods).
+PAPER = {"reach_trials": 10_000, "loop_trials": 10_000, "direct_trials": 20_000}
+
+
+@dataclass(frozen=True)
+class Fig4Sizes:
+    """Sizes and learning rates of one Fig. 4 run."""
+
+    n_hidden: int = 100
+    reach_trials: int = 4000
+    loop_trials: int = 2000
+    direct_trials: int = 2000
+    eta_reach: float = 0.03
+    eta_s: float = 0.1
+    eta_rflo: float = 0.001
+    eta_bptt: float = 0.003
+    block_trials: int = 100
+
+
+def sizes(quick: bool) -> Fig4Sizes:
+    """The quick (tests, about 2 minutes) or the full (about 15 minutes) sizes."""
+    if quick:
+        return Fig4Sizes(reach_trials=400, loop_trials=800, direct_trials=100)
+    return Fig4Sizes()
+
+
+def _direct(rule: str, eta: float, task: ReachSequence, s: Fig4Sizes, seed: int):
+    settings = Settings(rule=rule, trials=s.direct_trials, eta=(eta,) * 3, seed=seed,
+                        block_trials=min(s.block_trials, 50), on_diverge="lower-lr")
+    result = train(task, settings, n_hidden=s.n_hidden, progress=False)
+    target = task.target()
+    trace = ref.forward(result.weights, np.zeros((task.T, 0)), target, np.ones_like(target))
+    return result, cursor(trace.y)
+
+
+def _rms(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.sum((a - b) ** 2, axis=1))))
+
+
+@register("fig4", "reach sequence: the loop vs direct RFLO and BPTT training (Fig. 4)")
+def fig4(ctx: Context) -> dict:
+    s = sizes(ctx.quick)
+    seed = 0
+    reach = Reach(n_reaches=4, syllables=2)
+    seq_task = ReachSequence(SEQUENCE)
+    target_pos = cursor(seq_task.target())
+
+    ctx.say(f"fig4: RFLO trains the reaches, {s.reach_trials} trials, N={s.n_hidden}")
+    reaches = train(reach, Settings(rule="rflo", trials=s.reach_trials, eta=(s.eta_reach,) * 3,
+                                    seed=seed, block_trials=s.block_trials),
+                    n_hidden=s.n_hidden, progress=False, eval_trials=20)
+
+    ctx.say(f"fig4: the loop learns W_s, {s.loop_trials} trials")
+    loop = LoopNetwork(reaches.weights, SEQUENCE, syllable=reach.syllable,
+                       length=reach.length, bound=reach.bound, eta_s=s.eta_s,
+                       n_holds=reach.n_reaches, block_trials=s.block_trials, seed=seed)
+    codes = syllable_units(SEQUENCE, reach.n_reaches)
+    rng = np.random.default_rng(seed)
+    accuracy, whole = [], []
+    for _ in range(s.loop_trials // s.block_trials):
+        block = loop.run_block(s.block_trials, rng)
+        acc = block.accuracy(codes)
+        accuracy.append(float(acc.mean()))
+        whole.append(float(np.mean(acc == 1)))
+    w_s = loop.w_s
+    # Test the learned loop without exploration or learning.
+    test = LoopNetwork(reaches.weights, SEQUENCE, syllable=reach.syllable, length=reach.length,
+                       bound=reach.bound, eta_s=0.0, p_explore=0.0, w_s=w_s,
+                       n_holds=reach.n_reaches, block_trials=1, record=True)
+    greedy = test.run_block(1, explore=np.zeros((1, len(SEQUENCE))),
+                            keys=np.zeros((1, len(SEQUENCE), test.units)))
+    loop_pos = test.positions()[0]
+
+    ctx.say(f"fig4: direct RFLO and BPTT on the whole sequence, {s.direct_trials} trials each")
+    rflo, rflo_pos = _direct("rflo", s.eta_rflo, seq_task, s, seed)
+    bptt, bptt_pos = _direct("bptt", s.eta_bptt, seq_task, s, seed)
+
+    trajectories = {"loop": loop_pos, "direct RFLO": rflo_pos, "direct BPTT": bptt_pos}
+    errors = {name: _rms(pos, target_pos) for name, pos in trajectories.items()}
+    _plot(ctx.path("fig4.png"), target_pos, trajectories, accuracy, s)
+    chance = 1 / (reach.n_reaches + 1)
+    return {
+        "sizes": asdict(s),
+        "paper_sizes": PAPER,
+        "fewer_trials_than_paper": any(asdict(s)[k] < v for k, v in PAPER.items()),
+        "sequence": list(SEQUENCE),
+        "reach": {"final_loss": reaches.final_loss, "untrained_loss": reaches.untrained_loss},
+        "loop": {
+            "accuracy_per_block": accuracy,
+            "whole_sequence_per_block": whole,
+            "block_trials": s.block_trials,
+            "chance_accuracy": chance,
+            "greedy_choices": greedy.choices[0].tolist(),
+            "greedy_accuracy": float(greedy.accuracy(codes)[0]),
+        },
+        "direct": {
+            "rflo": {"final_loss": rflo.final_loss, "untrained_loss": rflo.untrained_loss,
+                     "eta_final": rflo.settings["eta_final"], "diverged": rflo.diverged},
+            "bptt": {"final_loss": bptt.final_loss, "untrained_loss": bptt.untrained_loss,
+                     "eta_final": bptt.settings["eta_final"], "diverged": bptt.diverged},
+        },
+        "trajectory_rms_error": errors,
+        "reach_length": reach.length,
+    }
+
+
+def _plot(path: str, target: np.ndarray, trajectories: dict, accuracy: list,
+          s: Fig4Sizes) -> None:
+    fig = Figure(figsize=(13, 4))
+    axes = fig.subplots(1, 3)
+    ax = axes[0]
+    ax.plot(target[:, 0], target[:, 1], "k--", lw=3, alpha=0.4, label="target")
+    for name, pos in trajectories.items():
+        ax.plot(pos[:, 0], pos[:, 1], label=name)
+    ax.set_aspect("equal")
+    ax.set_title("cursor trajectories")
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    t = np.arange(1, len(target) + 1) / 10  # in tau
+    for k, axis in enumerate("xy"):
+        ax.plot(t, target[:, k] + 120 * k, "k--", lw=3, alpha=0.4)
+        for j, pos in enumerate(trajectories.values()):
+            ax.plot(t, pos[:, k] + 120 * k, color=f"C{j}")
+        ax.text(t[-1], 120 * k, f" {axis}", va="center")
+    ax.set_xlabel("time (tau)")
+    ax.set_title("cursor x and y (offset) over the sequence")
+    ax = axes[2]
+    trials = s.block_trials * np.arange(1, len(accuracy) + 1)
+    ax.plot(trials, accuracy, marker="o", ms=3)
+    ax.axhline(0.2, color="gray", ls=":", label="chance (1/5)")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("loop training trial")
+    ax.set_ylabel("decisions matching the target")
+    ax.set_title("sequence accuracy (with exploration)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)

@@ -1,0 +1,409 @@
+"""The loop architecture of paper Fig. 4b: a frozen RNN that chooses its own next syllable.
+
+:class:`LoopNetwork` assembles the Brian2 objects of :mod:`brianrflo.models.loop` and
+runs a block of loop trials in one ``run()``. Python draws each block's exploration
+schedule (which decisions explore, and random keys that make the exploratory choice
+uniform among the allowed syllables) and hands it over as TimedArrays; the choices,
+the winner-take-all, the bounds check, the reward and the Hebbian update are compiled
+code on the syllable clock.
+
+Slots within a step (``start`` slot only on syllable ticks, except order 0):
+
+===========  ==========================================================  =============
+slot/order   what                                                        object
+===========  ==========================================================  =============
+start 0      at trial starts: ``h = h0``, ``pos = 0``, ``last_hit = 1``  trial clock
+start 1      ``z = W_s h`` (gated), out-of-bounds count per syllable     summed vars
+start 2      ``allowed``, ``explore``, ``correct``, ``score``            striatum
+start 3      ``beats`` (units that beat each unit)                       summed var
+start 4      ``win``                                                     striatum
+start 5      ``hit`` (winner is the target), ``x = win`` (thalamus)      summed vars
+start 6      ``R = hit * last_hit`` (dopamine)                           striatum
+start 7      ``W_s += eta_s R win h`` (with Oja's decay by default)      corticostriatal
+start 8      record ``win``, ``R``, ``z``, ``explore``, ``allowed``      monitor
+before_gr.   ``u = W h + W_in x``                                        summed vars
+groups       ``h`` (forward Euler)                                       cortex
+after_gr.    ``y = W_out h``, then ``pos += y``                          cursor
+===========  ==========================================================  =============
+
+:func:`loop_reference` is the same logic in plain numpy, for the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import brian2 as b2
+import numpy as np
+from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+from brianrflo.models import loop as eqs
+from brianrflo.tasks.reach import HOLD, allowed_syllables, reach_directions
+
+from .network import DT, check_tau
+from .validation import check_array, check_int, check_real
+from .weights import Weights
+
+__all__ = ["LoopNetwork", "LoopBlock", "loop_reference", "hold_unit", "syllable_units",
+           "P_EXPLORE"]
+
+#: Probability that a decision explores (paper: 0.1).
+P_EXPLORE = 0.1
+
+
+def hold_unit(n_reaches: int) -> int:
+    """Code of the hold syllable, and index of the first striatum unit meaning "hold"."""
+    return n_reaches
+
+
+def syllable_units(sequence: Sequence[int], n_reaches: int) -> np.ndarray:
+    """Syllable codes: reach ``k`` is ``k``, ``HOLD`` is ``n_reaches`` (the first hold unit)."""
+    seq = np.array([int(k) for k in sequence], dtype=int)
+    if seq.size == 0 or np.any((seq != HOLD) & ((seq < 0) | (seq >= n_reaches))):
+        raise ValueError(f"sequence must be a non-empty list of syllables in "
+                         f"[0, {n_reaches - 1}] or {HOLD} (hold), got {list(sequence)!r}")
+    return np.where(seq == HOLD, hold_unit(n_reaches), seq)
+
+
+@dataclass
+class LoopBlock:
+    """What a block of loop trials did, decision by decision.
+
+    Attributes
+    ----------
+    choices : ndarray, shape (n, S)
+        Syllable chosen at each of a trial's ``S`` decisions, as a code: reach ``k`` is
+        ``k``, a hold is ``n_reaches`` (see :func:`syllable_units`).
+    winners : ndarray, shape (n, S)
+        Winning striatum unit (units ``n_reaches`` and up are hold units).
+    rewards : ndarray, shape (n, S)
+        ``R`` of each decision.
+    explore : ndarray, shape (n, S)
+        1 where the decision explored.
+    z : ndarray, shape (n, S, units)
+        Striatum inputs ``W_s h`` at each decision (before that decision's update).
+    allowed : ndarray, shape (n, S, units)
+        1 where a syllable kept the cursor in bounds.
+    """
+
+    choices: np.ndarray
+    winners: np.ndarray
+    rewards: np.ndarray
+    explore: np.ndarray
+    z: np.ndarray
+    allowed: np.ndarray
+
+    def accuracy(self, target_units: np.ndarray) -> np.ndarray:
+        """Fraction of a trial's decisions that matched the target sequence, per trial."""
+        return np.mean(self.choices == np.asarray(target_units)[None, :], axis=1)
+
+
+def _schedule(n: int, S: int, units: int, p_explore: float, rng: np.random.Generator):
+    explore = (rng.random((n, S)) < p_explore).astype(float)
+    keys = rng.random((n, S, units))
+    return explore, keys
+
+
+class LoopNetwork:
+    """A frozen RNN closed into a loop by striatum, WTA and thalamus, compiled by Brian2.
+
+    Parameters
+    ----------
+    weights
+        The trained RNN (``n_in`` tonic inputs, one per reach; 2 outputs, the cursor
+        velocity). Frozen.
+    sequence
+        The target sequence of syllables (reaches ``0 .. n_in - 1`` and ``HOLD``); a trial
+        makes ``len(sequence)`` decisions, one at each syllable start.
+    syllable
+        Steps per syllable (paper: 200).
+    length
+        Nominal cursor displacement of one reach, for the bounds check.
+    bound
+        The cursor stays in ``[-bound, bound]^2`` (a syllable whose nominal reach would
+        end more than a quarter reach outside is excluded). Default ``length``.
+    eta_s
+        Learning rate of ``W_s`` (>= 0).
+    p_explore
+        Probability that a decision is random among the allowed syllables.
+    w_s
+        Initial ``W_s``, shape ``(n_in + 1, N)``; default small random weights from ``seed``.
+    tau
+        Time constant in steps.
+    block_trials
+        Most trials per Brian2 run.
+    record
+        Also record the cursor position at every step (see :meth:`positions`).
+    seed
+        Seeds the default ``W_s``.
+    rule
+        Plasticity of ``W_s``: ``'oja'`` (default: reward-modulated Hebbian with Oja's
+        decay) or ``'hebb'`` (the paper's plain rule); see :mod:`brianrflo.models.loop`.
+    n_holds
+        Striatum units that mean "hold" (>= 1). Several let different units learn the
+        different cortical states after which a hold is right.
+    """
+
+    def __init__(
+        self,
+        weights: Weights,
+        sequence: Sequence[int],
+        syllable: int = 200,
+        length: float = 50.0,
+        bound: float | None = None,
+        eta_s: float = 0.01,
+        p_explore: float = P_EXPLORE,
+        w_s: np.ndarray | None = None,
+        tau: float = 10.0,
+        block_trials: int = 100,
+        record: bool = False,
+        seed: int = 0,
+        rule: str = "oja",
+        n_holds: int = 1,
+    ):
+        if rule not in eqs.RULES:
+            raise ValueError(f"rule must be one of {sorted(eqs.RULES)}, got {rule!r}")
+        self.rule = rule
+        if weights.n_out != 2:
+            raise ValueError(f"the loop needs a network with 2 outputs (cursor velocity), "
+                             f"got n_out = {weights.n_out}")
+        self.weights = weights.copy()
+        self.n_reaches = check_int("n_in", weights.n_in, 1)
+        self.n_holds = check_int("n_holds", n_holds, 1)
+        self.units = self.n_reaches + self.n_holds
+        self.target_units = syllable_units(sequence, self.n_reaches)
+        self.sequence = [int(k) for k in sequence]
+        self.syllable = check_int("syllable", syllable, 1)
+        self.length = check_real("length", length, 1e-6, 1e6)
+        self.bound = self.length if bound is None else check_real("bound", bound, 0.0, 1e12)
+        self.p_explore = check_real("p_explore", p_explore, 0.0, 1.0)
+        self.tau = check_tau(tau, weights.n_hidden)
+        self.block_trials = check_int("block_trials", block_trials, 1)
+        self.record = bool(record)
+        self.S = len(self.sequence)
+        self.T = self.S * self.syllable
+        if w_s is None:
+            w_s = np.random.default_rng(seed).normal(0.0, 0.01, (self.units, weights.n_hidden))
+        if isinstance(b2.get_device(), CPPStandaloneDevice):
+            b2.set_device("runtime")
+        b2.prefs.codegen.target = "cython"
+        self._build()
+        self.w_s = w_s
+        self.eta_s = eta_s
+
+    # ------------------------------------------------------------------ set-up
+    def _build(self) -> None:
+        N, M, U, S = self.weights.n_hidden, self.n_reaches, self.units, self.S
+        decisions = self.block_trials * S
+        syl_dt = self.syllable * DT
+        self.explore_ta = b2.TimedArray(np.zeros(decisions), dt=syl_dt, name="loop_explore_ta")
+        self.key_ta = b2.TimedArray(np.zeros((decisions, U)), dt=syl_dt, name="loop_key_ta")
+        self.target_ta = b2.TimedArray(np.zeros(decisions), dt=syl_dt, name="loop_target_ta")
+        ns = {"explore_ta": self.explore_ta, "key_ta": self.key_ta,
+              "target_ta": self.target_ta, "limit": self.bound + 0.25 * self.length,
+              "n_reaches": M}
+        syllable_clock = b2.Clock(dt=syl_dt, name="syllable_clock")
+        trial_clock = b2.Clock(dt=self.T * DT, name="loop_trial_clock")
+        w = self.weights
+
+        cortex = b2.NeuronGroup(N, eqs.CORTEX, method="euler", name="cortex", namespace=ns,
+                                dt=DT)
+        cortex.tau = self.tau * DT
+        cortex.h0 = w.h0
+        cortex.h = w.h0
+        cortex.run_regularly(eqs.CORTEX_RESET, clock=trial_clock, when="start", order=0,
+                             name="cortex_reset")
+        thalamus = b2.NeuronGroup(M, eqs.THALAMUS, name="thalamus", namespace=ns, dt=DT)
+        cursor = b2.NeuronGroup(2, eqs.CURSOR, name="cursor", namespace=ns, dt=DT)
+        cursor.run_regularly(eqs.CURSOR_UPDATE, when="after_groups", order=1,
+                             name="cursor_update")
+        cursor.run_regularly(eqs.CURSOR_RESET, clock=trial_clock, when="start", order=0,
+                             name="cursor_reset")
+        striatum = b2.NeuronGroup(U, eqs.STRIATUM, name="striatum", namespace=ns,
+                                  clock=syllable_clock)
+        striatum.run_regularly(eqs.SCORE, when="start", order=2, name="striatum_score")
+        striatum.run_regularly(eqs.WINNER, when="start", order=4, name="striatum_winner")
+        striatum.run_regularly(eqs.REWARD, when="start", order=6, name="striatum_reward")
+        striatum.run_regularly(eqs.STRIATUM_RESET, clock=trial_clock, when="start", order=0,
+                               name="striatum_reset")
+
+        def connect(source, target, model, name, i, j, when, order, clock=None):
+            kwargs = {"clock": clock} if clock is not None else {"dt": DT}
+            syn = b2.Synapses(source, target, model, name=name, namespace=ns, **kwargs)
+            syn.connect(i=np.asarray(i, dtype=int), j=np.asarray(j, dtype=int))
+            for updater in syn.summed_updaters.values():
+                updater.when, updater.order = when, order
+            return syn
+
+        # Synapse k = a * n_pre + b is b -> a, so a matrix W[post, pre] maps by ravel().
+        def dense(n_pre, n_post):
+            return np.tile(np.arange(n_pre), n_post), np.repeat(np.arange(n_post), n_pre)
+
+        rec = connect(cortex, cortex, eqs.RECURRENT, "loop_rec", *dense(N, N),
+                      "before_groups", 0)
+        rec.w_rec = w.w_rec.ravel()
+        inp = connect(thalamus, cortex, eqs.INPUT, "loop_inp", *dense(M, N), "before_groups", 0)
+        inp.w_in = w.w_in.ravel()
+        out = connect(cortex, cursor, eqs.READOUT, "loop_out", *dense(N, 2), "after_groups", 0)
+        out.w_out = w.w_out.ravel()
+        cs = connect(cortex, striatum, eqs.CORTICOSTRIATAL, "corticostriatal", *dense(N, U),
+                     "start", 1, clock=syllable_clock)
+        cs.run_regularly(eqs.RULES[self.rule], when="start", order=7, name="plasticity")
+        # Reach units only: a hold does not move the cursor, so it is always allowed.
+        bounds = connect(cursor, striatum, eqs.BOUNDS, "bounds", *dense(2, M), "start", 1,
+                         clock=syllable_clock)
+        bounds.reach = (self.length * reach_directions(M)).ravel()
+        wta = connect(striatum, striatum, eqs.COMPETITION, "wta", *dense(U, U), "start", 3,
+                      clock=syllable_clock)
+        wta.summed_updaters["hit_post"].order = 5
+        gate = connect(striatum, thalamus, eqs.GATE, "gate", np.arange(M), np.arange(M),
+                       "start", 5, clock=syllable_clock)
+        self.monitor = b2.StateMonitor(striatum, ["win", "R", "z", "explore", "allowed"],
+                                       record=True, clock=syllable_clock, when="start",
+                                       order=8, name="striatum_monitor")
+        objects = [cortex, thalamus, cursor, striatum, rec, inp, out, cs, bounds, wta, gate,
+                   self.monitor]
+        if self.record:
+            self.pos_monitor = b2.StateMonitor(cursor, ["pos", "y"], record=True,
+                                               when="after_groups", order=2,
+                                               name="cursor_monitor")
+            objects.append(self.pos_monitor)
+        self.cortex, self.striatum, self.cs, self.cursor = cortex, striatum, cs, cursor
+        self.net = b2.Network(objects)
+
+    # ----------------------------------------------------------------- weights
+    @property
+    def w_s(self) -> np.ndarray:
+        """Corticostriatal weights ``W_s``, shape ``(units, N)`` (a copy)."""
+        return np.array(self.cs.w_s[:]).reshape(self.units, self.weights.n_hidden)
+
+    @w_s.setter
+    def w_s(self, value) -> None:
+        self.cs.w_s = check_array("w_s", value, (self.units, self.weights.n_hidden)).ravel()
+
+    @property
+    def eta_s(self) -> float:
+        """Learning rate of ``W_s``."""
+        return float(self.cs.eta_s[:])
+
+    @eta_s.setter
+    def eta_s(self, value: float) -> None:
+        self.cs.eta_s = check_real("eta_s", value, 0.0, 1e3)
+
+    # --------------------------------------------------------------------- run
+    def run_block(self, n: int, rng: np.random.Generator | None = None,
+                  explore: np.ndarray | None = None, keys: np.ndarray | None = None,
+                  target_units: np.ndarray | None = None) -> LoopBlock:
+        """Run ``n`` loop trials end to end in one Brian2 run.
+
+        Parameters
+        ----------
+        n
+            Trials (<= ``block_trials``).
+        rng
+            Draws the exploration schedule (needed unless ``explore`` and ``keys`` are given).
+        explore, keys
+            The schedule itself: ``(n, S)`` 0/1 flags and ``(n, S, units)`` random keys.
+        target_units
+            The rewarded unit at each decision, ``(S,)`` or ``(n, S)``; default the
+            target sequence.
+        """
+        n = check_int("n", n, 1)
+        if n > self.block_trials:
+            raise ValueError(f"n must be at most block_trials={self.block_trials}, got {n}")
+        S, U = self.S, self.units
+        if explore is None or keys is None:
+            if rng is None:
+                raise ValueError("run_block needs rng, or both explore and keys")
+            explore, keys = _schedule(n, S, U, self.p_explore, rng)
+        explore = check_array("explore", explore, (n, S))
+        keys = check_array("keys", keys, (n, S, U))
+        if target_units is None:
+            target_units = self.target_units
+        target_units = np.broadcast_to(np.asarray(target_units, dtype=float), (n, S))
+        self.explore_ta.values[: n * S] = explore.ravel()
+        self.key_ta.values[: n * S] = keys.reshape(n * S, U)
+        self.target_ta.values[: n * S] = target_units.ravel()
+        if isinstance(b2.get_device(), CPPStandaloneDevice):
+            b2.set_device("runtime")
+        b2.prefs.codegen.target = "cython"
+        self.striatum.t_block = self.net.t
+        before = self.monitor.win.shape[1]
+        if self.record:
+            self._record_from = self.pos_monitor.pos.shape[1]
+        self.net.run(n * self.T * DT, namespace={})
+
+        def get(name):  # (units, n*S) -> (n, S, units)
+            return np.array(getattr(self.monitor, name)[:, before:]).T.reshape(n, S, U)
+
+        winners = np.argmax(get("win"), axis=2)
+        return LoopBlock(choices=np.minimum(winners, self.n_reaches), winners=winners,
+                         rewards=get("R")[:, :, 0],
+                         explore=get("explore")[:, :, 0], z=get("z"), allowed=get("allowed"))
+
+    def positions(self) -> np.ndarray:
+        """Cursor positions ``(n, T, 2)`` of the last block (needs ``record=True``)."""
+        if not self.record:
+            raise RuntimeError("construct the LoopNetwork with record=True to get positions")
+        pos = np.array(self.pos_monitor.pos[:, self._record_from:]).T
+        return pos.reshape(-1, self.T, 2)
+
+
+def loop_reference(
+    weights: Weights,
+    w_s: np.ndarray,
+    sequence: Sequence[int],
+    explore: np.ndarray,
+    keys: np.ndarray,
+    syllable: int,
+    length: float,
+    bound: float,
+    eta_s: float,
+    tau: float = 10.0,
+    target_units: np.ndarray | None = None,
+    rule: str = "oja",
+    n_holds: int = 1,
+) -> dict[str, np.ndarray]:
+    """The loop's logic in plain numpy, decision by decision and step by step.
+
+    Returns ``choices``, ``winners``, ``rewards`` ``(n, S)``, ``z``, ``allowed``
+    ``(n, S, units)``,
+    ``positions`` ``(n, T, 2)`` and the final ``w_s``.
+    """
+    M = weights.n_in
+    units = syllable_units(sequence, M)
+    n, S = explore.shape
+    target = units if target_units is None else np.asarray(target_units)
+    target = np.broadcast_to(target, (n, S))
+    w_s = np.array(w_s, dtype=float)
+    out = {k: [] for k in ("choices", "winners", "rewards", "z", "allowed", "positions")}
+    for trial in range(n):
+        h, pos, last_hit = weights.h0.copy(), np.zeros(2), 1.0
+        rows = {k: [] for k in out}
+        for s in range(S):
+            z = w_s @ h
+            allowed = np.append(allowed_syllables(pos, length, bound, M)[:-1],
+                                np.ones(n_holds, dtype=bool))
+            score = np.where(explore[trial, s] > 0, keys[trial, s], z)
+            win = int(np.argmax(np.where(allowed, score, -np.inf)))
+            hit = float(min(win, M) == target[trial, s])
+            reward, last_hit = hit * last_hit, hit
+            decay = z[win] * w_s[win] if rule == "oja" else 0.0
+            w_s[win] += eta_s * reward * (h - decay)
+            x = np.zeros(M)
+            if win < M:
+                x[win] = 1.0
+            for _ in range(syllable):
+                u = weights.w_rec @ h + weights.w_in @ x
+                h = h + (-h + np.tanh(u)) / tau
+                pos = pos + weights.w_out @ h
+                rows["positions"].append(pos)
+            for k, v in (("choices", min(win, M)), ("winners", win), ("rewards", reward), ("z", z),
+                         ("allowed", allowed.astype(float))):
+                rows[k].append(v)
+        for k in out:
+            out[k].append(np.array(rows[k]))
+    result = {k: np.array(v) for k, v in out.items()}
+    result["w_s"] = w_s
+    return result
