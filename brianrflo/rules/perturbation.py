@@ -403,18 +403,29 @@ def train_node_perturbation(
     net = PerturbationNetwork(weights, task.T, size, eta, variant, tau, tau_e, tau_bar, alpha)
     rng = np.random.default_rng(seed)
     b2.seed(seed)
-    losses = []
+    losses, good, diverged = [], weights.copy(), None
     while len(losses) < trials:
         n = min(size, trials - len(losses))
         block = task.block(n, rng)
         xi = rng.normal(0.0, sigma, (n, task.T, weights.n_hidden))
         xi_out = rng.normal(0.0, sigma_out, (n, task.T, weights.n_out))
-        losses.extend(net.run_block(block, xi, xi_out))
-    trained = net.get_weights()
+        block_losses = net.run_block(block, xi, xi_out)
+        try:
+            current = net.get_weights()  # refuses non-finite weights
+        except ValueError:
+            current = None
+        if current is None or not np.all(np.isfinite(block_losses)):
+            diverged = (f"diverged in trials {len(losses) + 1}-{len(losses) + n}; kept the "
+                        "weights from before them. Try a smaller eta.")
+            break
+        good = current
+        losses.extend(block_losses)
+    trained = good
     return RuleResult(
         rule=f"node perturbation ({variant})", weights=trained, losses=np.array(losses),
         untrained_loss=evaluate_open(weights, task, tau, eval_trials, seed + 1),
         final_loss=evaluate_open(trained, task, tau, eval_trials, seed + 1),
-        steps=trials * task.T, wall_time=time.perf_counter() - start, local=True, online=True,
-        extra={"sigma": sigma, "sigma_out": sigma_out, "tau_e": net.tau_e, "eta": list(eta)},
+        steps=len(losses) * task.T, wall_time=time.perf_counter() - start, local=True, online=True,
+        extra={"sigma": sigma, "sigma_out": sigma_out, "tau_e": net.tau_e, "eta": list(eta),
+               "diverged": diverged},
     )
