@@ -13,8 +13,13 @@ one-step programming          :func:`program` (numpy)                    no     
 """
 
 from .common import RuleResult, evaluate_loop, evaluate_open, loop_forward
+from .echo_state import collect_teacher_forced, ridge_readout, train_echo_state
+from .force import force_trial, train_force
 from .perturbation import PerturbationNetwork, train_node_perturbation
 from .perturbation_reference import perturbation_trial
+from .programming import collect_response, program, solve_program
 
-__all__ = ["PerturbationNetwork", "RuleResult", "evaluate_loop", "evaluate_open",
-           "loop_forward", "perturbation_trial", "train_node_perturbation"]
+__all__ = ["PerturbationNetwork", "RuleResult", "collect_response", "collect_teacher_forced",
+           "evaluate_loop", "evaluate_open", "force_trial", "loop_forward", "perturbation_trial",
+           "program", "ridge_readout", "solve_program", "train_echo_state", "train_force",
+           "train_node_perturbation"]

@@ -1,9 +1,10 @@
 """Node perturbation (REINFORCE, paper Eq. 8; Miconi 2017) as Brian2 equations.
 
-Noise currents ``xi`` (Brian2 variable ``noise``: ``xi`` is reserved) are drawn by numpy for a whole block and played into the hidden
-units and the outputs from TimedArrays, so the numpy reference
-(:mod:`brianrflo.rules.perturbation_reference`, which states the maths) sees the same
-noise. A block of trials is one ``run()``; within a step (slot, order):
+Noise currents ``xi`` (Brian2 variable ``noise``: ``xi`` is reserved) are drawn by
+numpy for a whole block and played into the hidden units and the outputs from
+TimedArrays, so the numpy reference (:mod:`brianrflo.rules.perturbation_reference`,
+which states the maths) sees the same noise. A block of trials is one ``run()``;
+within a step (slot, order):
 
 =================  ==========================================================
 start (0)          read ``xi(t)`` into hidden units and inputs ``x(t)``
