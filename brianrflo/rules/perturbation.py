@@ -179,6 +179,7 @@ class PerturbationNetwork:
             raise ValueError("alpha must be in [0, 1), got 1.0 (R_bar would never move)")
         self.n_hidden, self.n_in, self.n_out = weights.n_hidden, weights.n_in, weights.n_out
         self._weights = weights.copy()
+        self._eta = self._check_eta(eta)  # before building: no orphaned Brian2 objects
         b2.prefs.codegen.target = target
         self._build()
         self.set_weights(weights)
@@ -275,11 +276,15 @@ class PerturbationNetwork:
         """Learning rates of ``w_out``, ``w_rec``, ``w_in``."""
         return self._eta
 
-    @eta.setter
-    def eta(self, eta) -> None:
+    @staticmethod
+    def _check_eta(eta) -> tuple[float, float, float]:
         if len(eta) != 3:
             raise ValueError(f"eta must be three learning rates (w_out, w_rec, w_in), got {eta!r}")
-        self._eta = tuple(check_real(f"eta{k + 1}", e, 0.0) for k, e in enumerate(eta))
+        return tuple(check_real(f"eta{k + 1}", e, 0.0) for k, e in enumerate(eta))
+
+    @eta.setter
+    def eta(self, eta) -> None:
+        self._eta = self._check_eta(eta)
         self.out.eta_T = self._eta[0] / self.T
         self.rec.eta_T = self._eta[1] / self.T
         if self.inp is not None:
@@ -383,6 +388,7 @@ def train_node_perturbation(
     block_trials: int = 100,
     seed: int = 0,
     eval_trials: int = 1,
+    p_perturb: float = 1.0,
 ) -> RuleResult:
     """Train by node perturbation in Brian2 (runtime cython), one ``run()`` per block.
 
@@ -392,6 +398,9 @@ def train_node_perturbation(
         Standard deviation of the noise currents into hidden units and outputs (>= 0).
     seed
         Seeds the noise (numpy, per block), the task's trials and Brian2.
+    p_perturb
+        Probability in (0, 1] that a unit receives a noise kick at a step (else 0):
+        Miconi (2017) perturbs sparsely, so that ``u - ubar`` is dominated by the kicks.
 
     Other parameters are those of :class:`PerturbationNetwork`. The final loss is
     measured without noise.
@@ -399,6 +408,9 @@ def train_node_perturbation(
     trials = check_int("trials", trials, 1)
     sigma = check_real("sigma", sigma, 0.0)
     sigma_out = check_real("sigma_out", sigma_out, 0.0)
+    p_perturb = check_real("p_perturb", p_perturb, 0.0, 1.0)
+    if p_perturb == 0.0:
+        raise ValueError("p_perturb must be in (0, 1], got 0.0 (no perturbation, no learning)")
     start = time.perf_counter()
     size = min(check_int("block_trials", block_trials, 1), trials)
     net = PerturbationNetwork(weights, task.T, size, eta, variant, tau, tau_e, tau_bar, alpha)
@@ -410,6 +422,9 @@ def train_node_perturbation(
         block = task.block(n, rng)
         xi = rng.normal(0.0, sigma, (n, task.T, weights.n_hidden))
         xi_out = rng.normal(0.0, sigma_out, (n, task.T, weights.n_out))
+        if p_perturb < 1.0:
+            xi *= rng.random(xi.shape) < p_perturb
+            xi_out *= rng.random(xi_out.shape) < p_perturb
         block_losses = net.run_block(block, xi, xi_out)
         try:
             current = net.get_weights()  # refuses non-finite weights
@@ -427,6 +442,6 @@ def train_node_perturbation(
         untrained_loss=evaluate_open(weights, task, tau, eval_trials, seed + 1),
         final_loss=evaluate_open(trained, task, tau, eval_trials, seed + 1),
         steps=len(losses) * task.T, wall_time=time.perf_counter() - start, local=True, online=True,
-        extra={"sigma": sigma, "sigma_out": sigma_out, "tau_e": net.tau_e, "eta": list(eta),
-               "diverged": diverged},
+        extra={"sigma": sigma, "sigma_out": sigma_out, "p_perturb": p_perturb,
+               "tau_e": net.tau_e, "eta": list(eta), "diverged": diverged},
     )
