@@ -49,14 +49,14 @@ CONFIGS = {
     "full": {
         "n_hidden": 100, "seeds": 3, "period": 200,
         "interval": {"delay_min": 20, "delay_max": 80, "sd": 10.0, "onset": 20},
-        "trials": {"rflo": 1000, "bptt": 1000, "np": 2000, "force": 50, "esn": 20},
+        "trials": {"rflo": 2000, "bptt": 2000, "np": 4000, "force": 50, "esn": 20},
         "conditions": {"periodic": 1, "interval": 20},
     },
 }
 
 #: Learning rates (a coarse search on the quick setting; see docs/results-rules.md).
 ETA = {
-    "periodic": {"rflo": 0.03, "bptt": 0.03, "reinforce": 10.0, "miconi": 100.0},
+    "periodic": {"rflo": 0.03, "bptt": 0.03, "reinforce": 5.0, "miconi": 100.0},
     "interval": {"rflo": 0.01, "bptt": 0.01, "reinforce": 10.0, "miconi": 100.0},
 }
 #: Node perturbation noise: dense small kicks for REINFORCE, sparse larger kicks and a
@@ -80,13 +80,14 @@ def _reached(losses: np.ndarray, threshold: float) -> int | None:
 
 
 def _row(rule, final, untrained, trials_to, T, wall, local, online, curve, output,
-         trials_run) -> dict:
+         trials_run, diverged=None) -> dict:
     return {
         "rule": rule, "final_loss": float(final), "untrained_loss": float(untrained),
         "trials_to_threshold": trials_to,
         "steps_to_threshold": None if trials_to is None else int(trials_to * T),
         "trials_run": int(trials_run), "wall_time_s": round(float(wall), 2),
         "local": local, "online": online, "curve": curve, "output": output,
+        "diverged": diverged,
     }
 
 
@@ -111,7 +112,7 @@ def _run_task(ctx: Context, cfg: dict, name: str, task, seed: int) -> list[dict]
         rows.append(_row(rule.upper(), res.final_loss, untrained,
                          _reached(res.losses, threshold), T, res.wall_time, rule == "rflo",
                          rule == "rflo", [[k + 1, float(v)] for k, v in enumerate(res.losses)],
-                         open_output(res.weights), len(res.losses)))
+                         open_output(res.weights), len(res.losses), res.diverged))
     for variant, label in (("reinforce", "REINFORCE"), ("miconi", "Miconi")):
         ctx.say(f"{name} seed {seed}: node perturbation ({variant})")
         res = train_node_perturbation(task, w, n["np"], eta=(eta[variant],) * 3,
@@ -119,7 +120,7 @@ def _run_task(ctx: Context, cfg: dict, name: str, task, seed: int) -> list[dict]
         rows.append(_row(label, res.final_loss, untrained, _reached(res.losses, threshold), T,
                          res.wall_time, True, True,
                          [[k + 1, float(v)] for k, v in enumerate(res.losses)],
-                         open_output(res.weights), len(res.losses)))
+                         open_output(res.weights), len(res.losses), res.extra["diverged"]))
     ctx.say(f"{name} seed {seed}: FORCE, echo state, programming")
     force = train_force(task, w, n["force"], seed=seed, eval_every=1)
     free = force.extra["free_losses"]
@@ -158,6 +159,7 @@ def _summary(per_seed: list[list[dict]]) -> list[dict]:
             else median_hit * first["steps_per_trial"],
             "reached": f"{len(hits)}/{len(rows)}",
             "trials_run": first["trials_run"],
+            "diverged_runs": sum(r["diverged"] is not None for r in rows),
             "wall_time_s": round(float(np.median([r["wall_time_s"] for r in rows])), 2),
             "local": first["local"], "online": first["online"],
         })
@@ -228,7 +230,7 @@ def rules_figure(ctx: Context) -> dict:
                      "eta": ETA, "noise": NOISE, "threshold_fraction": THRESHOLD,
                      "window": WINDOW, "tasks": {k: t.settings() for k, t in tasks.items()}},
         "table": tables,
-        "per_seed": {name: [[{k: v for k, v in r.items() if k not in ("curve", "output")}
+        "seed0": {name: [[{k: v for k, v in r.items() if k not in ("curve", "output")}
                              for r in rows] for rows in [res["seed0"]]]
                      for name, res in results.items()},
         "total_wall_time_s": round(time.perf_counter() - start, 1),
