@@ -65,12 +65,17 @@ def test_node_perturbation_brian2_matches_numpy_reference(variant):
                                        atol=1e-12 * np.abs(want).max())
 
 
-def test_node_perturbation_learns_periodic():
+@pytest.mark.parametrize(("variant", "eta", "noise", "fraction"), [
+    ("reinforce", 10.0, {"sigma": 0.1, "sigma_out": 0.1}, 0.5),
+    # Miconi's rule: sparse, larger kicks and a fast ubar; it learns more slowly.
+    ("miconi", 100.0, {"sigma": 0.5, "sigma_out": 0.5, "p_perturb": 0.1, "tau_bar": 2.0}, 0.6),
+])
+def test_node_perturbation_learns_periodic(variant, eta, noise, fraction):
     task = Periodic(100)
-    res = train_node_perturbation(task, Weights.init(30, 0, 1, seed=0), 1000, eta=(10.0,) * 3,
-                                  sigma=0.1, sigma_out=0.1, seed=0)
+    res = train_node_perturbation(task, Weights.init(30, 0, 1, seed=0), 1000, eta=(eta,) * 3,
+                                  variant=variant, seed=0, **noise)
     assert res.extra["diverged"] is None and len(res.losses) == 1000
-    assert res.final_loss < 0.5 * res.untrained_loss
+    assert res.final_loss < fraction * res.untrained_loss
     assert res.local and res.online
 
 
