@@ -1,0 +1,447 @@
+"""Node perturbation (REINFORCE, paper Eq. 8; Miconi 2017) as Brian2 equations.
+
+Noise currents ``xi`` (Brian2 variable ``noise``: ``xi`` is reserved) are drawn by
+numpy for a whole block and played into the hidden units and the outputs from
+TimedArrays, so the numpy reference (:mod:`brianrflo.rules.perturbation_reference`,
+which states the maths) sees the same noise. A block of trials is one ``run()``;
+within a step (slot, order):
+
+=================  ==========================================================
+start (0)          read ``xi(t)`` into hidden units and inputs ``x(t)``
+start (1)          at trial starts: ``h = h0``, traces and ``loss`` to 0
+before_groups (0)  ``u_rec = W h(t-1)``, ``u_in = W_in x(t)`` (summed)
+before_groups (1)  postsynaptic fluctuation ``s(t)`` (``xi``, or ``(u - ubar)^3``)
+before_groups (2)  traces ``elig`` of recurrent and input synapses
+groups             ``h(t)`` (forward Euler)
+after_groups (0)   ``y = W_out h(t)`` (summed)
+after_groups (1)   noisy output ``z = y + xi_out``, ``eps``, loss, output ``s``
+after_groups (2)   traces ``elig`` of readout synapses
+after_groups (3)   reward unit: ``R = -loss`` (summed over outputs)
+after_groups (4)   at a trial's last step: ``delta = R - R_bar``, then ``R_bar``
+after_groups (5)   ``delta`` broadcast to hidden and output units (a neuromodulator)
+after_groups (6)   ``E += elig``; ``W += eta/T * delta * E`` (non-zero at trial ends only)
+=================  ==========================================================
+
+The rule is local in space (each synapse uses its own trace and one broadcast
+scalar) and online in the sense that it needs no stored history, but the weights
+change only at trial ends, when the reward arrives.
+"""
+
+from __future__ import annotations
+
+import time
+
+import brian2 as b2
+import numpy as np
+from brian2 import ms
+
+from brianrflo.tasks.base import Block, Task
+from brianrflo.validation import check_int, check_real
+from brianrflo.weights import Weights
+
+from .common import RuleResult, check_tau_steps, evaluate_open
+from .perturbation_reference import VARIANTS
+
+__all__ = ["PerturbationNetwork", "train_node_perturbation", "HIDDEN", "FLUCTUATION"]
+
+DT = 1 * ms
+
+#: Hidden units: the paper's rate units with a noise current ``xi`` in ``u``.
+HIDDEN = """
+dh/dt = (-h + tanh(u)) / tau : 1
+u = u_rec + u_in + noise : 1
+u_rec : 1
+u_in : 1
+noise : 1
+ubar : 1
+s : 1
+delta : 1
+h0 : 1 (constant)
+tau : second (constant)
+t_block : second (shared)
+"""
+
+#: Output units: readout ``y``, noisy output ``z = y + noise``, error and running loss.
+OUTPUT = """
+y : 1
+noise : 1
+z = y + noise : 1
+ubar : 1
+s : 1
+eps : 1
+loss : 1
+delta : 1
+inv_2T : 1 (shared, constant)
+t_block : second (shared)
+"""
+
+#: The postsynaptic signal of the eligibility trace, for a unit whose total input is ``{u}``.
+#: ``first`` makes ``ubar`` start from the trial's first ``u``.
+FLUCTUATION = {
+    "reinforce": "ubar = first * {u} + (1 - first) * (ubar + ({u} - ubar) / tau_bar)\ns = noise",
+    "miconi": ("ubar = first * {u} + (1 - first) * (ubar + ({u} - ubar) / tau_bar)\n"
+               "s = ({u} - ubar)**3"),
+}
+FIRST = "first = int(t_in_timesteps % steps_per_trial == 0)\n"
+
+OUTPUT_ERROR = """
+noise = xi_out_ta(t - t_block, i)
+eps = mask_ta(t - t_block, i) * (target_ta(t - t_block, i) - z)
+loss += eps**2 * inv_2T
+"""
+
+
+def _synapse_eqs(weight: str, pre: str, summed: str) -> str:
+    """A plastic synapse with trace ``elig`` of ``s_post * {pre}_pre``.
+
+    (``elig``, not ``e``, which Brian2 reserves for Euler's number.)
+    """
+    return f"""
+{weight} : 1
+delig/dt = (s_post * {pre}_pre - elig) / tau_e : 1 (clock-driven)
+E : 1
+eta_T : 1 (shared)
+{summed}_post = {weight} * {pre}_pre : 1 (summed)
+"""
+
+
+def _update(weight: str) -> str:
+    return f"E += elig\n{weight} += eta_T * delta_post * E\n"
+
+
+#: The reward unit: ``R`` summed from the outputs' losses, running average ``R_bar``.
+REWARD = """
+R : 1
+Rbar : 1
+delta : 1
+started : 1
+"""
+REWARD_UPDATE = """
+last = int((t_in_timesteps + 1) % steps_per_trial == 0)
+delta = last * started * (R - Rbar)
+Rbar += last * (1 - started * alpha_R) * (R - Rbar)
+started += last * (1 - started)
+"""
+
+
+def _pre_post(n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
+    # Synapse k = a * n_pre + b is b -> a, so W[post, pre].ravel() fills the synapses.
+    return np.tile(np.arange(n_pre), n_post), np.repeat(np.arange(n_post), n_pre)
+
+
+class PerturbationNetwork:
+    """The rate network learning by node perturbation, compiled by Brian2 (runtime target).
+
+    Parameters
+    ----------
+    weights
+        Initial weights (``b`` is not used: this rule has no error feedback).
+    T
+        Steps per trial (>= 1).
+    block_trials
+        Most trials per ``run()`` (>= 1).
+    eta
+        Learning rates of ``w_out``, ``w_rec``, ``w_in`` (each >= 0).
+    variant
+        ``'reinforce'`` (trace of the injected noise, paper Eq. 8) or ``'miconi'``
+        (trace of ``(u - ubar)^3``, Miconi 2017).
+    tau
+        Time constant of the units in steps (>= 1).
+    tau_e
+        Low-pass filter of the eligibility traces in steps (>= 1; 1 is Eq. 8).
+    tau_bar
+        Low-pass filter ``ubar`` of the input current in steps (>= 1).
+    alpha
+        Running-average decay of the reward per trial, in [0, 1).
+    target
+        Brian2 runtime target, ``'cython'`` or ``'numpy'``.
+    record
+        Record ``h``, ``z`` and ``eps`` every step (see :meth:`trace`).
+    """
+
+    def __init__(self, weights: Weights, T: int, block_trials: int = 1,
+                 eta: tuple[float, float, float] = (0.0, 0.0, 0.0), variant: str = "reinforce",
+                 tau: float = 10.0, tau_e: float = 1.0, tau_bar: float = 5.0,
+                 alpha: float = 0.9, target: str = "cython", record: bool = False):
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+        if target not in ("cython", "numpy"):
+            raise ValueError(f"target must be 'cython' or 'numpy', got {target!r} (the noise "
+                             "changes every block, so cpp_standalone would replay one draw)")
+        self.T = check_int("T", T, 1)
+        self.block_trials = check_int("block_trials", block_trials, 1)
+        self.variant, self.target, self.record = variant, target, record
+        self.tau = check_tau_steps(tau)
+        self.tau_e = check_real("tau_e", tau_e, 1.0)
+        self.tau_bar = check_real("tau_bar", tau_bar, 1.0)
+        self.alpha = check_real("alpha", alpha, 0.0, 1.0)
+        if self.alpha == 1.0:
+            raise ValueError("alpha must be in [0, 1), got 1.0 (R_bar would never move)")
+        self.n_hidden, self.n_in, self.n_out = weights.n_hidden, weights.n_in, weights.n_out
+        self._weights = weights.copy()
+        self._eta = self._check_eta(eta)  # before building: no orphaned Brian2 objects
+        b2.prefs.codegen.target = target
+        self._build()
+        self.set_weights(weights)
+        self.eta = eta
+
+    def _build(self) -> None:
+        N, M, K, T = self.n_hidden, self.n_in, self.n_out, self.T
+        steps = self.block_trials * T
+        self.xi_ta = b2.TimedArray(np.zeros((steps, N)), dt=DT, name="xi_ta")
+        self.xi_out_ta = b2.TimedArray(np.zeros((steps, K)), dt=DT, name="xi_out_ta")
+        self.x_ta = b2.TimedArray(np.zeros((steps, max(M, 1))), dt=DT, name="x_ta")
+        self.target_ta = b2.TimedArray(np.zeros((steps, K)), dt=DT, name="target_ta")
+        self.mask_ta = b2.TimedArray(np.zeros((steps, K)), dt=DT, name="mask_ta")
+        ns = {"xi_ta": self.xi_ta, "xi_out_ta": self.xi_out_ta, "x_ta": self.x_ta,
+              "target_ta": self.target_ta, "mask_ta": self.mask_ta, "steps_per_trial": T,
+              "tau_e": self.tau_e * DT, "tau_bar": self.tau_bar, "alpha_R": self.alpha}
+        trial_clock = b2.Clock(dt=T * DT, name="np_trial_clock")
+        objects = []
+
+        def group(n, eqs, name, **kw):
+            g = b2.NeuronGroup(n, eqs, name=name, namespace=ns, dt=DT, **kw)
+            objects.append(g)
+            return g
+
+        def synapses(source, target, eqs, name, when, order, state=None):
+            syn = b2.Synapses(source, target, eqs, method="euler", name=name, namespace=ns,
+                              dt=DT)
+            i, j = _pre_post(len(source), len(target))
+            syn.connect(i=i, j=j)
+            for updater in syn.summed_updaters.values():
+                updater.when, updater.order = when, order
+            if state is not None:
+                syn.state_updater.when, syn.state_updater.order = state
+            objects.append(syn)
+            return syn
+
+        fluct = FLUCTUATION[self.variant]
+        hidden = group(N, HIDDEN, "np_hidden", method="euler")
+        hidden.tau = self.tau * DT
+        hidden.run_regularly("noise = xi_ta(t - t_block, i)", when="start", order=0,
+                             name="np_hidden_noise")
+        hidden.run_regularly(FIRST + fluct.format(u="u"), when="before_groups", order=1,
+                             name="np_hidden_fluct")
+        hidden.run_regularly("h = h0", clock=trial_clock, when="start", order=1,
+                             name="np_hidden_reset")
+        output = group(K, OUTPUT, "np_output")
+        output.inv_2T = 1.0 / (2 * T)
+        output.run_regularly(OUTPUT_ERROR + FIRST + fluct.format(u="z"), when="after_groups",
+                             order=1, name="np_output_error")
+        output.run_regularly("loss = 0", clock=trial_clock, when="start", order=1,
+                             name="np_output_reset")
+        reward = group(1, REWARD, "np_reward")
+        reward.run_regularly(REWARD_UPDATE, when="after_groups", order=4, name="np_reward_update")
+
+        rec = synapses(hidden, hidden, _synapse_eqs("w_rec", "h", "u_rec"), "np_rec",
+                       "before_groups", 0, state=("before_groups", 2))
+        out = synapses(hidden, output, _synapse_eqs("w_out", "h", "y"), "np_out",
+                       "after_groups", 0, state=("after_groups", 2))
+        synapses(output, reward, "R_post = -loss_pre : 1 (summed)", "np_reward_in",
+                 "after_groups", 3)
+        synapses(reward, hidden, "delta_post = delta_pre : 1 (summed)", "np_delta_hidden",
+                 "after_groups", 5)
+        synapses(reward, output, "delta_post = delta_pre : 1 (summed)", "np_delta_output",
+                 "after_groups", 5)
+        learners = [(rec, "w_rec"), (out, "w_out")]
+        self.inputs = self.inp = None
+        if M:
+            self.inputs = group(M, "x : 1\nt_block : second (shared)", "np_inputs")
+            self.inputs.run_regularly("x = x_ta(t - t_block, i)", when="start", order=0,
+                                      name="np_inputs_read")
+            self.inp = synapses(self.inputs, hidden, _synapse_eqs("w_in", "x", "u_in"),
+                                "np_inp", "before_groups", 0, state=("before_groups", 2))
+            learners.append((self.inp, "w_in"))
+        for syn, name in learners:
+            syn.run_regularly("elig = 0\nE = 0", clock=trial_clock, when="start", order=1,
+                              name=f"{syn.name}_reset")
+            syn.run_regularly(_update(name), when="after_groups", order=6,
+                              name=f"{syn.name}_update")
+        self.loss_monitor = b2.StateMonitor(output, "loss", record=True, clock=trial_clock,
+                                            when="start", order=0, name="np_loss_monitor")
+        objects.append(self.loss_monitor)
+        if self.record:
+            self.h_monitor = b2.StateMonitor(hidden, "h", record=True, when="after_groups",
+                                             order=10, name="np_h_monitor")
+            self.z_monitor = b2.StateMonitor(output, ["z", "eps"], record=True,
+                                             when="after_groups", order=10, name="np_z_monitor")
+            objects += [self.h_monitor, self.z_monitor]
+        self.hidden, self.output, self.reward, self.rec, self.out = hidden, output, reward, rec, out
+        self.net = b2.Network(objects)
+
+    # ----------------------------------------------------------------- weights
+    @property
+    def eta(self) -> tuple[float, float, float]:
+        """Learning rates of ``w_out``, ``w_rec``, ``w_in``."""
+        return self._eta
+
+    @staticmethod
+    def _check_eta(eta) -> tuple[float, float, float]:
+        if len(eta) != 3:
+            raise ValueError(f"eta must be three learning rates (w_out, w_rec, w_in), got {eta!r}")
+        return tuple(check_real(f"eta{k + 1}", e, 0.0) for k, e in enumerate(eta))
+
+    @eta.setter
+    def eta(self, eta) -> None:
+        self._eta = self._check_eta(eta)
+        self.out.eta_T = self._eta[0] / self.T
+        self.rec.eta_T = self._eta[1] / self.T
+        if self.inp is not None:
+            self.inp.eta_T = self._eta[2] / self.T
+
+    def set_weights(self, weights: Weights) -> None:
+        """Replace the weights (shapes must match)."""
+        shape = (weights.n_hidden, weights.n_in, weights.n_out)
+        if shape != (self.n_hidden, self.n_in, self.n_out):
+            raise ValueError(f"weights have (n_hidden, n_in, n_out) = {shape}, the network has "
+                             f"{(self.n_hidden, self.n_in, self.n_out)}")
+        self._weights = weights.copy()
+        self.rec.w_rec = weights.w_rec.ravel()
+        self.out.w_out = weights.w_out.ravel()
+        self.hidden.h0 = weights.h0
+        if self.inp is not None:
+            self.inp.w_in = weights.w_in.ravel()
+
+    def get_weights(self) -> Weights:
+        """The current weights (a copy)."""
+        N, M, K = self.n_hidden, self.n_in, self.n_out
+        return Weights(
+            w_in=self.inp.w_in[:].reshape(N, M) if M else np.zeros((N, 0)),
+            w_rec=self.rec.w_rec[:].reshape(N, N), w_out=self.out.w_out[:].reshape(K, N),
+            b=self._weights.b, h0=self._weights.h0,
+        )
+
+    @property
+    def r_bar(self) -> float | None:
+        """The running average reward, ``None`` before the first trial ended."""
+        return float(self.reward.Rbar[0]) if self.reward.started[0] else None
+
+    def eligibility(self) -> dict[str, np.ndarray]:
+        """``E`` of each plastic weight, summed over the last trial run."""
+        N, M, K = self.n_hidden, self.n_in, self.n_out
+        got = {"w_rec": self.rec.E[:].reshape(N, N), "w_out": self.out.E[:].reshape(K, N)}
+        got["w_in"] = self.inp.E[:].reshape(N, M) if M else np.zeros((N, 0))
+        return got
+
+    # --------------------------------------------------------------------- run
+    def run_block(self, block: Block, xi: np.ndarray, xi_out: np.ndarray) -> np.ndarray:
+        """Run the trials of ``block`` with noise ``xi`` ``(n, T, N)`` and ``xi_out`` ``(n, T, K)``.
+
+        Returns
+        -------
+        ndarray, shape (n,)
+            The (noisy) loss of each trial; the reward is its negative.
+        """
+        n, T = block.n_trials, self.T
+        if (block.x.shape[1], block.x.shape[2], block.target.shape[2]) != (T, self.n_in,
+                                                                              self.n_out):
+            raise ValueError(f"block does not fit the network (T, n_in, n_out) = "
+                             f"{(T, self.n_in, self.n_out)}")
+        if n > self.block_trials:
+            raise ValueError(f"block has {n} trials, more than block_trials={self.block_trials}")
+        if xi.shape != (n, T, self.n_hidden) or xi_out.shape != (n, T, self.n_out):
+            raise ValueError(f"xi must be {(n, T, self.n_hidden)} and xi_out {(n, T, self.n_out)}"
+                             f", got {xi.shape} and {xi_out.shape}")
+        b2.prefs.codegen.target = self.target
+        steps = n * T
+        self.xi_ta.values[:steps] = xi.reshape(steps, -1)
+        self.xi_out_ta.values[:steps] = xi_out.reshape(steps, -1)
+        if self.n_in:
+            self.x_ta.values[:steps] = block.x.reshape(steps, -1)
+        self.target_ta.values[:steps] = block.target.reshape(steps, -1)
+        self.mask_ta.values[:steps] = block.mask.reshape(steps, -1)
+        t0 = self.net.t
+        for g in (self.hidden, self.output, self.inputs):
+            if g is not None:
+                g.t_block = t0
+        before = self.loss_monitor.loss.shape[1]
+        if self.record:
+            self._record_from = self.h_monitor.h.shape[1]
+        self.net.run(steps * DT, namespace={})
+        records = self.loss_monitor.loss[:, before:]
+        # Record k (at trial k's start, before the reset) is trial k-1's loss.
+        return np.concatenate([records[:, 1:].sum(axis=0), [self.output.loss[:].sum()]])
+
+    def trace(self) -> dict[str, np.ndarray]:
+        """``h``, ``z`` (noisy output) and ``eps`` of every step of the last block."""
+        if not self.record:
+            raise RuntimeError("construct the network with record=True to get traces")
+        start = self._record_from
+        return {"h": np.array(self.h_monitor.h[:, start:]).T,
+                "z": np.array(self.z_monitor.z[:, start:]).T,
+                "eps": np.array(self.z_monitor.eps[:, start:]).T}
+
+
+def train_node_perturbation(
+    task: Task,
+    weights: Weights,
+    trials: int,
+    eta: tuple[float, float, float] = (0.1, 0.1, 0.1),
+    sigma: float = 0.1,
+    sigma_out: float = 0.1,
+    variant: str = "reinforce",
+    tau: float = 10.0,
+    tau_e: float = 1.0,
+    tau_bar: float = 5.0,
+    alpha: float = 0.9,
+    block_trials: int = 100,
+    seed: int = 0,
+    eval_trials: int = 1,
+    p_perturb: float = 1.0,
+) -> RuleResult:
+    """Train by node perturbation in Brian2 (runtime cython), one ``run()`` per block.
+
+    Parameters
+    ----------
+    sigma, sigma_out
+        Standard deviation of the noise currents into hidden units and outputs (>= 0).
+    seed
+        Seeds the noise (numpy, per block), the task's trials and Brian2.
+    p_perturb
+        Probability in (0, 1] that a unit receives a noise kick at a step (else 0):
+        Miconi (2017) perturbs sparsely, so that ``u - ubar`` is dominated by the kicks.
+
+    Other parameters are those of :class:`PerturbationNetwork`. The final loss is
+    measured without noise.
+    """
+    trials = check_int("trials", trials, 1)
+    sigma = check_real("sigma", sigma, 0.0)
+    sigma_out = check_real("sigma_out", sigma_out, 0.0)
+    p_perturb = check_real("p_perturb", p_perturb, 0.0, 1.0)
+    if p_perturb == 0.0:
+        raise ValueError("p_perturb must be in (0, 1], got 0.0 (no perturbation, no learning)")
+    start = time.perf_counter()
+    size = min(check_int("block_trials", block_trials, 1), trials)
+    net = PerturbationNetwork(weights, task.T, size, eta, variant, tau, tau_e, tau_bar, alpha)
+    rng = np.random.default_rng(seed)
+    b2.seed(seed)
+    losses, good, diverged = [], weights.copy(), None
+    while len(losses) < trials:
+        n = min(size, trials - len(losses))
+        block = task.block(n, rng)
+        xi = rng.normal(0.0, sigma, (n, task.T, weights.n_hidden))
+        xi_out = rng.normal(0.0, sigma_out, (n, task.T, weights.n_out))
+        if p_perturb < 1.0:
+            xi *= rng.random(xi.shape) < p_perturb
+            xi_out *= rng.random(xi_out.shape) < p_perturb
+        block_losses = net.run_block(block, xi, xi_out)
+        try:
+            current = net.get_weights()  # refuses non-finite weights
+        except ValueError:
+            current = None
+        if current is None or not np.all(np.isfinite(block_losses)):
+            diverged = (f"diverged in trials {len(losses) + 1}-{len(losses) + n}; kept the "
+                        "weights from before them. Try a smaller eta.")
+            break
+        good = current
+        losses.extend(block_losses)
+    trained = good
+    return RuleResult(
+        rule=f"node perturbation ({variant})", weights=trained, losses=np.array(losses),
+        untrained_loss=evaluate_open(weights, task, tau, eval_trials, seed + 1),
+        final_loss=evaluate_open(trained, task, tau, eval_trials, seed + 1),
+        steps=len(losses) * task.T, wall_time=time.perf_counter() - start, local=True, online=True,
+        extra={"sigma": sigma, "sigma_out": sigma_out, "p_perturb": p_perturb,
+               "tau_e": net.tau_e, "eta": list(eta), "diverged": diverged},
+    )
