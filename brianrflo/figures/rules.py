@@ -38,7 +38,7 @@ WINDOW = 10
 #: Losses below this are drawn at it (one-step programming can fit to rounding).
 FLOOR = 1e-6
 
-#: Sizes: ``quick`` for ``--quick`` (a minute or two), ``full`` for docs/results-rules.md.
+#: Sizes: ``quick`` for ``--quick`` (a minute or two), ``full`` for docs/results.md.
 CONFIGS = {
     "quick": {
         "n_hidden": 100, "seeds": 1, "period": 100,
@@ -54,7 +54,7 @@ CONFIGS = {
     },
 }
 
-#: Learning rates (a coarse search on the quick setting; see docs/results-rules.md).
+#: Learning rates (a coarse search on the quick setting; see docs/results.md).
 ETA = {
     "periodic": {"rflo": 0.03, "bptt": 0.03, "reinforce": 5.0, "miconi": 100.0},
     "interval": {"rflo": 0.01, "bptt": 0.01, "reinforce": 10.0, "miconi": 100.0},
