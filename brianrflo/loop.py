@@ -41,7 +41,7 @@ from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 from brianrflo.models import loop as eqs
 from brianrflo.tasks.reach import HOLD, allowed_syllables, reach_directions
 
-from .network import DT, check_tau
+from .network import DT, check_tau, pre_post
 from .validation import check_array, check_int, check_real
 from .weights import Weights
 
@@ -236,25 +236,21 @@ class LoopNetwork:
                 updater.when, updater.order = when, order
             return syn
 
-        # Synapse k = a * n_pre + b is b -> a, so a matrix W[post, pre] maps by ravel().
-        def dense(n_pre, n_post):
-            return np.tile(np.arange(n_pre), n_post), np.repeat(np.arange(n_post), n_pre)
-
-        rec = connect(cortex, cortex, eqs.RECURRENT, "loop_rec", *dense(N, N),
+        rec = connect(cortex, cortex, eqs.RECURRENT, "loop_rec", *pre_post(N, N),
                       "before_groups", 0)
         rec.w_rec = w.w_rec.ravel()
-        inp = connect(thalamus, cortex, eqs.INPUT, "loop_inp", *dense(M, N), "before_groups", 0)
+        inp = connect(thalamus, cortex, eqs.INPUT, "loop_inp", *pre_post(M, N), "before_groups", 0)
         inp.w_in = w.w_in.ravel()
-        out = connect(cortex, cursor, eqs.READOUT, "loop_out", *dense(N, 2), "after_groups", 0)
+        out = connect(cortex, cursor, eqs.READOUT, "loop_out", *pre_post(N, 2), "after_groups", 0)
         out.w_out = w.w_out.ravel()
-        cs = connect(cortex, striatum, eqs.CORTICOSTRIATAL, "corticostriatal", *dense(N, U),
+        cs = connect(cortex, striatum, eqs.CORTICOSTRIATAL, "corticostriatal", *pre_post(N, U),
                      "start", 1, clock=syllable_clock)
         cs.run_regularly(eqs.RULES[self.rule], when="start", order=7, name="plasticity")
         # Reach units only: a hold does not move the cursor, so it is always allowed.
-        bounds = connect(cursor, striatum, eqs.BOUNDS, "bounds", *dense(2, M), "start", 1,
+        bounds = connect(cursor, striatum, eqs.BOUNDS, "bounds", *pre_post(2, M), "start", 1,
                          clock=syllable_clock)
         bounds.reach = (self.length * reach_directions(M)).ravel()
-        wta = connect(striatum, striatum, eqs.COMPETITION, "wta", *dense(U, U), "start", 3,
+        wta = connect(striatum, striatum, eqs.COMPETITION, "wta", *pre_post(U, U), "start", 3,
                       clock=syllable_clock)
         wta.summed_updaters["hit_post"].order = 5
         gate = connect(striatum, thalamus, eqs.GATE, "gate", np.arange(M), np.arange(M),

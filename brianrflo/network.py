@@ -61,7 +61,7 @@ from brianrflo.tasks.base import Block
 from .validation import check_int, check_real
 from .weights import Weights, dale_signs
 
-__all__ = ["BrianNetwork", "TARGETS", "DT", "check_tau", "update_period"]
+__all__ = ["BrianNetwork", "TARGETS", "DT", "check_tau", "pre_post", "update_period"]
 
 #: One step of the paper's discrete-time map.
 DT = 1 * ms
@@ -108,9 +108,12 @@ def check_tau(tau, n_hidden: int) -> np.ndarray:
     return arr
 
 
-def _pre_post(n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
-    # Synapse k = a * n_pre + b is b -> a, so a weight matrix W[post, pre]
-    # maps to synapses by W.ravel().
+def pre_post(n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
+    """All-to-all ``(i, j)`` for ``Synapses.connect``, in ``W[post, pre].ravel()`` order.
+
+    Synapse ``k = a * n_pre + b`` is ``b -> a``, so a weight matrix maps to the
+    synapses by ``W.ravel()`` and back by ``reshape(n_post, n_pre)``.
+    """
     return np.tile(np.arange(n_pre), n_post), np.repeat(np.arange(n_post), n_pre)
 
 
@@ -280,7 +283,7 @@ class BrianNetwork:
 
         def synapses(source, target, eqs, name, when, order):
             syn = b2.Synapses(source, target, eqs, method="euler", name=name, namespace=ns, dt=DT)
-            i, j = _pre_post(len(source), len(target))
+            i, j = pre_post(len(source), len(target))
             syn.connect(i=i, j=j)
             for updater in syn.summed_updaters.values():
                 updater.when, updater.order = when, order

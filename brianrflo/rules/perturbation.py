@@ -33,8 +33,8 @@ import time
 
 import brian2 as b2
 import numpy as np
-from brian2 import ms
 
+from brianrflo.network import DT, pre_post
 from brianrflo.tasks.base import Block, Task
 from brianrflo.validation import check_int, check_real
 from brianrflo.weights import Weights
@@ -44,7 +44,6 @@ from .perturbation_reference import VARIANTS
 
 __all__ = ["PerturbationNetwork", "train_node_perturbation", "HIDDEN", "FLUCTUATION"]
 
-DT = 1 * ms
 
 #: Hidden units: the paper's rate units with a noise current ``xi`` in ``u``.
 HIDDEN = """
@@ -122,11 +121,6 @@ delta = last * started * (R - Rbar)
 Rbar += last * (1 - started * alpha_R) * (R - Rbar)
 started += last * (1 - started)
 """
-
-
-def _pre_post(n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
-    # Synapse k = a * n_pre + b is b -> a, so W[post, pre].ravel() fills the synapses.
-    return np.tile(np.arange(n_pre), n_post), np.repeat(np.arange(n_post), n_pre)
 
 
 class PerturbationNetwork:
@@ -207,7 +201,7 @@ class PerturbationNetwork:
         def synapses(source, target, eqs, name, when, order, state=None):
             syn = b2.Synapses(source, target, eqs, method="euler", name=name, namespace=ns,
                               dt=DT)
-            i, j = _pre_post(len(source), len(target))
+            i, j = pre_post(len(source), len(target))
             syn.connect(i=i, j=j)
             for updater in syn.summed_updaters.values():
                 updater.when, updater.order = when, order
