@@ -1,0 +1,281 @@
+"""The spiking (LIF) network and its RFLO/e-prop rule as Brian2 objects.
+
+The maths is in :mod:`brianrflo.models.lif`. As for the rate network
+(:class:`~brianrflo.network.BrianNetwork`, whose trial loop, weights, learning-rate
+and cpp_standalone handling this class inherits), a block of trials is one Brian2
+``run()``. The LIF units use Brian2's own ``threshold``, ``reset`` and
+``refractory``; a spike reaches the synapses as the per-step variable ``z`` (1 in
+the step the unit fired), summed into ``u_rec`` at the next step. Schedule of one step:
+
+====================  ============================================  =====================
+slot (order)          what                                          object
+====================  ============================================  =====================
+start (0, 1)          record last trial's loss; at trial starts     trial clock
+                      reset ``v=v0``, ``z=r=zbar=xbar=p=q=0``,
+                      refractoriness, ``loss``, ``y``
+start (2)             read ``x(t)``, ``xbar(t)``                    inputs
+before_groups (0)     ``u_rec = W z(t-1)``, ``u_in = W_in x(t)``    summed variables
+groups                refractoriness, ``v(t)`` (forward Euler)      hidden state updater
+before_thresholds     ``psi(t)``, ``z = 0``; then ``p(t)``,         hidden, synapses
+(0, 1)                ``q(t)`` (with ``zbar(t-1)``)
+thresholds, resets    ``v > v_th``: spike, ``v = v_reset``, ``z=1``  Brian2 threshold/reset
+after_resets (0)      ``r(t)``, ``zbar(t)``                         hidden
+after_resets (1-3)    ``y = W_out r``; ``eps``, loss; ``fb = B eps``  readout, error, feedback
+after_resets (4)      weight updates (+ Dale clip)                  synapses
+====================  ============================================  =====================
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import brian2 as b2
+import numpy as np
+
+from brianrflo.models import lif
+from brianrflo.models.lif import LIFModel
+from brianrflo.models.rate import ERROR, ERROR_UPDATE, FEEDBACK
+from brianrflo.tasks.base import Block, Task
+
+from .network import DT, BrianNetwork, Target, pre_post
+from .weights import Weights, dale_signs
+
+__all__ = ["SpikingNetwork", "evaluate_spiking", "spiking_trace"]
+
+
+class SpikingNetwork(BrianNetwork):
+    """LIF hidden units trained with RFLO's local rule, compiled by Brian2.
+
+    Parameters
+    ----------
+    weights
+        Initial weights; ``weights.h0`` is the membrane potential ``v0`` at trial start.
+    T, block_trials, eta, update, target, directory, record, dale
+        As for :class:`~brianrflo.network.BrianNetwork`.
+    tau
+        Membrane time constant ``tau_m`` in steps (one number >= 1).
+    model
+        The LIF parameters (default :class:`~brianrflo.models.lif.LIFModel`).
+
+    With ``record=True``, :meth:`trace` gives ``v``, ``z``, ``r``, ``psi``, ``y``,
+    ``eps`` per step and :meth:`spikes` the spike times.
+    """
+
+    def __init__(
+        self,
+        weights: Weights,
+        T: int,
+        block_trials: int = 1,
+        eta: tuple[float, float, float] = (0.0, 0.0, 0.0),
+        update: str | int = "trial",
+        tau: float = 10.0,
+        model: LIFModel | None = None,
+        target: Target = "cython",
+        directory: str | None = None,
+        record: bool = False,
+        dale: bool = False,
+    ):
+        model = model or LIFModel()
+        if not isinstance(model, LIFModel):
+            raise ValueError(f"model must be a LIFModel, got {type(model).__name__}")
+        if np.ndim(tau) != 0:
+            raise ValueError("tau (the membrane time constant tau_m) must be one number >= 1 "
+                             "for the lif model, not one per unit")
+        super().__init__(weights, T, block_trials=block_trials, eta=eta, update=update,
+                         tau=tau, model=model, target=target, directory=directory,
+                         record=record, dale=dale)
+
+    def _build(self) -> None:
+        N, M, K, T = self.n_hidden, self.n_in, self.n_out, self.T
+        m: LIFModel = self.model
+        steps = self.block_trials * T
+        self.x_ta = b2.TimedArray(np.zeros((steps, max(M, 1))), dt=DT, name="x_ta")
+        self.target_ta = b2.TimedArray(np.zeros((steps, K)), dt=DT, name="target_ta")
+        self.mask_ta = b2.TimedArray(np.zeros((steps, K)), dt=DT, name="mask_ta")
+        online = self.period is None
+        tau_m = float(self.tau[0])
+        ns = {
+            **m.namespace,
+            "tau_m": tau_m * DT,
+            "tau_m_steps": tau_m,
+            "x_ta": self.x_ta,
+            "target_ta": self.target_ta,
+            "mask_ta": self.mask_ta,
+            "update_period": 1 if online else self.period * T,
+            "scale": 1.0 if online else 1.0 / T,
+        }
+        trial_clock = b2.Clock(dt=T * DT, name="trial_clock")
+        objects = []
+
+        def synapses(source, target, eqs, name, when, order):
+            syn = b2.Synapses(source, target, eqs, name=name, namespace=ns, dt=DT)
+            i, j = pre_post(len(source), len(target))
+            syn.connect(i=i, j=j)
+            for updater in syn.summed_updaters.values():
+                updater.when, updater.order = when, order
+            objects.append(syn)
+            return syn
+
+        hidden = b2.NeuronGroup(
+            N, lif.LIF_EQUATIONS, threshold=lif.THRESHOLD, reset=lif.RESET,
+            refractory=(m.n_ref + 1) * DT, method="euler", name="hidden", namespace=ns, dt=DT,
+        )
+        hidden.thresholder["spike"].when = "thresholds"
+        hidden.resetter["spike"].when = "resets"
+        hidden.dale_sign = dale_signs(N)
+        hidden.run_regularly(lif.PSEUDO_DERIVATIVE, when="before_thresholds", order=0,
+                             name="hidden_psi")
+        hidden.run_regularly(lif.FILTERS, when="after_resets", order=0, name="hidden_filters")
+        hidden.run_regularly(lif.HIDDEN_RESET, clock=trial_clock, when="start", order=1,
+                             name="hidden_reset")
+        readout = b2.NeuronGroup(K, ERROR, name="readout", namespace=ns, dt=DT)
+        readout.inv_2T = 1.0 / (2 * T)
+        readout.run_regularly(ERROR_UPDATE, when="after_resets", order=2, name="readout_error")
+        readout.run_regularly("loss = 0\ny = 0", clock=trial_clock, when="start", order=1,
+                              name="readout_reset")
+        objects += [hidden, readout]
+
+        rec = synapses(hidden, hidden, lif.RECURRENT, "rec", "before_groups", 0)
+        rec.run_regularly(lif.TRACE_REC, when="before_thresholds", order=1, name="rec_trace")
+        rec.run_regularly("p = 0", clock=trial_clock, when="start", order=1, name="rec_reset")
+        out = synapses(hidden, readout, lif.READOUT, "out", "after_resets", 1)
+        fb = synapses(readout, hidden, FEEDBACK, "fb", "after_resets", 3)
+        learners = [(out, "w_out"), (rec, "w_rec")]
+        inputs = inp = None
+        if M:
+            inputs = b2.NeuronGroup(M, lif.INPUTS, name="inputs", namespace=ns, dt=DT)
+            inputs.run_regularly(lif.INPUTS_READ, when="start", order=2, name="inputs_read")
+            inputs.run_regularly("xbar = 0", clock=trial_clock, when="start", order=1,
+                                 name="inputs_reset")
+            objects.append(inputs)
+            inp = synapses(inputs, hidden, lif.INPUT, "inp", "before_groups", 0)
+            inp.run_regularly(lif.TRACE_IN, when="before_thresholds", order=1, name="inp_trace")
+            inp.run_regularly("q = 0", clock=trial_clock, when="start", order=1,
+                              name="inp_reset")
+            learners.append((inp, "w_in"))
+        for syn, name in learners:
+            syn.run_regularly(m.update_code(name, self.dale), when="after_resets", order=4,
+                              name=f"{syn.name}_update")
+
+        self.loss_monitor = b2.StateMonitor(
+            readout, "loss", record=True, clock=trial_clock, when="start", order=0,
+            name="loss_monitor",
+        )
+        objects.append(self.loss_monitor)
+        if self.record:
+            self.h_monitor = b2.StateMonitor(hidden, ["v", "z", "r", "psi"], record=True,
+                                             when="end", order=10, name="h_monitor")
+            self.y_monitor = b2.StateMonitor(readout, ["y", "eps"], record=True,
+                                             when="end", order=10, name="y_monitor")
+            self.spike_monitor = b2.SpikeMonitor(hidden, name="spike_monitor")
+            objects += [self.h_monitor, self.y_monitor, self.spike_monitor]
+        self.hidden, self.readout, self.inputs = hidden, readout, inputs
+        self.rec, self.out, self.fb, self.inp = rec, out, fb, inp
+        self.net = b2.Network(objects)
+
+    # ----------------------------------------------------------------- weights
+    def set_weights(self, weights: Weights) -> None:
+        """Replace all weights (shapes must match the network); ``h0`` is ``v0``."""
+        shape = (weights.n_hidden, weights.n_in, weights.n_out)
+        if shape != (self.n_hidden, self.n_in, self.n_out):
+            raise ValueError(
+                f"weights have (n_hidden, n_in, n_out) = {shape}, the network has "
+                f"{(self.n_hidden, self.n_in, self.n_out)}"
+            )
+        self._weights = weights.copy()
+        if self.target == "cpp_standalone":
+            return
+        self._ensure_live()
+        self.rec.w_rec = weights.w_rec.ravel()
+        self.out.w_out = weights.w_out.ravel()
+        self.fb.b = weights.b.ravel()
+        self.hidden.v0 = weights.h0
+        if self.inp is not None:
+            self.inp.w_in = weights.w_in.ravel()
+
+    # --------------------------------------------------------------------- run
+    def _run_runtime(self, x, target, mask, steps) -> np.ndarray:
+        if self.n_in:
+            self.x_ta.values[:steps] = x
+        self.target_ta.values[:steps] = target
+        self.mask_ta.values[:steps] = mask
+        t0 = self.net.t
+        self.readout.t_block = t0
+        if self.inputs is not None:
+            self.inputs.t_block = t0
+        before = self.loss_monitor.loss.shape[1]
+        if self.record:
+            self._record_from = self.h_monitor.v.shape[1]
+            self._spikes_from = self.spike_monitor.num_spikes
+            self._t_block = float(t0 / DT)
+        self.net.run(steps * DT, namespace={})
+        records = self.loss_monitor.loss[:, before:]
+        return self._losses(records, self.readout.loss[:])
+
+    def _run_standalone(self, x, target, mask) -> np.ndarray:
+        w = self._weights
+        args = {
+            self.rec.w_rec: w.w_rec.ravel(),
+            self.out.w_out: w.w_out.ravel(),
+            self.fb.b: w.b.ravel(),
+            self.hidden.v0: w.h0,
+            self.out.eta: self._eta[0],
+            self.rec.eta: self._eta[1],
+            self.target_ta: target,
+            self.mask_ta: mask,
+        }
+        if self.inp is not None:
+            args.update({self.inp.w_in: w.w_in.ravel(), self.inp.eta: self._eta[2],
+                         self.x_ta: x})
+        self._device.run(directory=self.directory, with_output=False, run_args=args)
+        for fname in glob.glob(os.path.join(self.directory, "static_arrays", "init_*")):
+            os.remove(fname)
+        self._weights = self._read_weights()
+        self._record_from, self._spikes_from, self._t_block = 0, 0, 0.0
+        return self._losses(self.loss_monitor.loss[:], self.readout.loss[:])
+
+    def trace(self) -> dict[str, np.ndarray]:
+        """``v``, ``z``, ``r``, ``psi``, ``y``, ``eps`` at every step of the last block.
+
+        Needs ``record=True``. Row ``s`` holds the values at the end of step ``s``
+        (``v`` after any reset), shape ``(steps, .)``.
+        """
+        if not self.record:
+            raise RuntimeError("construct the network with record=True to get traces")
+        start = getattr(self, "_record_from", 0)
+        out = {k: np.array(getattr(self.h_monitor, k)[:, start:]).T
+               for k in ("v", "z", "r", "psi")}
+        out.update({k: np.array(getattr(self.y_monitor, k)[:, start:]).T for k in ("y", "eps")})
+        return out
+
+    def spikes(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(unit, step)`` of every spike in the last block; steps count from 0 at its start."""
+        if not self.record:
+            raise RuntimeError("construct the network with record=True to get spikes")
+        start = getattr(self, "_spikes_from", 0)
+        units = np.array(self.spike_monitor.i[:])[start:]
+        steps = np.rint(np.array(self.spike_monitor.t[:] / DT))[start:]
+        return units.astype(int), (steps - getattr(self, "_t_block", 0.0)).astype(int)
+
+
+def evaluate_spiking(weights: Weights, task: Task, tau: float = 10.0, n: int = 1, seed: int = 0,
+                     model: LIFModel | None = None) -> float:
+    """Mean loss of ``weights`` on ``n`` evaluation trials drawn with ``seed``, no learning.
+
+    Runs the numpy reference (:func:`brianrflo.spiking_reference.lif_trial`), which the
+    tests hold equal to the Brian2 network.
+    """
+    from .spiking_reference import lif_trial
+
+    block = task.block(n, np.random.default_rng(seed))
+    return float(np.mean([lif_trial(weights, *block.trial(k), tau_m=float(tau),
+                                    model=model)[1].loss for k in range(n)]))
+
+
+def spiking_trace(weights: Weights, block: Block, tau: float = 10.0,
+                  model: LIFModel | None = None, k: int = 0):
+    """The numpy reference's :class:`~brianrflo.spiking_reference.SpikeTrace` of trial ``k``."""
+    from .spiking_reference import lif_trial
+
+    return lif_trial(weights, *block.trial(k), tau_m=float(tau), model=model)[1]
