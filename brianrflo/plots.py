@@ -7,6 +7,7 @@ import os
 import numpy as np
 from matplotlib.figure import Figure
 
+from brianrflo.models import get_model
 from brianrflo.tasks.base import Task
 
 from . import reference as ref
@@ -46,8 +47,14 @@ def plot_training(result: Result, task: Task, path: str | os.PathLike | None = N
 
     rng = np.random.default_rng(settings["seed"] + 1)
     x, target, mask = task.block(1, rng).trial(0)
-    trace = ref.forward(result.weights, x, target, mask, tau,
-                        readout_feedback=readout_fed_back(settings["rule"]))
+    if settings.get("model") == "lif":  # spiking units: their own reference
+        from .spiking import spiking_trace
+        from brianrflo.tasks.base import Block
+        trace = spiking_trace(result.weights, Block(x[None], target[None], mask[None]), tau,
+                              get_model("lif"))
+    else:
+        trace = ref.forward(result.weights, x, target, mask, tau,
+                            readout_feedback=readout_fed_back(settings["rule"]))
     steps = np.arange(1, task.T + 1) / tau
     for k in range(target.shape[1]):
         ax_out.plot(steps, target[:, k], color="0.2", lw=2.5, alpha=0.35,

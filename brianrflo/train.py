@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 import brian2
 import numpy as np
 
-from brianrflo.models import RateModel, get_model
+from brianrflo.models import LIFModel, RateModel, get_model
 from brianrflo.tasks.base import Task
 
 from . import checkpoint
@@ -211,6 +211,9 @@ def evaluate(
     compiled Brian2 equations (runtime cython), so what is scored is what trains.
     ``readout_feedback`` feeds the readout back through ``B`` (readout-only networks).
     """
+    if isinstance(model, LIFModel):
+        from .spiking import evaluate_spiking
+        return evaluate_spiking(weights, task, float(np.mean(tau)), n, seed, model)
     block = task.block(n, np.random.default_rng(seed))
     if model is None or model.is_paper():
         return float(np.mean([
@@ -357,13 +360,17 @@ def train(
             "models other than the paper's 'rate' run only on the Brian2 engines: use "
             f"a rule of {tuple(LOCAL_RULES)} with target 'cython', 'numpy' or 'cpp_standalone'"
         )
+    spiking = isinstance(model, LIFModel)
+    if spiking and settings.rule != "rflo":
+        raise ValueError(f"the lif model trains with rule 'rflo' only, not {settings.rule!r}")
     if settings.dale and not local:
         raise ValueError(f"dale applies to the rules {tuple(LOCAL_RULES)}, not {settings.rule!r}")
     fed_back = readout_fed_back(settings.rule)
     start = time.perf_counter()
     if weights is None:
-        weights = Weights.init(check_int("n_hidden", n_hidden, 1), task.n_in, task.n_out,
-                               seed=settings.seed, dale=settings.dale)
+        init = model.init_weights if spiking else Weights.init
+        weights = init(check_int("n_hidden", n_hidden, 1), task.n_in, task.n_out,
+                       seed=settings.seed, dale=settings.dale)
     if settings.rule == "local-symmetric":  # the feedback is the readout itself
         weights = weights.symmetric()
     if (weights.n_in, weights.n_out) != (task.n_in, task.n_out):
@@ -399,7 +406,12 @@ def train(
                                        settings.seed + 1, model, fed_back),
         }
     eta = tuple(state["eta"])
-    if local and settings.target != "reference":
+    if spiking:
+        from .spiking import SpikingNetwork
+        engine = SpikingNetwork(weights, task.T, block_trials=size, eta=eta,
+                                update=settings.update, tau=settings.tau, model=model,
+                                target=settings.target, dale=settings.dale)
+    elif local and settings.target != "reference":
         engine = BrianNetwork(
             weights, task.T, block_trials=size, eta=eta, update=settings.update,
             tau=settings.tau, target=settings.target, model=model, dale=settings.dale,

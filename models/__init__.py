@@ -5,9 +5,10 @@ them and ``brianrflo show-equations --model NAME`` prints what runs. To add one,
 write its equations here (or in a notebook) as a ``RateModel``.
 """
 
+from .lif import LIFModel
 from .rate import PAPER_EQUATIONS, RULE_NAMES, ModelError, RateModel, phi_prime
 
-__all__ = ["MODELS", "ModelError", "PAPER_EQUATIONS", "RULE_NAMES", "RateModel", "get_model",
+__all__ = ["LIFModel", "MODELS", "ModelError", "PAPER_EQUATIONS", "RULE_NAMES", "RateModel", "get_model",
            "phi_prime"]
 
 #: Shipped models by name.
@@ -27,10 +28,13 @@ MODELS = {
         namespace={"sigma": 0.02},
         description="tanh units with private white noise of strength sigma = 0.02",
     ),
+    # Spiking units (issue 7): brianrflo.spiking runs them; tuned so that 30 units
+    # fire irregularly at about 0.06 spikes per step without input.
+    "lif": LIFModel(tau_r=20.0, i_bias=1.2, g=20.0),
 }
 
 
-def get_model(name: str) -> RateModel:
+def get_model(name: str) -> RateModel | LIFModel:
     """The shipped model called ``name``."""
     if name not in MODELS:
         raise ValueError(f"model must be one of {sorted(MODELS)}, got {name!r}")
