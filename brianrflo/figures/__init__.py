@@ -26,7 +26,7 @@ __all__ = ["FIGURES", "Context", "register", "run_figure"]
 FIGURES: dict[str, tuple[str, Callable[[Context], dict]]] = {}
 
 # Modules that register figures; imported on first use so `brianrflo train` stays fast.
-_MODULES = ("periodic", "interval", "fig4", "rules")
+_MODULES = ("periodic", "interval", "fig4", "rules", "spiking")
 
 
 @dataclass
