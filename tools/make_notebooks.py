@@ -84,6 +84,64 @@ INTERVAL = [
         "print(f'loss {result.untrained_loss:.4f} -> {result.final_loss:.4f}')"),
 ]
 
+SPIKING = [
+    new_markdown_cell(
+        "# Spiking units trained with RFLO's local rule\n\n"
+        "Leaky integrate-and-fire units (`brianrflo.models.lif`) as Brian2 equations with "
+        "Brian2's own threshold, reset and refractoriness. The rule keeps RFLO's structure: a "
+        "presynaptic trace `zbar`, a pseudo-derivative `psi` of the spike (Bellec et al. 2020), "
+        "an eligibility trace `p` per synapse, and the readout error fed back through a fixed "
+        "random `B` (close to e-prop). The readout is the filtered spike train "
+        "`r(t) = (1 - 1/tau_r) r(t-1) + z(t)`. Quick mode: N = 30, 300 trials of the periodic "
+        "task at T = 20 tau."),
+    new_code_cell(
+        "%matplotlib inline\n"
+        "import os\n"
+        "import numpy as np\n"
+        "import matplotlib.pyplot as plt\n"
+        "from brianrflo import Settings, train\n"
+        "from brianrflo.models import MODELS\n"
+        "from brianrflo.spiking import SpikingNetwork, spiking_trace\n"
+        "from brianrflo.tasks import Periodic\n\n"
+        "QUICK = os.environ.get('BRIANRFLO_QUICK') == '1'\n"
+        "model = MODELS['lif']\n"
+        "print(model.show())"),
+    new_markdown_cell("## Train (Brian2, runtime cython), the same call as for rate units"),
+    new_code_cell(
+        "task = Periodic(200)\n"
+        "settings = Settings(model='lif', trials=300 if QUICK else 1000, eta=(0.01, 0.001, 0.001),"
+        " seed=0)\n"
+        "result = train(task, settings, n_hidden=30, progress=False)\n"
+        "print(f'loss {result.untrained_loss:.3f} -> {result.final_loss:.3f} '\n"
+        "      f'({result.final_loss / result.untrained_loss:.2f} of untrained)')"),
+    new_code_cell(
+        "start = model.init_weights(30, 0, 1, seed=0)\n"
+        "block = task.block(1)\n"
+        "before = spiking_trace(start, block, 10.0, model)\n"
+        "after = spiking_trace(result.weights, block, 10.0, model)\n"
+        "fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.5))\n"
+        "a.semilogy(np.convolve(result.losses, np.ones(10) / 10, mode='valid'))\n"
+        "a.set(xlabel='trial', ylabel='loss (running mean of 10)')\n"
+        "b.plot(block.target[0, :, 0], color='0.6', lw=3, label='target')\n"
+        "b.plot(before.y[:, 0], color='0.4', lw=1, label='before')\n"
+        "b.plot(after.y[:, 0], color='C3', lw=1.2, label='after')\n"
+        "b.set(xlabel='step', ylabel='output'); b.legend(frameon=False)"),
+    new_markdown_cell("## Spike rasters from the Brian2 network (no learning)"),
+    new_code_cell(
+        "net = SpikingNetwork(start, task.T, model=model, record=True)\n"
+        "fig, axes = plt.subplots(1, 2, figsize=(11, 3.5), sharey=True)\n"
+        "for ax, w, name in zip(axes, (start, result.weights), ('before', 'after')):\n"
+        "    net.set_weights(w)\n"
+        "    net.run_block(block)\n"
+        "    units, steps = net.spikes()\n"
+        "    ax.plot(steps + 1, units, '|', color='k')\n"
+        "    ax.set(title=f'{name} training', xlabel='step')\n"
+        "axes[0].set_ylabel('unit')\n"
+        "# Brian2's spikes are the reference's spikes (tests/test_spiking.py checks it)\n"
+        "assert np.array_equal(np.sort(steps * 30 + units),\n"
+        "                      np.sort(np.nonzero(after.z.ravel())[0]))"),
+]
+
 
 def build(path, cells):
     nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3",
@@ -96,8 +154,10 @@ def build(path, cells):
 
 if __name__ == "__main__":
     root = os.path.join(os.path.dirname(__file__), "..", "notebooks")
-    which = sys.argv[1:] or ["periodic", "interval"]
+    which = sys.argv[1:] or ["periodic", "interval", "spiking"]
     if "periodic" in which:
         build(os.path.join(root, "fig2_periodic.ipynb"), PERIODIC)
     if "interval" in which:
         build(os.path.join(root, "fig3_interval.ipynb"), INTERVAL)
+    if "spiking" in which:
+        build(os.path.join(root, "spiking.ipynb"), SPIKING)
