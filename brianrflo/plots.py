@@ -48,8 +48,9 @@ def plot_training(result: Result, task: Task, path: str | os.PathLike | None = N
     rng = np.random.default_rng(settings["seed"] + 1)
     x, target, mask = task.block(1, rng).trial(0)
     if settings.get("model") == "lif":  # spiking units: their own reference
-        from .spiking import spiking_trace
         from brianrflo.tasks.base import Block
+
+        from .spiking import spiking_trace
         trace = spiking_trace(result.weights, Block(x[None], target[None], mask[None]), tau,
                               get_model("lif"))
     else:

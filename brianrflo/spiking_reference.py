@@ -22,7 +22,7 @@ Array = np.ndarray
 
 @dataclass
 class SpikeTrace:
-    """One trial: ``v`` (after the reset), ``z``, ``r``, ``psi``, ``y``, ``eps``, each ``(T, .)``."""
+    """One trial: ``v`` (after any reset), ``z``, ``r``, ``psi``, ``y``, ``eps``, ``(T, .)``."""
 
     v: Array
     z: Array

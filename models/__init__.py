@@ -8,8 +8,8 @@ write its equations here (or in a notebook) as a ``RateModel``.
 from .lif import LIFModel
 from .rate import PAPER_EQUATIONS, RULE_NAMES, ModelError, RateModel, phi_prime
 
-__all__ = ["LIFModel", "MODELS", "ModelError", "PAPER_EQUATIONS", "RULE_NAMES", "RateModel", "get_model",
-           "phi_prime"]
+__all__ = ["LIFModel", "MODELS", "ModelError", "PAPER_EQUATIONS", "RULE_NAMES", "RateModel",
+           "get_model", "phi_prime"]
 
 #: Shipped models by name.
 MODELS = {
