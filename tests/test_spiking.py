@@ -150,3 +150,18 @@ def test_cli_trains_lif(tmp_path, capsys):
     assert (out / "training.png").exists()
     assert main(["show-equations", "--model", "lif"]) == 0
     assert "threshold: v > v_th" in capsys.readouterr().out
+
+
+def test_spiking_figure_quick(tmp_path):
+    from brianrflo.figures import run_figure
+
+    record = run_figure("spiking", tmp_path, quick=True, seeds=2, progress=False)
+    assert (tmp_path / "spiking.png").stat().st_size > 10_000
+    saved = json.loads((tmp_path / "spiking.json").read_text())
+    assert saved["command"] == "brianrflo figure spiking --quick"
+    lif = record["periodic"]["lif"]
+    assert lif["diverged"] == 0 and lif["final_over_untrained"]["p75"] < 0.5
+    assert record["periodic"]["rate"]["final"]["median"] is not None
+    assert record["interval"]["lif"]["final"]["median"] < record["interval"]["lif"]["untrained"][
+        "median"]
+    assert 0 < record["spikes_per_unit_step"]["before"] < 0.5
