@@ -95,7 +95,7 @@ def test_spiking_network_learns_the_periodic_task(seed):
 
     With these settings the numpy reference ends at 0.10-0.43 of its first trial's
     loss over seeds 0-5 (0.24 and 0.16 for these two); the full figure's 5 seeds at
-    1000 trials end at 0.11-0.29 of untrained.
+    1000 trials end at 0.08-0.29 of untrained.
     """
     result = train(Periodic(200), Settings(model="lif", trials=300, eta=QUICK_ETA,
                                            block_trials=100, seed=seed),
