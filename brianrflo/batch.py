@@ -229,21 +229,21 @@ class Replicas:
                 g["w_in"] -= zd[:, :, None] * xs[t][:, None, :]
         else:
             F = self.b if self.rule == "nonlocal-random" else np.swapaxes(self.w_out, 1, 2)
-            N, M = self.N, self.M
-            P = np.zeros((self.R, N, N, N))
-            Q = np.zeros((self.R, N, N, M))
-            eye = np.eye(N)
+            R, N, M = self.R, self.N, self.M
+            P = np.zeros((R, N, N * N))  # P[r, j, a*N + b] = dh_j/dW_ab
+            Q = np.zeros((R, N, N * M))
+            unit = np.arange(N)
+            keep = 1 - 1 / self.tau
             for t in range(T):
-                drive_p = eye[None, :, :, None] * h[t][:, None, None, :]
-                drive_q = eye[None, :, :, None] * xs[t][:, None, None, :]
                 # The nonlocal term sum_k W_jk P_kab: what no synapse can hold.
-                drive_p = drive_p + (self.w_rec @ P.reshape(self.R, N, -1)).reshape(P.shape)
-                drive_q = drive_q + (self.w_rec @ Q.reshape(self.R, N, -1)).reshape(Q.shape)
-                P = (1 - 1 / self.tau) * P + d[t][:, :, None, None] * drive_p
-                Q = (1 - 1 / self.tau) * Q + d[t][:, :, None, None] * drive_q
-                err = _mv(F, eps[t])
-                g["w_rec"] -= np.einsum("rj,rjab->rab", err, P)
-                g["w_in"] -= np.einsum("rj,rjab->rab", err, Q)
+                P = keep * P + d[t][:, :, None] * (self.w_rec @ P)
+                Q = keep * Q + d[t][:, :, None] * (self.w_rec @ Q)
+                # The local term: W_ab moves h_a through its own input h_b.
+                P.reshape(R, N, N, N)[:, unit, unit, :] += d[t][:, :, None] * h[t][:, None, :]
+                Q.reshape(R, N, N, M)[:, unit, unit, :] += d[t][:, :, None] * xs[t][:, None, :]
+                err = _mv(F, eps[t])[:, None, :]
+                g["w_rec"] -= (err @ P).reshape(R, N, N)
+                g["w_in"] -= (err @ Q).reshape(R, N, M)
         grads = {
             "w_out": -np.einsum("trk,trn->rkn", eps, h[1:]) / T,
             "w_rec": g["w_rec"] / T,

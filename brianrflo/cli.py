@@ -1,4 +1,4 @@
-"""Command line: ``brianrflo train TASK ...``.
+"""Command line: ``brianrflo train TASK ...``, ``brianrflo sweep TASK ...`` and more.
 
 Exit codes: 0 success, 2 bad input (one line on stderr naming the parameter),
 3 the run diverged (the last good weights are in the output folder).
@@ -16,6 +16,7 @@ from brianrflo.tasks import TASKS
 
 from . import checkpoint
 from .train import ENGINES, LOCAL_RULES, ON_DIVERGE, RULES, Settings, train
+from .validation import check_int
 from .weights import Weights
 
 __all__ = ["main"]
@@ -31,32 +32,38 @@ def _parser() -> argparse.ArgumentParser:
         description="Train recurrent networks with RFLO (Murray 2019) in Brian2, or with BPTT.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    tr = sub.add_parser("train", help="train a network on a task")
-    tr.add_argument("task", choices=sorted(TASKS), nargs="?", default="periodic")
+    # Options of every training command: the task, the network and how it trains.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("task", choices=sorted(TASKS), nargs="?", default="periodic")
+    common.add_argument("--n-hidden", type=int, default=30, help="N (default 30)")
+    common.add_argument("--period", type=int, default=200, help="periodic task: T in steps")
+    common.add_argument("--delay-min", type=int, default=50,
+                        help="interval task: shortest T_delay in steps")
+    common.add_argument("--delay-max", type=int, default=300,
+                        help="interval task: longest T_delay in steps")
+    common.add_argument("--trials", type=int, default=2000)
+    common.add_argument("--update", type=_update, default="trial",
+                        help="'online', 'trial' or a number of trials per update")
+    common.add_argument("--tau", type=float, default=10.0, help="time constant in steps")
+    common.add_argument("--block-trials", type=int, default=100, help="trials per Brian2 run")
+    common.add_argument("--target", choices=ENGINES, default="cython",
+                        help="Brian2 code generation target, or 'reference' (numpy)")
+    common.add_argument("--threads", type=int, default=1,
+                        help="OpenMP threads (target cpp_standalone only)")
+    common.add_argument("--explode", type=float, default=100.0,
+                        help="stop when a trial's loss exceeds this many times the untrained "
+                        "loss")
+    common.add_argument("--dale", action="store_true",
+                        help="Dale's law: half excitatory, half inhibitory units, signs kept")
+    common.add_argument("--quiet", action="store_true", help="no progress lines")
+    tr = sub.add_parser("train", parents=[common], help="train a network on a task")
     tr.add_argument("--rule", choices=RULES, default="rflo")
     tr.add_argument("--model", choices=sorted(MODELS), default="rate",
                     help="hidden-unit equations (see 'brianrflo models')")
-    tr.add_argument("--n-hidden", type=int, default=30, help="N (default 30)")
-    tr.add_argument("--period", type=int, default=200, help="periodic task: T in steps")
-    tr.add_argument("--delay-min", type=int, default=50,
-                    help="interval task: shortest T_delay in steps")
-    tr.add_argument("--delay-max", type=int, default=300,
-                    help="interval task: longest T_delay in steps")
-    tr.add_argument("--trials", type=int, default=2000)
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--eta", type=float, default=0.03, help="learning rate of all weights")
     for k, name in enumerate(("w_out", "w_rec", "w_in"), start=1):
         tr.add_argument(f"--eta{k}", type=float, help=f"learning rate of {name} (overrides --eta)")
-    tr.add_argument("--update", type=_update, default="trial",
-                    help="'online', 'trial' or a number of trials per update")
-    tr.add_argument("--tau", type=float, default=10.0, help="time constant in steps")
-    tr.add_argument("--block-trials", type=int, default=100, help="trials per Brian2 run")
-    tr.add_argument("--target", choices=ENGINES, default="cython",
-                    help="Brian2 code generation target, or 'reference' (numpy)")
-    tr.add_argument("--explode", type=float, default=100.0,
-                    help="stop when a trial's loss exceeds this many times the untrained loss")
-    tr.add_argument("--dale", action="store_true",
-                    help="Dale's law: half excitatory, half inhibitory units, signs kept")
     tr.add_argument("--on-diverge", choices=ON_DIVERGE, default="stop",
                     help="on divergence: stop, or retry the block at half the learning rate")
     tr.add_argument("--weights", help="start from weights saved in this .npz file")
@@ -66,7 +73,15 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", help="output folder (receives config.json, checkpoint.npz, "
                     "weights.npz, metrics.json, training.png)")
     tr.add_argument("--overwrite", action="store_true", help="replace results already in --out")
-    tr.add_argument("--quiet", action="store_true", help="no progress lines")
+    sw = sub.add_parser("sweep", parents=[common],
+                        help="train a grid of seeds x learning rates as replicas of one "
+                        "Brian2 network")
+    sw.add_argument("--rule", choices=tuple(LOCAL_RULES), default="rflo")
+    sw.add_argument("--etas", type=float, nargs="+", required=True,
+                    help="learning rates (each sets eta1 = eta2 = eta3)")
+    sw.add_argument("--seeds", type=int, default=3, help="networks per rate: seeds 0..n-1")
+    sw.add_argument("--out", required=True,
+                    help="output folder (receives sweep.npz and sweep.json)")
     fig = sub.add_parser("figure", help="reproduce a paper figure (PNG + JSON of its numbers)")
     fig.add_argument("name", help="figure name, or 'list'")
     fig.add_argument("--quick", action="store_true",
@@ -196,6 +211,7 @@ def _train(args) -> int:
         rule=args.rule, trials=args.trials, eta=eta, update=args.update, tau=args.tau,
         block_trials=args.block_trials, target=args.target, seed=args.seed,
         explode=args.explode, model=args.model, on_diverge=args.on_diverge, dale=args.dale,
+        threads=args.threads,
     )
     weights = None
     if args.weights is not None:
@@ -228,11 +244,39 @@ def _train(args) -> int:
     return 3 if result.diverged else 0  # train() has said why
 
 
+def _sweep(args) -> int:
+    from .replicas import replica_sweep
+
+    task = _make_task(args)
+    settings = Settings(rule=args.rule, trials=args.trials, update=args.update, tau=args.tau,
+                        block_trials=args.block_trials, target=args.target,
+                        explode=args.explode, dale=args.dale, threads=args.threads)
+    seeds = range(check_int("seeds", args.seeds, 1))
+    say = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    result = replica_sweep(task, settings, args.etas, seeds, n_hidden=args.n_hidden,
+                           progress=say)
+    os.makedirs(args.out, exist_ok=True)
+    result.save(os.path.join(args.out, "sweep.npz"))
+    summary = result.summary()
+    with open(os.path.join(args.out, "sweep.json"), "w") as f:
+        json.dump({"command": " ".join(["brianrflo", *sys.argv[1:]]), "task": task.settings(),
+                   "n_hidden": args.n_hidden, "settings": vars(args),
+                   "wall_time_s": round(result.wall_time, 2), "rows": summary}, f, indent=1,
+                  default=str)
+    print(f"{len(result.eta)} networks in {result.wall_time:.1f} s")
+    for row in summary:
+        print("  " + "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                               for k, v in row.items()))
+    print(f"results: {os.path.join(args.out, 'sweep.npz')}, "
+          f"{os.path.join(args.out, 'sweep.json')}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    command = {"train": _train, "figure": _figure, "models": _models,
+    command = {"train": _train, "sweep": _sweep, "figure": _figure, "models": _models,
                "show-equations": _show}[args.command]
     try:
         if args.command == "train" and (args.resume or args.config):

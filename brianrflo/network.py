@@ -21,6 +21,11 @@ after_groups (3)   weight updates (Eq. 16), applied at the end   synapses
                    of each update period
 =================  ============================================  ===================
 
+Replicas: ``R`` independent networks (own weights, traces, learning rates and
+losses) can share one Brian2 network: every group is ``R`` times larger and the
+synapses connect only units of the same replica, so a grid of seeds and learning
+rates runs in one compiled loop.
+
 Rule variants change single objects: symmetric feedback makes ``B`` learn with
 the readout's own update (so it stays ``W_out^T`` exactly); readout feedback adds
 ``u_y = B y(t-1)`` to the currents at before_groups (0), with ``y = 0`` at trial
@@ -35,6 +40,7 @@ import glob
 import hashlib
 import os
 import tempfile
+from collections.abc import Sequence
 from typing import Literal
 
 import brian2 as b2
@@ -108,13 +114,18 @@ def check_tau(tau, n_hidden: int) -> np.ndarray:
     return arr
 
 
-def pre_post(n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
+def pre_post(n_pre: int, n_post: int, replicas: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """All-to-all ``(i, j)`` for ``Synapses.connect``, in ``W[post, pre].ravel()`` order.
 
     Synapse ``k = a * n_pre + b`` is ``b -> a``, so a weight matrix maps to the
-    synapses by ``W.ravel()`` and back by ``reshape(n_post, n_pre)``.
+    synapses by ``W.ravel()`` and back by ``reshape(n_post, n_pre)``. With
+    ``replicas = R`` the groups hold ``R`` blocks of units, each connected only to
+    its own block, and the synapses of replica ``r`` follow those of ``r - 1``.
     """
-    return np.tile(np.arange(n_pre), n_post), np.repeat(np.arange(n_post), n_pre)
+    i = np.tile(np.arange(n_pre), n_post)
+    j = np.repeat(np.arange(n_post), n_pre)
+    r = np.repeat(np.arange(replicas), i.size)
+    return np.tile(i, replicas) + r * n_pre, np.tile(j, replicas) + r * n_post
 
 
 class BrianNetwork:
@@ -123,14 +134,18 @@ class BrianNetwork:
     Parameters
     ----------
     weights
-        Initial weights; their shapes fix ``N``, ``M`` and ``K``.
+        Initial weights; their shapes fix ``N``, ``M`` and ``K``. A list of ``R``
+        :class:`~brianrflo.weights.Weights` of one shape makes ``R`` replicas:
+        independent networks simulated together (then ``eta`` may be ``(R, 3)``,
+        :meth:`run_block` returns ``(R, n)`` losses and :meth:`get_weights` a list).
     T
         Steps per trial.
     block_trials
         Trials per Brian2 run. With ``cpp_standalone`` every block has exactly
         this many trials (the binary's run length is fixed when it is built).
     eta
-        Learning rates ``(eta1, eta2, eta3)`` of ``w_out``, ``w_rec``, ``w_in``.
+        Learning rates ``(eta1, eta2, eta3)`` of ``w_out``, ``w_rec``, ``w_in``, or
+        one such triple per replica.
     update
         ``'online'`` (every step), ``'trial'`` (summed over a trial, divided by
         ``T``) or an integer number of trials per update.
@@ -157,11 +172,16 @@ class BrianNetwork:
     readout_feedback
         Feed the readout back into the units as the input current ``u_y = B y(t-1)``
         (readout-only learning, paper Fig. 2 supp. 2). The model's ``u`` must add ``u_y``.
+    threads
+        OpenMP threads of a ``cpp_standalone`` network (1: none).
     """
+
+    #: The hidden units' variable that holds ``weights.h0`` (the state at trial start).
+    _h0 = "h0"
 
     def __init__(
         self,
-        weights: Weights,
+        weights: Weights | Sequence[Weights],
         T: int,
         block_trials: int = 1,
         eta: tuple[float, float, float] = (0.0, 0.0, 0.0),
@@ -174,7 +194,19 @@ class BrianNetwork:
         dale: bool = False,
         feedback: str = "random",
         readout_feedback: bool = False,
+        threads: int = 1,
     ):
+        self._single = isinstance(weights, Weights)
+        replicas = [weights] if self._single else list(weights)
+        if not replicas or not all(isinstance(w, Weights) for w in replicas):
+            raise ValueError("weights must be a Weights or a non-empty list of Weights")
+        weights = replicas[0]
+        def shape(w):
+            return w.n_hidden, w.n_in, w.n_out
+
+        if any(shape(w) != shape(weights) for w in replicas):
+            raise ValueError("all replicas' weights must have one shape (n_hidden, n_in, n_out)")
+        self.R = len(replicas)
         if target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
         self.T = check_int("T", T, 1)
@@ -190,7 +222,8 @@ class BrianNetwork:
         self.model = model or RateModel()
         if feedback not in FEEDBACKS:
             raise ValueError(f"feedback must be one of {FEEDBACKS}, got {feedback!r}")
-        if feedback == "symmetric" and not np.array_equal(weights.b, weights.w_out.T):
+        if feedback == "symmetric" and not all(np.array_equal(w.b, w.w_out.T)
+                                               for w in replicas):
             raise ValueError("feedback='symmetric' needs weights.b equal to weights.w_out.T "
                              "(use weights.symmetric())")
         if readout_feedback and not self.model.takes_readout_feedback():
@@ -205,11 +238,15 @@ class BrianNetwork:
                 "target='cython'"
             )
         self.target = target
+        self.threads = check_int("threads", threads, 1)
+        if threads > 1 and target != "cpp_standalone":
+            raise ValueError(f"threads > 1 needs target='cpp_standalone', got {target!r}")
         self.record = record
         self.dale = bool(dale)
         self.n_hidden, self.n_in, self.n_out = weights.n_hidden, weights.n_in, weights.n_out
         self._eta = self._check_eta(eta)
-        self._weights = weights.copy()
+        self._replicas = [w.copy() for w in replicas]
+        self._finite = [True] * self.R
         self._trials_run = 0
         self._activate(directory)
         self._build()
@@ -217,18 +254,27 @@ class BrianNetwork:
             self.net.run(self.block_trials * self.T * DT, namespace={})
             self._device.build(directory=self.directory, run=False)
         else:
-            self.set_weights(weights)
+            self.set_weights(replicas[0] if self._single else replicas)
             self.eta = eta
 
     # ------------------------------------------------------------------ set-up
-    @staticmethod
-    def _check_eta(eta) -> tuple[float, float, float]:
-        if len(eta) != 3:
-            raise ValueError(f"eta must be three learning rates (eta1, eta2, eta3), got {eta!r}")
-        return tuple(check_real(f"eta{k + 1}", e) for k, e in enumerate(eta))
+    def _check_eta(self, eta) -> np.ndarray:
+        """``(R, 3)`` learning rates from one triple or one triple per replica."""
+        arr = np.asarray(eta, dtype=object)
+        if arr.shape not in ((3,), (self.R, 3)):
+            raise ValueError(f"eta must be three learning rates (eta1, eta2, eta3) or {self.R} "
+                             f"such triples (one per replica), got shape {arr.shape}")
+        rows = arr.reshape(-1, 3)
+        checked = [[check_real(f"eta{k + 1}", e) for k, e in enumerate(row)] for row in rows]
+        return np.broadcast_to(np.array(checked, dtype=np.float64), (self.R, 3)).copy()
+
+    def _per_synapse(self, values, n: int) -> np.ndarray:
+        """One value per replica, repeated over that replica's ``n`` synapses."""
+        return np.repeat(np.asarray(values, dtype=np.float64), n)
 
     def _key(self) -> str:
-        parts = (self.n_hidden, self.n_in, self.n_out, self.T, self.block_trials,
+        parts = (self.R, self.threads, self.n_hidden, self.n_in, self.n_out, self.T,
+                 self.block_trials,
                  self.period, self.model.equations, sorted(self.model.namespace.items()),
                  self.record, self.tau.tobytes(), self.dale, self.feedback,
                  self.readout_feedback)
@@ -244,6 +290,8 @@ class BrianNetwork:
             )
             reinit_devices()
             b2.set_device("cpp_standalone", directory=self.directory, build_on_run=False)
+            b2.prefs.devices.cpp_standalone.openmp_threads = (
+                self.threads if self.threads > 1 else 0)
             # Kept: a runtime network made meanwhile switches Brian2's global device.
             self._device = b2.get_device()
         else:
@@ -264,7 +312,8 @@ class BrianNetwork:
             b2.prefs.codegen.target = self.target
 
     def _build(self) -> None:
-        N, M, K, T = self.n_hidden, self.n_in, self.n_out, self.T
+        R, T = self.R, self.T
+        N, M, K = R * self.n_hidden, R * self.n_in, R * self.n_out
         steps = self.block_trials * T
         self.x_ta = b2.TimedArray(np.zeros((steps, max(M, 1))), dt=DT, name="x_ta")
         self.target_ta = b2.TimedArray(np.zeros((steps, K)), dt=DT, name="target_ta")
@@ -283,7 +332,7 @@ class BrianNetwork:
 
         def synapses(source, target, eqs, name, when, order):
             syn = b2.Synapses(source, target, eqs, method="euler", name=name, namespace=ns, dt=DT)
-            i, j = pre_post(len(source), len(target))
+            i, j = pre_post(len(source) // R, len(target) // R, R)
             syn.connect(i=i, j=j)
             for updater in syn.summed_updaters.values():
                 updater.when, updater.order = when, order
@@ -293,9 +342,9 @@ class BrianNetwork:
         hidden = b2.NeuronGroup(
             N, self.model.hidden_equations(), method="euler", name="hidden", namespace=ns, dt=DT
         )
-        hidden.dale_sign = dale_signs(N)
+        hidden.dale_sign = np.tile(dale_signs(self.n_hidden), R)
         if self.model.has_parameter("tau"):
-            hidden.tau = self.tau * DT
+            hidden.tau = np.tile(self.tau, R) * DT
         hidden.run_regularly(self.model.hidden_derivative_code(), when="before_groups",
                              order=1, name="hidden_derivatives")
         hidden.run_regularly("h = h0", clock=trial_clock, when="start", order=1,
@@ -351,72 +400,118 @@ class BrianNetwork:
         self.net = b2.Network(objects)
 
     # ----------------------------------------------------------------- weights
-    def get_weights(self) -> Weights:
-        """The current weights as named numpy arrays (a copy)."""
+    def get_weights(self) -> Weights | list[Weights]:
+        """The current weights as named numpy arrays (a copy; a list for replicas).
+
+        Raises ``ValueError`` if a weight is no longer finite (the run diverged).
+        """
+        replicas = self.replica_weights()
+        bad = [r for r, w in enumerate(replicas) if w is None]
+        if bad:
+            raise ValueError(f"weights of replica(s) {bad} are no longer finite")
+        return replicas[0] if self._single else replicas
+
+    def replica_weights(self) -> list[Weights | None]:
+        """Each replica's current weights (a copy), ``None`` where they are not finite."""
         if self.target == "cpp_standalone":
-            return self._weights.copy()
+            return [w.copy() if ok else None
+                    for w, ok in zip(self._replicas, self._finite, strict=True)]
         return self._read_weights()
 
-    def _read_weights(self) -> Weights:
+    def _read_weights(self) -> list[Weights | None]:
         # Only w_in, w_rec and w_out learn; b and h0 stay as last set.
-        N, M, K = self.n_hidden, self.n_in, self.n_out
-        return Weights(
-            w_in=self.inp.w_in[:].reshape(N, M) if M else np.zeros((N, 0)),
-            w_rec=self.rec.w_rec[:].reshape(N, N),
-            w_out=self.out.w_out[:].reshape(K, N),
-            b=self.fb.b[:].reshape(N, K) if self.feedback == "symmetric" else self._weights.b,
-            h0=self._weights.h0,
-        )
+        R, N, M, K = self.R, self.n_hidden, self.n_in, self.n_out
+        w_in = self.inp.w_in[:].reshape(R, N, M) if M else np.zeros((R, N, 0))
+        w_rec = self.rec.w_rec[:].reshape(R, N, N)
+        w_out = self.out.w_out[:].reshape(R, K, N)
+        b = self.fb.b[:].reshape(R, N, K) if self.feedback == "symmetric" else None
+        out = []
+        for r in range(R):
+            try:
+                out.append(Weights(w_in=w_in[r], w_rec=w_rec[r], w_out=w_out[r],
+                                   b=self._replicas[r].b if b is None else b[r],
+                                   h0=self._replicas[r].h0))
+            except ValueError:  # not finite: this replica diverged
+                out.append(None)
+        return out
 
-    def set_weights(self, weights: Weights) -> None:
-        """Replace all weights (shapes must match the network)."""
-        shape = (weights.n_hidden, weights.n_in, weights.n_out)
-        if shape != (self.n_hidden, self.n_in, self.n_out):
-            raise ValueError(
-                f"weights have (n_hidden, n_in, n_out) = {shape}, the network has "
-                f"{(self.n_hidden, self.n_in, self.n_out)}"
-            )
-        self._weights = weights.copy()
+    def set_weights(self, weights: Weights | Sequence[Weights]) -> None:
+        """Replace all weights (shapes must match the network; a list for replicas)."""
+        replicas = [weights] if isinstance(weights, Weights) else list(weights)
+        if len(replicas) != self.R:
+            raise ValueError(f"the network has {self.R} replicas, got {len(replicas)} weights")
+        for w in replicas:
+            shape = (w.n_hidden, w.n_in, w.n_out)
+            if shape != (self.n_hidden, self.n_in, self.n_out):
+                raise ValueError(
+                    f"weights have (n_hidden, n_in, n_out) = {shape}, the network has "
+                    f"{(self.n_hidden, self.n_in, self.n_out)}"
+                )
+        self._replicas = [w.copy() for w in replicas]
+        self._finite = [True] * self.R
         if self.target == "cpp_standalone":
             return
         self._ensure_live()
-        self.rec.w_rec = weights.w_rec.ravel()
-        self.out.w_out = weights.w_out.ravel()
-        self.fb.b = weights.b.ravel()
-        self.hidden.h0 = weights.h0
+        for (group, name), value in self._weight_values().items():
+            setattr(group, name, value)
+
+    def _weight_values(self) -> dict:
+        """Each weight variable and its values, replicas laid end to end."""
+        def cat(name):
+            return np.concatenate([getattr(w, name).ravel() for w in self._replicas])
+
+        values = {(self.rec, "w_rec"): cat("w_rec"), (self.out, "w_out"): cat("w_out"),
+                  (self.fb, "b"): cat("b"), (self.hidden, self._h0): cat("h0")}
         if self.inp is not None:
-            self.inp.w_in = weights.w_in.ravel()
+            values[self.inp, "w_in"] = cat("w_in")
+        return values
+
+    def _eta_values(self) -> dict:
+        """Each learning-rate variable and its per-synapse values."""
+        N, M, K = self.n_hidden, self.n_in, self.n_out
+        e = self._eta
+        values = {(self.out, "eta"): self._per_synapse(e[:, 0], K * N),
+                  (self.rec, "eta"): self._per_synapse(e[:, 1], N * N)}
+        if self.feedback == "symmetric":
+            values[self.fb, "eta"] = self._per_synapse(e[:, 0], K * N)
+        if self.inp is not None:
+            values[self.inp, "eta"] = self._per_synapse(e[:, 2], N * M)
+        return values
 
     @property
-    def eta(self) -> tuple[float, float, float]:
-        """Learning rates ``(eta1, eta2, eta3)``."""
-        return self._eta
+    def eta(self) -> tuple[float, float, float] | np.ndarray:
+        """Learning rates ``(eta1, eta2, eta3)``; an ``(R, 3)`` array for replicas."""
+        return tuple(float(e) for e in self._eta[0]) if self._single else self._eta.copy()
 
     @eta.setter
     def eta(self, eta) -> None:
         self._eta = self._check_eta(eta)
         if self.target != "cpp_standalone":
-            self.out.eta, self.rec.eta = self._eta[0], self._eta[1]
-            if self.feedback == "symmetric":
-                self.fb.eta = self._eta[0]
-            if self.inp is not None:
-                self.inp.eta = self._eta[2]
+            for (group, name), value in self._eta_values().items():
+                setattr(group, name, value)
 
     # --------------------------------------------------------------------- run
-    def run_block(self, block: Block) -> np.ndarray:
+    def run_block(self, block: Block | Sequence[Block]) -> np.ndarray:
         """Run the trials of ``block`` end to end, learning as set up.
+
+        Replicas take one block per replica (or one block that all of them run).
 
         Returns
         -------
-        ndarray, shape (n,)
+        ndarray, shape (n,), or (R, n) for replicas
             The loss of each trial (paper Eq. 2), computed in compiled code.
         """
         self._ensure_live()
-        n = block.n_trials
-        want = (self.T, self.n_in, self.n_out)
-        got = (block.x.shape[1], block.x.shape[2], block.target.shape[2])
-        if got != want:
-            raise ValueError(f"block has (T, n_in, n_out) = {got}, the network {want}")
+        blocks = [block] * self.R if isinstance(block, Block) else list(block)
+        if len(blocks) != self.R:
+            raise ValueError(f"the network has {self.R} replicas, got {len(blocks)} blocks")
+        n = blocks[0].n_trials
+        want = (n, self.T, self.n_in, self.n_out)
+        for blk in blocks:
+            got = (blk.n_trials, blk.x.shape[1], blk.x.shape[2], blk.target.shape[2])
+            if got != want:
+                raise ValueError(f"block has (n, T, n_in, n_out) = {got}, the network and "
+                                 f"the first block {want}")
         if self.target == "cpp_standalone" and n != self.block_trials:
             raise ValueError(
                 f"a cpp_standalone network runs blocks of exactly {self.block_trials} trials, "
@@ -427,20 +522,25 @@ class BrianNetwork:
         if self.period is not None and n % self.period:
             raise ValueError(f"block has {n} trials, not a multiple of update={self.period}")
         steps = n * self.T
-        x = block.x.reshape(steps, self.n_in)
-        target = block.target.reshape(steps, self.n_out)
-        mask = block.mask.reshape(steps, self.n_out)
+
+        def lay_out(name, width):  # (steps, R * width): replica r in columns r*width...
+            return np.concatenate([getattr(blk, name).reshape(steps, width) for blk in blocks],
+                                  axis=1)
+
+        x = lay_out("x", self.n_in)
+        target, mask = lay_out("target", self.n_out), lay_out("mask", self.n_out)
         if self.target == "cpp_standalone":
             losses = self._run_standalone(x, target, mask)
         else:
             losses = self._run_runtime(x, target, mask, steps)
         self._trials_run += n
-        return losses
+        return losses[0] if self._single else losses
 
     def _losses(self, records: np.ndarray, last: np.ndarray) -> np.ndarray:
         # The monitor samples at trial starts, before the reset: record k is the
         # loss of trial k-1; the block's last trial is still in `loss`.
-        return np.concatenate([records[:, 1:].sum(axis=0), [last.sum()]])
+        per_unit = np.concatenate([records[:, 1:], last[:, None]], axis=1)
+        return per_unit.reshape(self.R, -1, per_unit.shape[1]).sum(axis=1)
 
     def _run_runtime(self, x, target, mask, steps) -> np.ndarray:
         if self.n_in:
@@ -453,33 +553,29 @@ class BrianNetwork:
             self.inputs.t_block = t0
         before = self.loss_monitor.loss.shape[1]
         if self.record:
-            self._record_from = self.h_monitor.h.shape[1]
+            self._mark_record()
         self.net.run(steps * DT, namespace={})
         records = self.loss_monitor.loss[:, before:]
         return self._losses(records, self.readout.loss[:])
 
     def _run_standalone(self, x, target, mask) -> np.ndarray:
-        w = self._weights
-        args = {
-            self.rec.w_rec: w.w_rec.ravel(),
-            self.out.w_out: w.w_out.ravel(),
-            self.fb.b: w.b.ravel(),
-            self.hidden.h0: w.h0,
-            self.out.eta: self._eta[0],
-            self.rec.eta: self._eta[1],
-            self.target_ta: target,
-            self.mask_ta: mask,
-        }
-        if self.feedback == "symmetric":
-            args[self.fb.eta] = self._eta[0]
+        args = {getattr(group, name): value for (group, name), value in
+                {**self._weight_values(), **self._eta_values()}.items()}
+        args.update({self.target_ta: target, self.mask_ta: mask})
         if self.inp is not None:
-            args.update({self.inp.w_in: w.w_in.ravel(), self.inp.eta: self._eta[2],
-                         self.x_ta: x})
+            args[self.x_ta] = x
         self._device.run(directory=self.directory, with_output=False, run_args=args)
         for fname in glob.glob(os.path.join(self.directory, "static_arrays", "init_*")):
             os.remove(fname)
-        self._weights = self._read_weights()
+        read = self._read_weights()
+        self._finite = [w is not None for w in read]
+        self._replicas = [old if w is None else w
+                          for w, old in zip(read, self._replicas, strict=True)]
         return self._losses(self.loss_monitor.loss[:], self.readout.loss[:])
+
+    def _mark_record(self) -> None:
+        """Remember where the coming block's records start (see :meth:`trace`)."""
+        self._record_from = self.h_monitor.h.shape[1]
 
     def trace(self) -> dict[str, np.ndarray]:
         """``h``, ``y``, ``eps`` at every step of the last block, shape ``(steps, .)``.

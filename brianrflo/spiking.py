@@ -27,9 +27,6 @@ after_resets (4)      weight updates (+ Dale clip)                  synapses
 
 from __future__ import annotations
 
-import glob
-import os
-
 import brian2 as b2
 import numpy as np
 
@@ -62,6 +59,8 @@ class SpikingNetwork(BrianNetwork):
     ``eps`` per step and :meth:`spikes` the spike times.
     """
 
+    _h0 = "v0"
+
     def __init__(
         self,
         weights: Weights,
@@ -76,6 +75,9 @@ class SpikingNetwork(BrianNetwork):
         record: bool = False,
         dale: bool = False,
     ):
+        if not isinstance(weights, Weights):
+            raise ValueError("the lif model runs one network at a time: weights must be one "
+                             "Weights, not a list of replicas")
         model = model or LIFModel()
         if not isinstance(model, LIFModel):
             raise ValueError(f"model must be a LIFModel, got {type(model).__name__}")
@@ -174,66 +176,16 @@ class SpikingNetwork(BrianNetwork):
         self.rec, self.out, self.fb, self.inp = rec, out, fb, inp
         self.net = b2.Network(objects)
 
-    # ----------------------------------------------------------------- weights
-    def set_weights(self, weights: Weights) -> None:
-        """Replace all weights (shapes must match the network); ``h0`` is ``v0``."""
-        shape = (weights.n_hidden, weights.n_in, weights.n_out)
-        if shape != (self.n_hidden, self.n_in, self.n_out):
-            raise ValueError(
-                f"weights have (n_hidden, n_in, n_out) = {shape}, the network has "
-                f"{(self.n_hidden, self.n_in, self.n_out)}"
-            )
-        self._weights = weights.copy()
-        if self.target == "cpp_standalone":
-            return
-        self._ensure_live()
-        self.rec.w_rec = weights.w_rec.ravel()
-        self.out.w_out = weights.w_out.ravel()
-        self.fb.b = weights.b.ravel()
-        self.hidden.v0 = weights.h0
-        if self.inp is not None:
-            self.inp.w_in = weights.w_in.ravel()
-
     # --------------------------------------------------------------------- run
-    def _run_runtime(self, x, target, mask, steps) -> np.ndarray:
-        if self.n_in:
-            self.x_ta.values[:steps] = x
-        self.target_ta.values[:steps] = target
-        self.mask_ta.values[:steps] = mask
-        t0 = self.net.t
-        self.readout.t_block = t0
-        if self.inputs is not None:
-            self.inputs.t_block = t0
-        before = self.loss_monitor.loss.shape[1]
-        if self.record:
-            self._record_from = self.h_monitor.v.shape[1]
-            self._spikes_from = self.spike_monitor.num_spikes
-            self._t_block = float(t0 / DT)
-        self.net.run(steps * DT, namespace={})
-        records = self.loss_monitor.loss[:, before:]
-        return self._losses(records, self.readout.loss[:])
+    def _mark_record(self) -> None:
+        self._record_from = self.h_monitor.v.shape[1]
+        self._spikes_from = self.spike_monitor.num_spikes
+        self._t_block = float(self.net.t / DT)
 
     def _run_standalone(self, x, target, mask) -> np.ndarray:
-        w = self._weights
-        args = {
-            self.rec.w_rec: w.w_rec.ravel(),
-            self.out.w_out: w.w_out.ravel(),
-            self.fb.b: w.b.ravel(),
-            self.hidden.v0: w.h0,
-            self.out.eta: self._eta[0],
-            self.rec.eta: self._eta[1],
-            self.target_ta: target,
-            self.mask_ta: mask,
-        }
-        if self.inp is not None:
-            args.update({self.inp.w_in: w.w_in.ravel(), self.inp.eta: self._eta[2],
-                         self.x_ta: x})
-        self._device.run(directory=self.directory, with_output=False, run_args=args)
-        for fname in glob.glob(os.path.join(self.directory, "static_arrays", "init_*")):
-            os.remove(fname)
-        self._weights = self._read_weights()
+        losses = super()._run_standalone(x, target, mask)
         self._record_from, self._spikes_from, self._t_block = 0, 0, 0.0
-        return self._losses(self.loss_monitor.loss[:], self.readout.loss[:])
+        return losses
 
     def trace(self) -> dict[str, np.ndarray]:
         """``v``, ``z``, ``r``, ``psi``, ``y``, ``eps`` at every step of the last block.

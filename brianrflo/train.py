@@ -86,6 +86,8 @@ class Settings:
     dale
         Dale's law: half the units excitatory, half inhibitory; recurrent weights that
         an update would flip are clipped to 0 (paper Fig. 2 supp. 1).
+    threads
+        OpenMP threads for ``target='cpp_standalone'`` (1: none).
     on_diverge
         ``'stop'`` (keep the last good weights and stop) or ``'lower-lr'`` (retry the
         block with all learning rates halved, up to 5 times).
@@ -107,6 +109,7 @@ class Settings:
     model: str = "rate"
     on_diverge: str = "stop"
     dale: bool = False
+    threads: int = 1
 
     def __post_init__(self):
         if self.on_diverge not in ON_DIVERGE:
@@ -119,6 +122,9 @@ class Settings:
         self.trials = check_int("trials", self.trials, 1)
         self.block_trials = check_int("block_trials", self.block_trials, 1)
         self.seed = check_int("seed", self.seed, 0)
+        self.threads = check_int("threads", self.threads, 1)
+        if self.threads > 1 and self.target != "cpp_standalone":
+            raise ValueError(f"threads > 1 needs target='cpp_standalone', got {self.target!r}")
         if not isinstance(self.dale, bool):
             raise ValueError(f"dale must be True or False, got {self.dale!r}")
         if np.ndim(self.tau) == 0:
@@ -416,6 +422,7 @@ def train(
             weights, task.T, block_trials=size, eta=eta, update=settings.update,
             tau=settings.tau, target=settings.target, model=model, dale=settings.dale,
             feedback=LOCAL_RULES[settings.rule][0], readout_feedback=fed_back,
+            threads=settings.threads,
         )
     else:
         engine = _NumpyEngine(weights, settings)

@@ -115,20 +115,20 @@ RECURRENT = """
 w_rec : 1
 p : 1
 dw : 1
-eta : 1 (shared)
+eta : 1
 u_rec_post = w_rec * z_pre : 1 (summed)
 """
 INPUT = """
 w_in : 1
 q : 1
 dw : 1
-eta : 1 (shared)
+eta : 1
 u_in_post = w_in * x_pre : 1 (summed)
 """
 READOUT = """
 w_out : 1
 dw : 1
-eta : 1 (shared)
+eta : 1
 y_post = w_out * r_pre : 1 (summed)
 """
 #: Eligibility traces, after psi(t) and before zbar takes z(t).

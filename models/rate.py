@@ -85,7 +85,7 @@ RECURRENT = """
 w_rec : 1
 dp/dt = dfdh_post * p + dfdu_post * h_pre : 1 (clock-driven)
 dw : 1
-eta : 1 (shared)
+eta : 1
 u_rec_post = w_rec * h_pre : 1 (summed)
 """
 
@@ -94,7 +94,7 @@ INPUT = """
 w_in : 1
 dq/dt = dfdh_post * q + dfdu_post * x_pre : 1 (clock-driven)
 dw : 1
-eta : 1 (shared)
+eta : 1
 u_in_post = w_in * x_pre : 1 (summed)
 """
 
@@ -102,7 +102,7 @@ u_in_post = w_in * x_pre : 1 (summed)
 READOUT = """
 w_out : 1
 dw : 1
-eta : 1 (shared)
+eta : 1
 y_post = w_out * h_pre : 1 (summed)
 """
 
@@ -116,7 +116,7 @@ fb_post = b * eps_pre : 1 (summed)
 FEEDBACK_SYMMETRIC = """
 b : 1
 dw : 1
-eta : 1 (shared)
+eta : 1
 fb_post = b * eps_pre : 1 (summed)
 """
 #: The readout fed back through ``B`` as an input current (readout-only learning).
