@@ -6,8 +6,12 @@ time excludes building; build time (network construction, and compilation for
 cpp_standalone) is reported apart. Ratios are against the numpy reference
 measured in the same run.
 
-    python benchmarks/bench_rflo.py                # N = 30, 100
-    python benchmarks/bench_rflo.py --sizes 30 100 300 --trials 60 --json out.json
+    python benchmarks/bench_rflo.py --threads 2 --json bench.json   # docs/performance.md
+    python benchmarks/bench_rflo.py --sizes 30 --replicas 9 --no-demo  # a quick look
+
+It also times a grid of ``--replicas`` networks (seeds x learning rates) run as
+one Brian2 simulation against the same networks trained one after another in
+numpy, and ``make demo``'s time to its first trained trial.
 """
 
 from __future__ import annotations
@@ -19,13 +23,21 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 
 ENGINES = ("reference", "cython", "cpp_standalone")
+#: From this N on, the numpy loop is slow enough that fewer trials are timed.
+LARGE = 300
 
 
-def measure(engine: str, n_hidden: int, trials: int, period: int, block: int) -> dict:
-    """Train ``trials`` periodic-task trials with RFLO on one engine; time it."""
+def measure(engine: str, n_hidden: int, trials: int, period: int, block: int,
+            replicas: int = 1, threads: int = 1) -> dict:
+    """Train ``trials`` periodic-task trials with RFLO on one engine; time it.
+
+    With ``replicas = R`` (Brian2 engines), R networks of different seeds and
+    learning rates train as one simulation; ``steps_per_s`` then counts network-steps.
+    """
     import numpy as np
 
     from brianrflo.network import BrianNetwork
@@ -34,35 +46,67 @@ def measure(engine: str, n_hidden: int, trials: int, period: int, block: int) ->
     from brianrflo.weights import Weights
 
     task = Periodic(period)
-    weights = Weights.init(n_hidden, 0, 1, seed=0)
-    eta = (0.01, 0.01, 0.01)
+    weights = [Weights.init(n_hidden, 0, 1, seed=r) for r in range(replicas)]
+    eta = np.linspace(0.005, 0.02, replicas)[:, None] * np.ones(3)
     start = time.perf_counter()
     if engine == "reference":
-        net = _NumpyEngine(weights, Settings(target="reference", eta=eta, trials=trials,
-                                             block_trials=block))
+        net = _NumpyEngine(weights[0], Settings(target="reference", eta=tuple(eta[0]),
+                                                trials=trials, block_trials=block))
     else:
-        net = BrianNetwork(weights, period, block_trials=block, eta=eta, target=engine)
+        net = BrianNetwork(weights if replicas > 1 else weights[0], period, block_trials=block,
+                           eta=eta if replicas > 1 else tuple(eta[0]), target=engine,
+                           threads=threads)
     build = time.perf_counter() - start
-    rng = np.random.default_rng(0)
+    rngs = [np.random.default_rng(r) for r in range(replicas)]
     losses = []
     start = time.perf_counter()
     for _ in range(trials // block):
-        losses.extend(net.run_block(task.block(block, rng)))
+        blocks = [task.block(block, rng) for rng in rngs]
+        losses.append(net.run_block(blocks if replicas > 1 else blocks[0]))
     run = time.perf_counter() - start
     return {
         "engine": engine,
         "n_hidden": n_hidden,
+        "replicas": replicas,
+        "threads": threads,
         "build_s": build,
         "run_s": run,
-        "steps_per_s": trials * period / run,
+        "steps_per_s": replicas * trials * period / run,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "final_loss": float(np.mean(losses[-block:])),
+        "final_loss": float(np.mean(losses[-1])),
     }
 
 
-def _child(engine: str, n: int, args) -> dict:
-    cmd = [sys.executable, __file__, "--one", engine, str(n), "--trials", str(args.trials),
-           "--period", str(args.period), "--block-trials", str(args.block_trials)]
+def demo_first_trial(block_trials: int = 1) -> float:
+    """Seconds from starting ``make demo``'s command to its first trained block.
+
+    The demo's own command with ``--block-trials`` small, so the first progress
+    line follows the first trained trial(s); the compile cache is warmed first.
+    """
+    brianrflo = os.path.join(os.path.dirname(sys.executable), "brianrflo")
+    cmd = [brianrflo, "train", "periodic", "--rule", "rflo", "--n-hidden", "30", "--period",
+           "200", "--trials", "2000", "--seed", "0", "--block-trials", str(block_trials),
+           "--overwrite", "--out"]
+    with tempfile.TemporaryDirectory() as out:
+        for _ in range(2):  # the first run fills Brian2's compile cache
+            start = time.perf_counter()
+            proc = subprocess.Popen([*cmd, out], stderr=subprocess.PIPE, text=True)
+            for line in proc.stderr:
+                if line.lstrip().startswith("trial"):
+                    break
+            first = time.perf_counter() - start
+            proc.kill()
+            proc.wait()
+    return first
+
+
+def _child(engine: str, n: int, args, replicas: int = 1, threads: int = 1) -> dict:
+    large = n >= LARGE
+    trials = args.large_trials if large else args.trials
+    block = args.large_block_trials if large else args.block_trials
+    cmd = [sys.executable, __file__, "--one", engine, str(n), "--trials", str(trials),
+           "--period", str(args.period), "--block-trials", str(block),
+           "--replicas", str(replicas), "--threads", str(threads)]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode:
         raise RuntimeError(f"{engine} N={n} failed:\n{done.stderr[-2000:]}")
@@ -71,19 +115,31 @@ def _child(engine: str, n: int, args) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[30, 100])
-    parser.add_argument("--trials", type=int, default=100, help="trials per measurement")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[30, 100, 300, 1000])
+    parser.add_argument("--trials", type=int, default=200, help="trials per measurement")
     parser.add_argument("--period", type=int, default=200)
-    parser.add_argument("--block-trials", type=int, default=20)
+    parser.add_argument("--block-trials", type=int, default=50)
     parser.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
+    parser.add_argument("--large-trials", type=int, default=10,
+                        help=f"trials per measurement for N >= {LARGE}")
+    parser.add_argument("--large-block-trials", type=int, default=5)
+    parser.add_argument("--replicas", type=int, default=90,
+                        help="grid size for the replica measurement (N = --grid-n)")
+    parser.add_argument("--grid-n", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="also time cpp_standalone with this many OpenMP threads")
+    parser.add_argument("--no-demo", action="store_true",
+                        help="skip timing make demo's first trained trial")
     parser.add_argument("--json", help="also write the rows to this file")
     parser.add_argument("--one", nargs=2, metavar=("ENGINE", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.trials % args.block_trials:
-        parser.error("--trials must be a multiple of --block-trials")
+    if args.trials % args.block_trials or args.large_trials % args.large_block_trials:
+        parser.error("--trials (--large-trials) must be a multiple of --block-trials "
+                     "(--large-block-trials)")
     if args.one:
         engine, n = args.one
-        print(json.dumps(measure(engine, int(n), args.trials, args.period, args.block_trials)))
+        print(json.dumps(measure(engine, int(n), args.trials, args.period, args.block_trials,
+                                 args.replicas, args.threads)))
         return
 
     import brian2
@@ -92,23 +148,53 @@ def main() -> None:
     print(f"python {platform.python_version()}  brian2 {brian2.__version__}  "
           f"numpy {np.__version__}  cores {os.cpu_count()}")
     print(f"RFLO, periodic task T={args.period}, updates per trial, {args.trials} trials "
-          f"in blocks of {args.block_trials}, single thread")
+          f"in blocks of {args.block_trials} ({args.large_trials} in blocks of "
+          f"{args.large_block_trials} from N = {LARGE}), single thread unless said")
     rows = []
-    header = f"{'N':>5}  {'engine':<15}{'build_s':>9}{'steps/s':>11}{'x numpy':>9}{'peak MB':>9}"
+    header = (f"{'N':>5}  {'engine':<22}{'first build_s':>14}{'build_s':>9}{'steps/s':>11}"
+              f"{'x numpy':>9}{'peak MB':>9}")
     print(header)
+
+    def report(row, base, label, first=None):
+        row["x_numpy"] = row["steps_per_s"] / base
+        row["first_build_s"] = first
+        rows.append(row)
+        cold = "-" if first is None else f"{first:.2f}"
+        build = "-" if row["engine"] == "reference" else f"{row['build_s']:.2f}"
+        print(f"{row['n_hidden']:>5}  {label:<22}{cold:>14}{build:>9}{row['steps_per_s']:>11.0f}"
+              f"{row['x_numpy']:>9.2f}{row['peak_rss_mb']:>9.0f}", flush=True)
+
+    def timed(engine, n, replicas=1, threads=1):
+        # The first child fills the compile cache: its build time is the cold one.
+        first = None
+        if engine != "reference":
+            first = _child(engine, n, args, replicas, threads)["build_s"]
+        return _child(engine, n, args, replicas, threads), first
+
+    base = {}
     for n in args.sizes:
-        base = None
         for engine in args.engines:
-            if engine != "reference":
-                _child(engine, n, args)  # warm the compile caches: build_s is a warm build
-            row = _child(engine, n, args)
-            if engine == "reference":
-                base = row["steps_per_s"]
-            row["x_numpy"] = row["steps_per_s"] / base if base else float("nan")
-            rows.append(row)
-            build = "-" if engine == "reference" else f"{row['build_s']:.2f}"
-            print(f"{n:>5}  {engine:<15}{build:>9}{row['steps_per_s']:>11.0f}"
-                  f"{row['x_numpy']:>9.2f}{row['peak_rss_mb']:>9.0f}", flush=True)
+            row, first = timed(engine, n)
+            base.setdefault(n, row["steps_per_s"])
+            report(row, base[n], engine, first)
+        if args.threads > 1 and "cpp_standalone" in args.engines:
+            row, first = timed("cpp_standalone", n, threads=args.threads)
+            report(row, base[n], f"cpp_standalone {args.threads} thr", first)
+    if args.replicas > 1:
+        n = args.grid_n
+        if n not in base:
+            base[n] = _child("reference", n, args)["steps_per_s"]
+        print(f"grid: {args.replicas} networks (seeds x learning rates) at N = {n} in one "
+              f"simulation; 'x numpy' is against training them one after another in numpy "
+              f"({args.replicas} x one measured network: the numpy loop's cost is linear in "
+              "the networks)")
+        for engine in ("cython", "cpp_standalone"):
+            row, first = timed(engine, n, args.replicas)
+            report(row, base[n], f"{engine} x{args.replicas}", first)
+    if not args.no_demo:
+        demo = demo_first_trial()
+        rows.append({"engine": "demo", "first_trial_s": demo})
+        print(f"make demo (warm cache): first trained trial after {demo:.2f} s")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

@@ -76,7 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     sw = sub.add_parser("sweep", parents=[common],
                         help="train a grid of seeds x learning rates as replicas of one "
                         "Brian2 network")
-    sw.add_argument("--rule", choices=tuple(LOCAL_RULES), default="rflo")
+    sw.add_argument("--rule", choices=RULES, default="rflo",
+                    help="rules of the RFLO family run as Brian2 replicas; with --target "
+                    "reference, or for bptt, rtrl and nonlocal-random, the grid runs as "
+                    "stacked numpy networks")
     sw.add_argument("--etas", type=float, nargs="+", required=True,
                     help="learning rates (each sets eta1 = eta2 = eta3)")
     sw.add_argument("--seeds", type=int, default=3, help="networks per rate: seeds 0..n-1")
@@ -245,6 +248,7 @@ def _train(args) -> int:
 
 
 def _sweep(args) -> int:
+    from .batch import sweep
     from .replicas import replica_sweep
 
     task = _make_task(args)
@@ -253,8 +257,13 @@ def _sweep(args) -> int:
                         explode=args.explode, dale=args.dale, threads=args.threads)
     seeds = range(check_int("seeds", args.seeds, 1))
     say = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    result = replica_sweep(task, settings, args.etas, seeds, n_hidden=args.n_hidden,
-                           progress=say)
+    if args.target == "reference" or args.rule not in LOCAL_RULES:
+        result = sweep(task, args.rule, args.etas, seeds, args.trials, n_hidden=args.n_hidden,
+                       tau=args.tau, update=args.update, dale=args.dale, explode=args.explode,
+                       block_trials=args.block_trials, progress=say)
+    else:
+        result = replica_sweep(task, settings, args.etas, seeds, n_hidden=args.n_hidden,
+                               progress=say)
     os.makedirs(args.out, exist_ok=True)
     result.save(os.path.join(args.out, "sweep.npz"))
     summary = result.summary()

@@ -109,3 +109,14 @@ def test_cli_sweep_writes_one_row_per_rate(tmp_path, capsys):
     assert [row["eta"] for row in rows] == [0.01, 0.03]
     assert main(["sweep", "--etas", "0.1", "--seeds", "0", "--out", str(tmp_path)]) == 2
     assert "seeds" in capsys.readouterr().err
+
+
+def test_cli_sweep_runs_numpy_rules_as_stacked_networks(tmp_path):
+    assert main(["sweep", "periodic", "--period", "25", "--n-hidden", str(N), "--trials", "4",
+                 "--block-trials", "4", "--rule", "bptt", "--etas", "0.03", "--seeds", "2",
+                 "--quiet", "--out", str(tmp_path)]) == 0
+    saved = Sweep.load(str(tmp_path / "sweep.npz"))
+    alone = train(Periodic(25), Settings(rule="bptt", trials=4, block_trials=4,
+                                         eta=(0.03,) * 3, seed=1, target="reference"),
+                  n_hidden=N)
+    np.testing.assert_allclose(saved.losses[1], alone.losses, rtol=0, atol=TOL)
