@@ -311,16 +311,22 @@ class BrianNetwork:
                 b2.set_device("runtime")
             b2.prefs.codegen.target = self.target
 
-    def _build(self) -> None:
+    def _scaffold(self, namespace: dict):
+        """What every model's network shares: TimedArrays, namespace, trial clock.
+
+        Returns ``(ns, trial_clock, synapses, objects)``: ``synapses(source, target,
+        eqs, name, when, order)`` makes all-to-all synapses within each replica, with
+        their summed variables scheduled at ``when``/``order``, and adds them to ``objects``.
+        """
         R, T = self.R, self.T
-        N, M, K = R * self.n_hidden, R * self.n_in, R * self.n_out
+        M, K = R * self.n_in, R * self.n_out
         steps = self.block_trials * T
         self.x_ta = b2.TimedArray(np.zeros((steps, max(M, 1))), dt=DT, name="x_ta")
         self.target_ta = b2.TimedArray(np.zeros((steps, K)), dt=DT, name="target_ta")
         self.mask_ta = b2.TimedArray(np.zeros((steps, K)), dt=DT, name="mask_ta")
         online = self.period is None
         ns = {
-            **self.model.namespace,
+            **namespace,
             "x_ta": self.x_ta,
             "target_ta": self.target_ta,
             "mask_ta": self.mask_ta,
@@ -338,6 +344,13 @@ class BrianNetwork:
                 updater.when, updater.order = when, order
             objects.append(syn)
             return syn
+
+        return ns, trial_clock, synapses, objects
+
+    def _build(self) -> None:
+        R, T = self.R, self.T
+        N, M, K = R * self.n_hidden, R * self.n_in, R * self.n_out
+        ns, trial_clock, synapses, objects = self._scaffold(self.model.namespace)
 
         hidden = b2.NeuronGroup(
             N, self.model.hidden_equations(), method="euler", name="hidden", namespace=ns, dt=DT

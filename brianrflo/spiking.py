@@ -35,7 +35,7 @@ from brianrflo.models.lif import LIFModel
 from brianrflo.models.rate import ERROR, ERROR_UPDATE, FEEDBACK
 from brianrflo.tasks.base import Block, Task
 
-from .network import DT, BrianNetwork, Target, pre_post
+from .network import DT, BrianNetwork, Target
 from .weights import Weights, dale_signs
 
 __all__ = ["SpikingNetwork", "evaluate_spiking", "spiking_trace"]
@@ -91,33 +91,9 @@ class SpikingNetwork(BrianNetwork):
     def _build(self) -> None:
         N, M, K, T = self.n_hidden, self.n_in, self.n_out, self.T
         m: LIFModel = self.model
-        steps = self.block_trials * T
-        self.x_ta = b2.TimedArray(np.zeros((steps, max(M, 1))), dt=DT, name="x_ta")
-        self.target_ta = b2.TimedArray(np.zeros((steps, K)), dt=DT, name="target_ta")
-        self.mask_ta = b2.TimedArray(np.zeros((steps, K)), dt=DT, name="mask_ta")
-        online = self.period is None
         tau_m = float(self.tau[0])
-        ns = {
-            **m.namespace,
-            "tau_m": tau_m * DT,
-            "tau_m_steps": tau_m,
-            "x_ta": self.x_ta,
-            "target_ta": self.target_ta,
-            "mask_ta": self.mask_ta,
-            "update_period": 1 if online else self.period * T,
-            "scale": 1.0 if online else 1.0 / T,
-        }
-        trial_clock = b2.Clock(dt=T * DT, name="trial_clock")
-        objects = []
-
-        def synapses(source, target, eqs, name, when, order):
-            syn = b2.Synapses(source, target, eqs, name=name, namespace=ns, dt=DT)
-            i, j = pre_post(len(source), len(target))
-            syn.connect(i=i, j=j)
-            for updater in syn.summed_updaters.values():
-                updater.when, updater.order = when, order
-            objects.append(syn)
-            return syn
+        ns, trial_clock, synapses, objects = self._scaffold(
+            {**m.namespace, "tau_m": tau_m * DT, "tau_m_steps": tau_m})
 
         hidden = b2.NeuronGroup(
             N, lif.LIF_EQUATIONS, threshold=lif.THRESHOLD, reset=lif.RESET,
