@@ -41,7 +41,7 @@ from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 from brianrflo.models import loop as eqs
 from brianrflo.tasks.reach import HOLD, allowed_syllables, reach_directions
 
-from .network import DT, check_tau, pre_post
+from .network import DT, check_tau, from_synapses, pre_post, to_synapses
 from .validation import check_array, check_int, check_real
 from .weights import Weights
 
@@ -238,18 +238,18 @@ class LoopNetwork:
 
         rec = connect(cortex, cortex, eqs.RECURRENT, "loop_rec", *pre_post(N, N),
                       "before_groups", 0)
-        rec.w_rec = w.w_rec.ravel()
+        rec.w_rec = to_synapses(w.w_rec)
         inp = connect(thalamus, cortex, eqs.INPUT, "loop_inp", *pre_post(M, N), "before_groups", 0)
-        inp.w_in = w.w_in.ravel()
+        inp.w_in = to_synapses(w.w_in)
         out = connect(cortex, cursor, eqs.READOUT, "loop_out", *pre_post(N, 2), "after_groups", 0)
-        out.w_out = w.w_out.ravel()
+        out.w_out = to_synapses(w.w_out)
         cs = connect(cortex, striatum, eqs.CORTICOSTRIATAL, "corticostriatal", *pre_post(N, U),
                      "start", 1, clock=syllable_clock)
         cs.run_regularly(eqs.RULES[self.rule], when="start", order=7, name="plasticity")
         # Reach units only: a hold does not move the cursor, so it is always allowed.
         bounds = connect(cursor, striatum, eqs.BOUNDS, "bounds", *pre_post(2, M), "start", 1,
                          clock=syllable_clock)
-        bounds.reach = (self.length * reach_directions(M)).ravel()
+        bounds.reach = to_synapses(self.length * reach_directions(M))
         wta = connect(striatum, striatum, eqs.COMPETITION, "wta", *pre_post(U, U), "start", 3,
                       clock=syllable_clock)
         wta.summed_updaters["hit_post"].order = 5
@@ -272,11 +272,11 @@ class LoopNetwork:
     @property
     def w_s(self) -> np.ndarray:
         """Corticostriatal weights ``W_s``, shape ``(units, N)`` (a copy)."""
-        return np.array(self.cs.w_s[:]).reshape(self.units, self.weights.n_hidden)
+        return from_synapses(self.cs.w_s[:], (self.units, self.weights.n_hidden))
 
     @w_s.setter
     def w_s(self, value) -> None:
-        self.cs.w_s = check_array("w_s", value, (self.units, self.weights.n_hidden)).ravel()
+        self.cs.w_s = to_synapses(check_array("w_s", value, (self.units, self.weights.n_hidden)))
 
     @property
     def eta_s(self) -> float:

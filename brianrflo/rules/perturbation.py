@@ -34,7 +34,7 @@ import time
 import brian2 as b2
 import numpy as np
 
-from brianrflo.network import DT, pre_post
+from brianrflo.network import DT, from_synapses, pre_post, to_synapses
 from brianrflo.tasks.base import Block, Task
 from brianrflo.validation import check_int, check_real
 from brianrflo.weights import Weights
@@ -291,18 +291,19 @@ class PerturbationNetwork:
             raise ValueError(f"weights have (n_hidden, n_in, n_out) = {shape}, the network has "
                              f"{(self.n_hidden, self.n_in, self.n_out)}")
         self._weights = weights.copy()
-        self.rec.w_rec = weights.w_rec.ravel()
-        self.out.w_out = weights.w_out.ravel()
+        self.rec.w_rec = to_synapses(weights.w_rec)
+        self.out.w_out = to_synapses(weights.w_out)
         self.hidden.h0 = weights.h0
         if self.inp is not None:
-            self.inp.w_in = weights.w_in.ravel()
+            self.inp.w_in = to_synapses(weights.w_in)
 
     def get_weights(self) -> Weights:
         """The current weights (a copy)."""
         N, M, K = self.n_hidden, self.n_in, self.n_out
         return Weights(
-            w_in=self.inp.w_in[:].reshape(N, M) if M else np.zeros((N, 0)),
-            w_rec=self.rec.w_rec[:].reshape(N, N), w_out=self.out.w_out[:].reshape(K, N),
+            w_in=from_synapses(self.inp.w_in[:], (N, M)) if M else np.zeros((N, 0)),
+            w_rec=from_synapses(self.rec.w_rec[:], (N, N)),
+            w_out=from_synapses(self.out.w_out[:], (K, N)),
             b=self._weights.b, h0=self._weights.h0,
         )
 
@@ -314,8 +315,11 @@ class PerturbationNetwork:
     def eligibility(self) -> dict[str, np.ndarray]:
         """``E`` of each plastic weight, summed over the last trial run."""
         N, M, K = self.n_hidden, self.n_in, self.n_out
-        got = {"w_rec": self.rec.E[:].reshape(N, N), "w_out": self.out.E[:].reshape(K, N)}
-        got["w_in"] = self.inp.E[:].reshape(N, M) if M else np.zeros((N, 0))
+        got = {
+            "w_rec": from_synapses(self.rec.E[:], (N, N)),
+            "w_out": from_synapses(self.out.E[:], (K, N)),
+        }
+        got["w_in"] = from_synapses(self.inp.E[:], (N, M)) if M else np.zeros((N, 0))
         return got
 
     # --------------------------------------------------------------------- run
