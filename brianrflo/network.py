@@ -11,7 +11,8 @@ start (0, 1)       read ``x(t)``; at trial starts record the     inputs, trial c
                    last trial's loss, then reset ``h=h0``,
                    ``p=q=0``, ``loss=0``
 before_groups (0)  ``u_rec = W h(t-1)``, ``u_in = W_in x(t)``    summed variables
-before_groups (1)  ``df/dh``, ``df/du`` (``phi'(u(t))/tau``)     hidden
+before_groups (1)  ``phi(u(t))``, ``df/dh``, ``df/du``           hidden
+                   (``phi'(u(t))/tau``)
 before_groups (2)  traces ``p(t)``, ``q(t)`` (Eq. 17)            synapse state updaters
 groups             ``h(t)`` (Eq. 1, forward Euler)               hidden state updater
 after_groups (0)   ``y(t) = W_out h(t)``                         summed variable

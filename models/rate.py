@@ -23,7 +23,7 @@ import brian2 as b2
 import sympy
 from brian2 import Equations
 from brian2.core.namespace import DEFAULT_CONSTANTS, DEFAULT_FUNCTIONS, DEFAULT_UNITS
-from brian2.equations.equations import SUBEXPRESSION
+from brian2.equations.equations import PARAMETER, SUBEXPRESSION, SingleEquation
 from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
 from brian2.units.fundamentalunits import DIMENSIONLESS
 
@@ -323,13 +323,20 @@ class RateModel:
         return f
 
     def derivatives(self) -> tuple[str, str]:
-        """``(df/dh, df/du)`` as Brian2 expressions."""
+        """``(df/dh, df/du)`` as Brian2 expressions.
+
+        Where ``phi``'s own expression appears in them (``1 - tanh(u)**2`` for
+        ``tanh``), it is written as ``phi``, which is computed first.
+        """
         f = self._f()
         names = {s.name for s in f.free_symbols}
         if names & {"u_rec", "u_in", "u_y"}:
             raise ModelError("dh/dt must depend on u_rec, u_in and u_y only through u")
         dfdh = _derivative(f, "h", "dh/dt")
         dfdu = _derivative(f, "u", "dh/dt (through phi)")
+        if self.phi is not None:
+            as_phi = {str_to_sympy(self.phi): str_to_sympy("phi")}
+            dfdh, dfdu = dfdh.subs(as_phi), dfdu.subs(as_phi)
         return sympy_to_str(dfdh), sympy_to_str(dfdu)
 
     def takes_readout_feedback(self) -> bool:
@@ -350,14 +357,29 @@ class RateModel:
         return name in self._parse().parameter_names
 
     # -------------------------------------------------------------- Brian2 code
-    def hidden_equations(self) -> str:
-        """Equations of the hidden units: the model's and the rule's variables."""
-        return self.equations.rstrip() + "\n" + HIDDEN_RULE
+    def hidden_equations(self) -> Equations:
+        """Equations of the hidden units: the model's and the rule's variables.
+
+        A ``phi`` subexpression becomes a parameter that
+        :meth:`hidden_derivative_code` sets once per step, so that ``phi(u)`` (a
+        transcendental for the paper's units) is computed once per unit and step
+        for both the state update and ``df/du``, as the numpy reference does.
+        """
+        eqs = self._parse()
+        if "phi" in eqs.subexpr_names:
+            phi = eqs["phi"]
+            eqs = Equations([
+                SingleEquation(PARAMETER, "phi", dimensions=phi.dim, var_type=phi.var_type)
+                if eq.varname == "phi" else eq
+                for eq in eqs.values()
+            ])
+        return eqs + Equations(HIDDEN_RULE)
 
     def hidden_derivative_code(self) -> str:
-        """Per-step code computing ``df/dh`` and ``df/du``."""
+        """Per-step code computing ``phi`` (if the model has it), ``df/dh`` and ``df/du``."""
         dfdh, dfdu = self.derivatives()
-        return HIDDEN_DERIVATIVES.format(dfdh=dfdh, dfdu=dfdu)
+        code = HIDDEN_DERIVATIVES.format(dfdh=dfdh, dfdu=dfdu)
+        return f"phi = {self.phi}\n{code.lstrip()}" if self.phi is not None else code
 
     @staticmethod
     def update_code(weight: str, dale: bool = False) -> str:
@@ -377,7 +399,7 @@ class RateModel:
         """
         fb = feedback_equations(feedback, readout_feedback)
         parts = [
-            ("hidden units (NeuronGroup, method='euler')", self.hidden_equations()),
+            ("hidden units (NeuronGroup, method='euler')", str(self.hidden_equations())),
             ("hidden units, every step before the state update", self.hidden_derivative_code()),
             ("inputs (NeuronGroup)", INPUTS + "\nevery step: " + INPUTS_READ),
             ("error units (NeuronGroup)", ERROR + "\nevery step:" + ERROR_UPDATE),

@@ -124,7 +124,7 @@ def test_shipped_models_are_listed_and_shown(capsys):
     assert all(name in listed for name in MODELS)
     assert main(["show-equations", "--model", "rate-sigmoid", "--rule", "rflo"]) == 0
     shown = capsys.readouterr().out
-    assert "phi = 1 / (1 + exp(-u))" in shown and "dfdu = exp(-u)/(tau*(1 + exp(-u))**2)" in shown
+    assert "phi = 1 / (1 + exp(-u))" in shown and "dfdu = phi**2*exp(-u)/tau" in shown
     assert "dp/dt = dfdh_post * p + dfdu_post * h_pre" in shown
 
 
