@@ -107,7 +107,11 @@ def _child(engine: str, n: int, args, replicas: int = 1, threads: int = 1) -> di
     cmd = [sys.executable, __file__, "--one", engine, str(n), "--trials", str(trials),
            "--period", str(args.period), "--block-trials", str(block),
            "--replicas", str(replicas), "--threads", str(threads)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    # Single thread means numpy's BLAS too: it would otherwise use both cores for
+    # the reference's matrix-vector products.
+    env = {**os.environ, **{name: str(threads) for name in
+                            ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}}
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if done.returncode:
         raise RuntimeError(f"{engine} N={n} failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -12,13 +12,13 @@ start (0, 1)       read ``x(t)``; at trial starts record the     inputs, trial c
                    ``p=q=0``, ``loss=0``
 before_groups (0)  ``u_rec = W h(t-1)``, ``u_in = W_in x(t)``    summed variables
 before_groups (1)  ``phi(u(t))``, ``df/dh``, ``df/du``           hidden
-                   (``phi'(u(t))/tau``)
-before_groups (2)  traces ``p(t)``, ``q(t)`` (Eq. 17)            synapse state updaters
+                   (``phi'(u(t))/tau``), ``h_prev = h(t-1)``
 groups             ``h(t)`` (Eq. 1, forward Euler)               hidden state updater
 after_groups (0)   ``y(t) = W_out h(t)``                         summed variable
 after_groups (1)   ``eps(t)``, running loss                      error units
 after_groups (2)   ``fb = B eps(t)``                             summed variable
-after_groups (3)   weight updates (Eq. 16), applied at the end   synapses
+after_groups (3)   traces ``p(t)``, ``q(t)`` (Eq. 17), then      synapses
+                   weight updates (Eq. 16), applied at the end
                    of each update period
 =================  ============================================  ===================
 
@@ -407,10 +407,6 @@ class BrianNetwork:
             inp.run_regularly("q = 0", clock=trial_clock, when="start", order=1,
                               name="inp_reset")
             learners.append((inp, "w_in"))
-        for syn in (rec, inp):
-            if syn is not None:
-                syn.state_updater.when = "before_groups"
-                syn.state_updater.order = 2
         for syn, name in learners:
             syn.run_regularly(self.model.update_code(name, self.dale), when="after_groups", order=3,
                               name=f"{syn.name}_update")

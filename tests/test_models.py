@@ -125,7 +125,7 @@ def test_shipped_models_are_listed_and_shown(capsys):
     assert main(["show-equations", "--model", "rate-sigmoid", "--rule", "rflo"]) == 0
     shown = capsys.readouterr().out
     assert "phi = 1 / (1 + exp(-u))" in shown and "dfdu = phi**2*exp(-u)/tau" in shown
-    assert "dp/dt = dfdh_post * p + dfdu_post * h_pre" in shown
+    assert "_p = dt*(dfdh_post*p + dfdu_post*h_prev_pre) + p" in shown
 
 
 def test_other_models_need_a_brian2_engine():
