@@ -164,6 +164,9 @@ RULE_NAMES = frozenset(
      "update_period", "x_ta", "target_ta", "mask_ta", "t_block", "inv_2T"}
 )
 _SPECIAL = {"t", "dt", "i", "N", "t_in_timesteps", "xi"}
+#: The rule's unit variables a model's equations may read; ``df/dh`` and ``df/du``
+#: are derived from those equations, so they cannot appear in them.
+_UNIT_READS = frozenset(Equations(HIDDEN_RULE).names) - {"dfdh", "dfdu"}
 
 
 class ModelError(ValueError):
@@ -289,10 +292,8 @@ class RateModel:
             if _derivative(u, name, "u") != 1:
                 raise ModelError(f"u must contain {name} with coefficient 1 (u = u_rec + u_in "
                                  "+ ...), so the synapses' currents enter as in the paper")
-        known = (set(eqs.names) | {"u_rec", "u_in", "u_y", "fb", "h_prev", "h0", "dale_sign"}
-                 | _SPECIAL
-                 | set(DEFAULT_FUNCTIONS) | set(DEFAULT_UNITS) | set(DEFAULT_CONSTANTS)
-                 | set(self.namespace))
+        known = (set(eqs.names) | _UNIT_READS | _SPECIAL | set(DEFAULT_FUNCTIONS)
+                 | set(DEFAULT_UNITS) | set(DEFAULT_CONSTANTS) | set(self.namespace))
         undefined = sorted(n for n in eqs.identifiers if n not in known
                            and not n.startswith("xi_"))
         if undefined:
@@ -347,8 +348,9 @@ class RateModel:
             raise ModelError("dh/dt must depend on u_rec, u_in and u_y only through u")
         dfdh = _derivative(f, "h", "dh/dt")
         dfdu = _derivative(f, "u", "dh/dt (through phi)")
-        if self.phi is not None:
-            as_phi = {str_to_sympy(self.phi): str_to_sympy("phi")}
+        phi = self.phi
+        if phi is not None:
+            as_phi = {str_to_sympy(phi): str_to_sympy("phi")}
             dfdh, dfdu = dfdh.subs(as_phi), dfdu.subs(as_phi)
         return sympy_to_str(dfdh), sympy_to_str(dfdu)
 
@@ -392,7 +394,8 @@ class RateModel:
         """Per-step code computing ``phi`` (if the model has it), ``df/dh`` and ``df/du``."""
         dfdh, dfdu = self.derivatives()
         code = HIDDEN_DERIVATIVES.format(dfdh=dfdh, dfdu=dfdu)
-        return f"phi = {self.phi}\n{code.lstrip()}" if self.phi is not None else code
+        phi = self.phi
+        return f"phi = {phi}\n{code.lstrip()}" if phi is not None else code
 
     @staticmethod
     def update_code(weight: str, dale: bool = False) -> str:
