@@ -121,8 +121,9 @@ def pre_post(n_pre: int, n_post: int, replicas: int = 1) -> tuple[np.ndarray, np
 
     Synapse ``k = b * n_post + a`` is ``b -> a``. Consecutive synapses thus reach
     different targets, so a summed variable's scatter-add never waits on its own
-    last write (at N = 100 it runs 3x faster than in ``W.ravel()`` order), while
-    each target still sums its inputs in presynaptic order. A weight matrix
+    last write (at N = 100 it runs 3x faster than in ``W.ravel()`` order,
+    ``benchmarks/scatter_order.py``), while each target still sums its inputs in
+    presynaptic order. A weight matrix
     ``W[post, pre]`` maps to the synapses by :func:`to_synapses` and back by
     :func:`from_synapses`. With ``replicas = R`` the groups hold ``R`` blocks of
     units, each connected only to its own block, and the synapses of replica ``r``
