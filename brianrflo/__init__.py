@@ -7,10 +7,29 @@ The main entry points::
     result = train(Periodic(200), Settings(rule="rflo", trials=500), n_hidden=30)
 """
 
-from .analysis import alignment
-from .network import BrianNetwork
-from .train import Result, Settings, evaluate, train
-from .weights import Weights
+import os as _os
+import sys as _sys
+
+_hook = _sys.excepthook
+try:
+    import brian2 as _brian2
+except KeyboardInterrupt:  # Ctrl-C while Brian2 loads, the slowest part of start-up
+    if _os.path.basename(_sys.argv[0]) in ("brianrflo", "cli.py", "-m"):
+        print("brianrflo: interrupted while starting; nothing was written", file=_sys.stderr)
+        raise SystemExit(130) from None
+    raise
+# Brian2 installs a hook that calls every uncaught error a Brian2 bug to report;
+# in a user's script that is most often the user's own typo.
+if getattr(_sys.excepthook, "__module__", "").startswith("brian2"):
+    _sys.excepthook = _hook
+# Warnings about what our own code paths do on purpose: OpenMP is covered by the
+# equivalence tests; resumed runs drop the objects of a network they replace.
+_brian2.BrianLogger.suppress_name("openmp")
+
+from .analysis import alignment  # noqa: E402
+from .network import BrianNetwork  # noqa: E402
+from .train import Result, Settings, evaluate, train  # noqa: E402
+from .weights import Weights  # noqa: E402
 
 __all__ = ["BrianNetwork", "Result", "Settings", "Weights", "alignment", "evaluate", "train"]
 __version__ = "0.1.0"

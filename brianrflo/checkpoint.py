@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 
 import numpy as np
 
-from .weights import Weights
+from .runfolder import atomic_write
+from .weights import Weights, read_npz
 
 __all__ = ["FILE", "write", "read"]
 
@@ -22,10 +22,8 @@ def write(out: str | os.PathLike, weights: Weights, state: dict) -> None:
     One file, written to a temporary name and renamed, so a run killed at any
     moment leaves either the previous checkpoint or the new one, never a mix.
     """
-    path = os.path.join(out, FILE)
-    tmp = path + ".tmp.npz"
-    np.savez(tmp, state=np.array(json.dumps(state)), **weights.as_dict())
-    os.replace(tmp, path)
+    arrays = {"state": np.array(json.dumps(state)), **weights.as_dict()}
+    atomic_write(os.path.join(out, FILE), lambda f: np.savez(f, **arrays))
 
 
 def read(out: str | os.PathLike) -> tuple[Weights, dict]:
@@ -39,12 +37,11 @@ def read(out: str | os.PathLike) -> tuple[Weights, dict]:
     path = os.path.join(out, FILE)
     if not os.path.exists(path):
         raise ValueError(f"no checkpoint to resume from: {path!r} does not exist")
+    arrays = read_npz(path, "checkpoint", (*Weights.NAMES, "state"))
     try:
-        with np.load(path, allow_pickle=False) as data:
-            state = json.loads(str(data["state"]))
-            arrays = {n: data[n] for n in Weights.NAMES}
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError) as err:
-        raise ValueError(f"checkpoint {path!r} is corrupt or truncated: {err}") from None
+        state = json.loads(str(arrays.pop("state")))
+    except ValueError as err:
+        raise ValueError(f"checkpoint {path!r} is corrupt: {err}") from None
     if not isinstance(state, dict) or "trials_done" not in state:
         raise ValueError(f"checkpoint {path!r} has no training state")
     try:

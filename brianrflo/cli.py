@@ -1,12 +1,17 @@
 """Command line: ``brianrflo train TASK ...``, ``brianrflo sweep TASK ...`` and more.
 
-Exit codes: 0 success, 2 bad input (one line on stderr naming the parameter),
-3 the run diverged (the last good weights are in the output folder).
+Exit codes: 0 success, 1 a file could not be written (disk full, read-only folder;
+every file already there is unchanged), 2 bad input (one line on stderr naming the
+parameter), 3 the run diverged (the last good weights are in the output folder),
+130 interrupted (Ctrl-C; the last checkpoint is kept).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import copy
+import io
 import json
 import os
 import sys
@@ -15,11 +20,21 @@ from brianrflo.models import MODELS, get_model
 from brianrflo.tasks import TASKS
 
 from . import checkpoint
+from .runfolder import RunFolder, atomic_write
 from .train import ENGINES, LOCAL_RULES, ON_DIVERGE, RULES, Settings, train
 from .validation import check_int
 from .weights import Weights
 
 __all__ = ["main"]
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows a default where there is one to show."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False) or action.help is None:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def _update(value: str) -> str | int:
@@ -33,38 +48,47 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     # Options of every training command: the task, the network and how it trains.
+    # Defaults are Settings()'s, so the CLI and the API train the same run.
+    default = Settings()
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("task", choices=sorted(TASKS), nargs="?", default="periodic")
-    common.add_argument("--n-hidden", type=int, default=30, help="N (default 30)")
+    common.add_argument("task", choices=sorted(TASKS), nargs="?", default="periodic",
+                        help="the task")
+    common.add_argument("--n-hidden", type=int, default=30,
+                        help="N (with --weights: read from the file)")
     common.add_argument("--period", type=int, default=200, help="periodic task: T in steps")
     common.add_argument("--delay-min", type=int, default=50,
                         help="interval task: shortest T_delay in steps")
     common.add_argument("--delay-max", type=int, default=300,
                         help="interval task: longest T_delay in steps")
-    common.add_argument("--trials", type=int, default=2000)
-    common.add_argument("--update", type=_update, default="trial",
+    common.add_argument("--trials", type=int, default=default.trials,
+                        help="training trials")
+    common.add_argument("--update", type=_update, default=default.update,
                         help="'online', 'trial' or a number of trials per update")
-    common.add_argument("--tau", type=float, default=10.0, help="time constant in steps")
-    common.add_argument("--block-trials", type=int, default=100, help="trials per Brian2 run")
-    common.add_argument("--target", choices=ENGINES, default="cython",
+    common.add_argument("--tau", type=float, default=default.tau, help="time constant in steps")
+    common.add_argument("--block-trials", type=int, default=default.block_trials,
+                        help="trials per Brian2 run")
+    common.add_argument("--target", choices=ENGINES, default=default.target,
                         help="Brian2 code generation target, or 'reference' (numpy)")
-    common.add_argument("--threads", type=int, default=1,
+    common.add_argument("--threads", type=int, default=default.threads,
                         help="OpenMP threads (target cpp_standalone only)")
-    common.add_argument("--explode", type=float, default=100.0,
+    common.add_argument("--explode", type=float, default=default.explode,
                         help="stop when a trial's loss exceeds this many times the untrained "
                         "loss")
     common.add_argument("--dale", action="store_true",
                         help="Dale's law: half excitatory, half inhibitory units, signs kept")
     common.add_argument("--quiet", action="store_true", help="no progress lines")
-    tr = sub.add_parser("train", parents=[common], help="train a network on a task")
+    tr = sub.add_parser("train", parents=[common], help="train a network on a task",
+                        formatter_class=_Help)
     tr.add_argument("--rule", choices=RULES, default="rflo")
     tr.add_argument("--model", choices=sorted(MODELS), default="rate",
                     help="hidden-unit equations (see 'brianrflo models')")
-    tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--eta", type=float, default=0.03, help="learning rate of all weights")
+    tr.add_argument("--seed", type=int, default=default.seed,
+                    help="seeds the weights, the task's trials and Brian2")
+    tr.add_argument("--eta", type=float, default=default.eta[0],
+                    help="learning rate of all weights")
     for k, name in enumerate(("w_out", "w_rec", "w_in"), start=1):
         tr.add_argument(f"--eta{k}", type=float, help=f"learning rate of {name} (overrides --eta)")
-    tr.add_argument("--on-diverge", choices=ON_DIVERGE, default="stop",
+    tr.add_argument("--on-diverge", choices=ON_DIVERGE, default=default.on_diverge,
                     help="on divergence: stop, or retry the block at half the learning rate")
     tr.add_argument("--weights", help="start from weights saved in this .npz file")
     tr.add_argument("--config", help="settings saved by an earlier run (its config.json); "
@@ -74,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
                     "weights.npz, metrics.json, training.png)")
     tr.add_argument("--overwrite", action="store_true", help="replace results already in --out")
     sw = sub.add_parser("sweep", parents=[common],
+                        formatter_class=_Help,
                         help="train a grid of seeds x learning rates as replicas of one "
                         "Brian2 network")
     sw.add_argument("--rule", choices=RULES, default="rflo",
@@ -85,7 +110,8 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--seeds", type=int, default=3, help="networks per rate: seeds 0..n-1")
     sw.add_argument("--out", required=True,
                     help="output folder (receives sweep.npz and sweep.json)")
-    fig = sub.add_parser("figure", help="reproduce a paper figure (PNG + JSON of its numbers)")
+    fig = sub.add_parser("figure", help="reproduce a paper figure (PNG + JSON of its numbers)",
+                         formatter_class=_Help)
     fig.add_argument("name", help="figure name, or 'list'")
     fig.add_argument("--quick", action="store_true",
                      help="small sizes and trial counts: minutes, same qualitative result")
@@ -95,7 +121,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="output folder (default out/figures)")
     fig.add_argument("--quiet", action="store_true", help="no progress lines")
     sub.add_parser("models", help="list the shipped models")
-    show = sub.add_parser("show-equations", help="print the Brian2 code a model runs")
+    show = sub.add_parser("show-equations", help="print the Brian2 code a model runs",
+                          formatter_class=_Help)
     show.add_argument("--model", choices=sorted(MODELS), default="rate")
     show.add_argument("--rule", choices=tuple(LOCAL_RULES), default="rflo",
                       help="the rule whose equations to show (BPTT, RTRL and nonlocal-random "
@@ -145,11 +172,8 @@ def _show(args) -> int:
     return 0
 
 
-#: Files a run writes into its output folder.
-OUTPUTS = ("config.json", checkpoint.FILE, "weights.npz", "metrics.json", "training.png")
-
 #: Options that are a run's settings (saved in config.json); the rest are how to run it.
-NOT_SETTINGS = {"command", "out", "overwrite", "quiet", "resume", "config"}
+NOT_SETTINGS = {"command", "out", "overwrite", "quiet", "resume", "config", "given", "folder"}
 
 
 def _read_config(path: str, parser: argparse.ArgumentParser) -> dict:
@@ -182,19 +206,6 @@ def _read_config(path: str, parser: argparse.ArgumentParser) -> dict:
     return config
 
 
-def _write_config(args) -> None:
-    config = {k: v for k, v in vars(args).items() if k not in NOT_SETTINGS}
-    path = os.path.join(args.out, "config.json")
-    text = json.dumps(config, indent=1)
-    if os.path.exists(path):
-        with open(path) as f:
-            if f.read() == text:  # resuming as saved: leave the file untouched
-                return
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
-
-
 def _make_task(args):
     if args.task == "reach":
         return TASKS["reach"]()
@@ -203,11 +214,23 @@ def _make_task(args):
     return TASKS[args.task](period=args.period)
 
 
+#: Options that belong to one task only.
+TASK_OPTIONS = {"period": "periodic", "delay_min": "interval", "delay_max": "interval"}
+
+
+def _check_task_options(args, given: set[str]) -> None:
+    for dest, task in TASK_OPTIONS.items():
+        if dest in given and args.task != task:
+            option = "--" + dest.replace("_", "-")
+            raise ValueError(f"{option} applies to the {task} task only, not {args.task!r}")
+
+
 def _train(args) -> int:
     from .plots import plot_training
 
     if args.out is None:
         raise ValueError("--out is required (or --resume DIR)")
+    _check_task_options(args, args.given)
     task = _make_task(args)
     eta = tuple(args.eta if e is None else e for e in (args.eta1, args.eta2, args.eta3))
     settings = Settings(
@@ -218,31 +241,27 @@ def _train(args) -> int:
     )
     weights = None
     if args.weights is not None:
-        weights = Weights.load(args.weights, shape=(args.n_hidden, task.n_in, task.n_out))
-    metrics = os.path.join(args.out, "metrics.json")
-    resume = args.resume is not None
-    ours = [f for f in OUTPUTS if os.path.exists(os.path.join(args.out, f))]
-    if not resume and ours and not args.overwrite:
-        raise ValueError(
-            f"--out {args.out!r} already holds a run ({', '.join(ours)}); pass --overwrite "
-            "to replace it, or --resume to continue it"
-        )
-    if resume and os.path.exists(os.path.join(args.out, checkpoint.FILE)):
-        checkpoint.read(args.out)  # a corrupt checkpoint fails before any file is touched
-    if not resume:  # --overwrite: the old run must not be resumable into the new one
-        for name in ours:
-            os.remove(os.path.join(args.out, name))
-    os.makedirs(args.out, exist_ok=True)
-    _write_config(args)
-    result = train(task, settings, weights=weights, n_hidden=args.n_hidden, out=args.out,
-                   progress=not args.quiet, resume=resume)
-    figure = os.path.join(args.out, "training.png")
-    plot_training(result, task, figure)
+        weights = Weights.load(args.weights)
+        if "n_hidden" in args.given and weights.n_hidden != args.n_hidden:
+            raise ValueError(f"--n-hidden {args.n_hidden} differs from the {weights.n_hidden} "
+                             f"units of --weights {args.weights!r}; leave --n-hidden out")
+        args.n_hidden = weights.n_hidden  # so config.json reruns this run
+    config = {k: v for k, v in vars(args).items() if k not in NOT_SETTINGS}
+    folder = RunFolder(args.out, resume=args.resume is not None, overwrite=args.overwrite,
+                       config=config)
+    args.folder = folder
+    result = train(task, settings, weights=weights, n_hidden=args.n_hidden, out=folder,
+                   progress=not args.quiet)
+    figure = folder.file("training.png")
+    fig = plot_training(result, task)
+    atomic_write(figure, lambda f: fig.savefig(f, format="png", dpi=120))
     print(
-        f"final loss {result.final_loss:.4g}, untrained {result.untrained_loss:.4g} "
+        f"final loss {result.final_loss:.4g} on a fresh evaluation trial (the progress lines "
+        f"show training trials), untrained {result.untrained_loss:.4g} "
         f"(ratio {result.final_loss / max(result.untrained_loss, 1e-300):.3f}), "
         f"alignment {result.alignment[-1][1]:+.3f}, {result.wall_time:.1f} s\n"
-        f"figure:  {figure}\nmetrics: {metrics}\nweights: {os.path.join(args.out, 'weights.npz')}"
+        f"figure:  {figure}\nmetrics: {folder.file('metrics.json')}\n"
+        f"weights: {folder.file('weights.npz')}"
     )
     return 3 if result.diverged else 0  # train() has said why
 
@@ -281,6 +300,43 @@ def _sweep(args) -> int:
     return 0
 
 
+def _given(parser: argparse.ArgumentParser, argv: list[str] | None) -> set[str]:
+    """The options typed on the command line (not defaults, not a saved config)."""
+    blank = copy.deepcopy(parser)
+    for action in _all_actions(blank):
+        action.default = argparse.SUPPRESS
+        action.required = False
+    with contextlib.redirect_stderr(io.StringIO()):
+        try:
+            return set(vars(blank.parse_known_args(argv)[0]))
+        except SystemExit:
+            return set()
+
+
+def _all_actions(parser: argparse.ArgumentParser):
+    for action in parser._actions:
+        yield action
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _all_actions(sub)
+
+
+def _interrupted(args) -> str:
+    """What a Ctrl-C leaves behind, in one line."""
+    folder = getattr(args, "folder", None)
+    if args.command != "train" or folder is None:
+        return "interrupted"
+    try:
+        if not folder.has_results:
+            raise ValueError("no checkpoint of this run yet")
+        done = checkpoint.read(folder.path)[1]["trials_done"]
+    except ValueError:
+        return (f"interrupted before the first checkpoint; {folder.path} holds no new results"
+                + (" (the earlier run there is unchanged)" if folder.held() else ""))
+    return (f"interrupted; {folder.path} holds the checkpoint after trial {done}: continue "
+            f"with  brianrflo train --resume {folder.path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = _parser()
@@ -288,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     command = {"train": _train, "sweep": _sweep, "figure": _figure, "models": _models,
                "show-equations": _show}[args.command]
     try:
+        given = _given(parser, argv)
         if args.command == "train" and (args.resume or args.config):
             # Saved settings become defaults; options on the command line win.
             train_parser = parser._subparsers._group_actions[0].choices["train"]
@@ -296,10 +353,22 @@ def main(argv: list[str] | None = None) -> int:
             args = parser.parse_args(argv)
             if args.resume:
                 args.out = args.resume
+        args.given = given
         return command(args)
     except ValueError as err:
         print(f"brianrflo: error: {err}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print("brianrflo: error: out of memory; try a smaller --n-hidden, --period or "
+              "--block-trials", file=sys.stderr)
+        return 2
+    except OSError as err:  # disk full, read-only folder: files are as they were
+        print(f"brianrflo: error: {err}; the files already there are unchanged",
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"brianrflo: {_interrupted(args)}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -273,6 +273,7 @@ class BrianNetwork:
             self.net.run(self.block_trials * self.T * DT, namespace={})
             self._device.build(directory=self.directory, run=False)
         else:
+            self.net.store("fresh")  # what restart() returns to
             self.set_weights(replicas[0] if self._single else replicas)
             self.eta = eta
 
@@ -482,6 +483,19 @@ class BrianNetwork:
         self._ensure_live()
         for (group, name), value in self._weight_values().items():
             setattr(group, name, value)
+
+    def restart(self, weights: Weights | Sequence[Weights], eta) -> None:
+        """Continue from ``weights`` at ``eta`` exactly as a newly built network would.
+
+        Setting the weights alone is not enough after a diverged block: its
+        non-finite state (pending changes ``dw``, traces, ``h``) would carry on.
+        A ``cpp_standalone`` binary starts every block from its initial state anyway.
+        """
+        if self.target != "cpp_standalone":
+            self._ensure_live()
+            self.net.restore("fresh")
+        self.set_weights(weights)
+        self.eta = eta
 
     def _weight_values(self) -> dict:
         """Each weight variable and its values, replicas laid end to end."""

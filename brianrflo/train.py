@@ -12,7 +12,9 @@ import math
 import os
 import platform
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import brian2
@@ -24,7 +26,9 @@ from brianrflo.tasks.base import Task
 from . import checkpoint
 from . import reference as ref
 from .analysis import alignment
-from .network import TARGETS, BrianNetwork, update_period
+from .network import TARGETS, BrianNetwork, check_tau, update_period
+from .resources import check_memory
+from .runfolder import RunFolder, write_json
 from .validation import check_int, check_real
 from .weights import Weights, dale_clip
 
@@ -70,7 +74,8 @@ class Settings:
     trials
         Number of training trials.
     eta
-        Learning rates ``(eta1, eta2, eta3)`` of ``w_out``, ``w_rec``, ``w_in``.
+        Learning rates ``(eta1, eta2, eta3)`` of ``w_out``, ``w_rec``, ``w_in``, or one
+        rate for all three.
     update
         ``'online'``, ``'trial'`` or a number of trials per update (BPTT: not online).
     tau
@@ -123,6 +128,10 @@ class Settings:
         self.block_trials = check_int("block_trials", self.block_trials, 1)
         self.seed = check_int("seed", self.seed, 0)
         self.threads = check_int("threads", self.threads, 1)
+        cores = os.cpu_count() or 1
+        if self.threads > cores:
+            raise ValueError(f"threads must be at most {cores} (the cores of this machine), "
+                             f"got {self.threads}")
         if self.threads > 1 and self.target != "cpp_standalone":
             raise ValueError(f"threads > 1 needs target='cpp_standalone', got {self.target!r}")
         if not isinstance(self.dale, bool):
@@ -132,8 +141,11 @@ class Settings:
         else:  # one per unit; the network checks the count
             self.tau = tuple(check_real("tau", t, 1.0) for t in np.ravel(self.tau))
         self.explode = check_real("explode", self.explode, 1.0)
-        if len(self.eta) != 3:
-            raise ValueError(f"eta must be three learning rates, got {self.eta!r}")
+        if np.ndim(self.eta) == 0:  # one rate for all three pathways
+            self.eta = (self.eta,) * 3
+        if np.ndim(self.eta) != 1 or len(self.eta) != 3:
+            raise ValueError("eta must be a learning rate or three (eta1, eta2, eta3) for "
+                             f"(w_out, w_rec, w_in), got {self.eta!r}")
         self.eta = tuple(
             check_real(f"eta{k + 1}", e, 0.0, 10.0) for k, e in enumerate(self.eta)
         )
@@ -302,8 +314,12 @@ class _NumpyEngine:
     def get_weights(self) -> Weights:
         return self.weights.copy()
 
-    def set_weights(self, weights: Weights) -> None:
+    def restart(self, weights: Weights, eta: tuple[float, float, float]) -> None:
+        """Continue from ``weights`` at ``eta`` as a freshly made engine would."""
         self.weights = weights.copy()
+        self.eta = eta
+        self.pending = {n: 0.0 for n in self.pending}
+        self.count = 0
 
 
 def _diverged(losses: np.ndarray, limit: float, first: int) -> str | None:
@@ -322,18 +338,19 @@ def train(
     settings: Settings | None = None,
     weights: Weights | None = None,
     n_hidden: int = 30,
-    out: str | os.PathLike | None = None,
+    out: str | os.PathLike | RunFolder | None = None,
     progress: bool = True,
     eval_trials: int = 1,
     model: RateModel | None = None,
     resume: bool = False,
+    overwrite: bool = False,
 ) -> Result:
     """Train a network on ``task``.
 
     Parameters
     ----------
     task
-        A task from :mod:`brianrflo.tasks`.
+        A task from :mod:`brianrflo.tasks` (an instance, e.g. ``Periodic(200)``).
     settings
         The rule, learning rates and run settings (default :class:`Settings`).
     weights
@@ -345,21 +362,40 @@ def train(
         ``metrics.json`` after every block (so an interrupted or diverged run keeps
         its last good weights, and can be resumed).
     progress
-        Print one line per block to stderr.
+        Print what is happening to stderr: compiling, one line per block.
     eval_trials
         Trials (drawn with ``seed + 1``) on which untrained and final loss are measured.
     model
         Hidden-unit equations of your own; default ``settings.model``.
     resume
-        Continue the run checkpointed in ``out`` (same settings required). A resumed
-        run ends with the same weights as an uninterrupted one.
+        Continue the run checkpointed in ``out`` (same settings required; more
+        trials allowed). A resumed run ends with the same weights as an
+        uninterrupted one.
+    overwrite
+        Replace a run already in ``out``; its files stay until the new run has
+        its first checkpoint.
 
     Returns
     -------
     Result
+
+    Raises
+    ------
+    ValueError
+        On bad settings, before any file is touched.
     """
-    settings = settings or Settings()
-    model = model or get_model(settings.model)
+    if not isinstance(task, Task):
+        raise ValueError("task must be a brianrflo task such as brianrflo.tasks.Periodic(200), "
+                         f"got {task!r}")
+    if settings is None:
+        settings = Settings()
+    elif not isinstance(settings, Settings):
+        raise ValueError(f"settings must be a brianrflo.Settings (e.g. Settings(**{{...}})), "
+                         f"got {type(settings).__name__} {settings!r}")
+    if model is None:
+        model = get_model(settings.model)
+    elif not isinstance(model, (RateModel, LIFModel)):
+        raise ValueError(f"model must be a RateModel or LIFModel, got {model!r}")
     local = settings.rule in LOCAL_RULES
     if not model.is_paper() and (not local or settings.target == "reference"):
         raise ValueError(
@@ -371,12 +407,27 @@ def train(
         raise ValueError(f"the lif model trains with rule 'rflo' only, not {settings.rule!r}")
     if settings.dale and not local:
         raise ValueError(f"dale applies to the rules {tuple(LOCAL_RULES)}, not {settings.rule!r}")
+    if resume and out is None:
+        raise ValueError("resume needs the output folder (out) that holds the checkpoint")
+    folder = out if isinstance(out, RunFolder) or out is None else RunFolder(
+        out, resume=resume, overwrite=overwrite)
+    resume = folder is not None and folder.resume
     fed_back = readout_fed_back(settings.rule)
+    size = _blocks(settings)
+    if weights is None:
+        n_hidden = check_int("n_hidden", n_hidden, 1)
+    elif not isinstance(weights, Weights):
+        raise ValueError(f"weights must be a brianrflo.Weights, got {type(weights).__name__}")
+    else:
+        n_hidden = weights.n_hidden
+    check_memory(n_hidden, task.n_in, task.n_out, task.T, size, settings.rule)
+    check_tau(settings.tau, n_hidden)
     start = time.perf_counter()
     if weights is None:
         init = model.init_weights if spiking else Weights.init
-        weights = init(check_int("n_hidden", n_hidden, 1), task.n_in, task.n_out,
-                       seed=settings.seed, dale=settings.dale)
+        weights = init(n_hidden, task.n_in, task.n_out, seed=settings.seed, dale=settings.dale)
+    elif settings.dale:
+        _check_dale(weights)
     if settings.rule == "local-symmetric":  # the feedback is the readout itself
         weights = weights.symmetric()
     if (weights.n_in, weights.n_out) != (task.n_in, task.n_out):
@@ -384,60 +435,102 @@ def train(
             f"weights have (n_in, n_out) = {(weights.n_in, weights.n_out)}, the task needs "
             f"{(task.n_in, task.n_out)}"
         )
-    size = _blocks(settings)
     record = {k: v for k, v in asdict(settings).items()}
     record.update(task=task.settings(), n_hidden=weights.n_hidden, block_trials_used=size,
                   model_equations=model.equations, model_namespace=dict(model.namespace))
     record = json.loads(json.dumps(record, default=_json_default))
     rng = np.random.default_rng(settings.seed)
-    if resume and out is None:
-        raise ValueError("resume needs the output folder (out) that holds the checkpoint")
-    if resume and os.path.exists(os.path.join(out, checkpoint.FILE)):
-        weights, state = checkpoint.read(out)
+    state = None
+    if resume and os.path.exists(folder.file(checkpoint.FILE)):
+        weights, state = checkpoint.read(folder.path)
         saved = state.get("settings", {})
         # The trial count may grow: resuming with more trials extends a run.
         diff = sorted(k for k in record if k not in EXTENDABLE and saved.get(k) != record[k])
         if diff:
             raise ValueError(
-                f"the checkpoint in {os.fspath(out)!r} was made with other settings "
+                f"the checkpoint in {folder.path!r} was made with other settings "
                 f"({', '.join(diff)}); resume with the same settings"
+            )
+        if settings.trials < state["trials_done"]:
+            raise ValueError(
+                f"trials must be at least the {state['trials_done']} trials this run has "
+                f"already done, got {settings.trials}"
             )
         rng.bit_generator.state = state["rng"]
         state["settings"] = record
-    else:  # a fresh run, or one killed before its first checkpoint
+    say = _say if progress else _quiet
+    if resume:
+        say(f"resuming {folder.path} from trial {state['trials_done']}" if state else
+            f"no checkpoint in {folder.path}: starting from trial 0")
+    if state is None:  # a fresh run, or one killed before its first checkpoint
+        # Scored before the engine is built: a runtime network made after a
+        # cpp_standalone one would take Brian2's device from it.
+        untrained = evaluate(weights, task, settings.tau, eval_trials, settings.seed + 1,
+                             model, fed_back)
+        if not math.isfinite(untrained):
+            raise ValueError(
+                f"the model produces {untrained} before any learning (untrained loss): check "
+                "its equations, constants and initial weights"
+            )
         state = {
             "trials_done": 0, "losses": [], "alignment": [[0, alignment(weights)]],
             "eta": list(learning_rates(settings)), "wall_time": 0.0, "settings": record,
-            "untrained_loss": evaluate(weights, task, settings.tau, eval_trials,
-                                       settings.seed + 1, model, fed_back),
+            "untrained_loss": untrained,
         }
+    engine = _engine(weights, task, settings, model, size, state, say)
+    if folder is not None:
+        folder.start()
+    try:
+        return _loop(task, settings, model, engine, weights, state, rng, size, folder, say,
+                     start, eval_trials)
+    except BaseException:
+        if folder is not None:
+            folder.abandon()
+        raise
+
+
+def _engine(weights: Weights, task: Task, settings: Settings, model, size: int, state,
+            say: Callable[[str], None]):
+    """The network that trains: Brian2 for the RFLO family, numpy for the rest."""
     eta = tuple(state["eta"])
-    if spiking:
+    if settings.rule in LOCAL_RULES and settings.target != "reference":
+        where = (os.path.join(tempfile.gettempdir(), "brianrflo_standalone")
+                 if settings.target == "cpp_standalone" else brian2_cache())
+        say(f"building the Brian2 network ({settings.target}); a new shape compiles once, "
+            f"30-120 s, cached in {where}")
+    if isinstance(model, LIFModel):
         from .spiking import SpikingNetwork
-        engine = SpikingNetwork(weights, task.T, block_trials=size, eta=eta,
-                                update=settings.update, tau=settings.tau, model=model,
-                                target=settings.target, dale=settings.dale)
-    elif local and settings.target != "reference":
-        engine = BrianNetwork(
+        return SpikingNetwork(weights, task.T, block_trials=size, eta=eta,
+                              update=settings.update, tau=settings.tau, model=model,
+                              target=settings.target, dale=settings.dale)
+    if settings.rule in LOCAL_RULES and settings.target != "reference":
+        return BrianNetwork(
             weights, task.T, block_trials=size, eta=eta, update=settings.update,
             tau=settings.tau, target=settings.target, model=model, dale=settings.dale,
-            feedback=LOCAL_RULES[settings.rule][0], readout_feedback=fed_back,
-            threads=settings.threads,
+            feedback=LOCAL_RULES[settings.rule][0], readout_feedback=readout_fed_back(
+                settings.rule), threads=settings.threads,
         )
-    else:
-        engine = _NumpyEngine(weights, settings)
-        engine.eta = eta
+    engine = _NumpyEngine(weights, settings)
+    engine.eta = eta
+    return engine
+
+
+def _loop(task, settings, model, engine, weights, state, rng, size, folder, say, start,
+          eval_trials) -> Result:
+    """Train block by block from ``state``; checkpoint after each block."""
+    fed_back = readout_fed_back(settings.rule)
+    eta = tuple(state["eta"])
     untrained = state["untrained_loss"]
     result = Result(
         weights=weights.copy(), losses=np.array(state["losses"]), untrained_loss=untrained,
         final_loss=untrained, alignment=[tuple(a) for a in state["alignment"]],
-        settings=record, versions=versions(settings.target),
+        settings=state["settings"], versions=versions(settings.target),
     )
     good = weights.copy()
     # An untrained loss of 0 (nothing to learn) must not make every trial "diverge".
     limit = settings.explode * max(untrained, 1e-12)
     losses = list(state["losses"])
-    done = state["trials_done"]
+    done = first = state["trials_done"]
     elapsed = state["wall_time"]
     retries = 0
     while done < settings.trials:
@@ -455,17 +548,17 @@ def train(
                 "from before this block. Try a smaller learning rate."
             )
         if message:
-            engine.set_weights(good)
             if settings.on_diverge == "lower-lr" and retries < MAX_RETRIES:
                 retries += 1
                 eta = tuple(e / 2 for e in eta)
-                engine.eta = eta
+                # Non-finite state (pending changes, traces) must not leak into the retry.
+                engine.restart(good, eta)
                 rng.bit_generator.state = rng_before
                 print(f"brianrflo: {message.split(';')[0]}; retrying trials {done + 1}-"
                       f"{done + n} with eta = {eta}", file=sys.stderr)
                 continue
-            if out is not None:
-                message += (f" Last good checkpoint: {os.path.join(out, checkpoint.FILE)} "
+            if folder is not None:
+                message += (f" Last good checkpoint: {folder.file(checkpoint.FILE)} "
                             f"(after trial {done}).")
             result.diverged = message
             print(f"brianrflo: {message}", file=sys.stderr)
@@ -476,40 +569,66 @@ def train(
         done += n
         result.alignment.append((done, alignment(good)))
         result.weights, result.losses = good, np.array(losses)
-        result.wall_time = elapsed + time.perf_counter() - start
-        if progress:
-            print(
-                f"trial {done:>6}/{settings.trials}  loss {np.mean(block_losses):.4g} "
-                f"(untrained {untrained:.4g})  alignment {result.alignment[-1][1]:+.3f}  "
-                f"{result.wall_time:6.1f} s",
-                file=sys.stderr,
-                flush=True,
-            )
-        if out is not None:
-            os.makedirs(out, exist_ok=True)
+        run_time = time.perf_counter() - start
+        result.wall_time = elapsed + run_time
+        rate = (done - first) / max(run_time, 1e-9)
+        say(f"trial {done:>6}/{settings.trials}  block loss {np.mean(block_losses):.4g} "
+            f"(untrained {untrained:.4g})  alignment {result.alignment[-1][1]:+.3f}  "
+            f"{result.wall_time:6.1f} s  {rate:.0f} trials/s  "
+            f"ETA {_duration((settings.trials - done) / max(rate, 1e-9))}")
+        if folder is not None:
             state.update(trials_done=done, losses=[float(v) for v in losses], eta=list(eta),
                          alignment=[list(a) for a in result.alignment],
                          rng=rng.bit_generator.state, wall_time=result.wall_time)
-            checkpoint.write(out, good, state)
-            save(result, out)
+            checkpoint.write(folder.dir, good, state)
+            save(result, folder.dir)
+            folder.written()
     result.weights, result.losses = good, np.array(losses)
-    result.settings = {**record, "eta_final": list(eta)}
+    result.settings = {**state["settings"], "eta_final": list(eta)}
     result.final_loss = evaluate(good, task, settings.tau, eval_trials, settings.seed + 1, model,
                                  fed_back)
     result.wall_time = elapsed + time.perf_counter() - start
-    if out is not None:
-        save(result, out)
+    if folder is not None:
+        save(result, folder.dir)
+        folder.written()
     return result
+
+
+def _check_dale(weights: Weights) -> None:
+    """Refuse recurrent weights that break Dale's law (the first update would clip them)."""
+    wrong = int(np.count_nonzero(weights.w_rec != dale_clip(weights.w_rec)))
+    if wrong:
+        raise ValueError(
+            f"weights break Dale's law: {wrong} recurrent weights have the wrong sign for "
+            "their presynaptic unit (units 0..N/2-1 excitatory, the rest inhibitory); pass "
+            "Weights.init(..., dale=True) or clip them with brianrflo.weights.dale_clip"
+        )
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _quiet(line: str) -> None:
+    pass
+
+
+def brian2_cache() -> str:
+    """Where Brian2's runtime target keeps compiled code."""
+    from brian2.codegen.runtime.cython_rt.extension_manager import get_cython_cache_dir
+
+    return get_cython_cache_dir()
 
 
 def save(result: Result, out: str | os.PathLike) -> None:
     """Write ``weights.npz`` and ``metrics.json`` into ``out`` (atomically each)."""
-    os.makedirs(out, exist_ok=True)
     result.weights.save(os.path.join(out, "weights.npz"))
-    path = os.path.join(out, "metrics.json")
-    with open(path + ".tmp", "w") as f:
-        json.dump(result.metrics(), f, indent=1, default=_json_default)
-    os.replace(path + ".tmp", path)
+    write_json(os.path.join(out, "metrics.json"), result.metrics(), default=_json_default)
 
 
 def _json_default(value):

@@ -8,9 +8,10 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from .runfolder import atomic_write
 from .validation import check_array, check_int, check_real
 
-__all__ = ["Weights", "dale_signs", "dale_clip"]
+__all__ = ["Weights", "dale_signs", "dale_clip", "read_npz"]
 
 
 def dale_signs(n_hidden: int) -> np.ndarray:
@@ -22,6 +23,41 @@ def dale_clip(w_rec: np.ndarray) -> np.ndarray:
     """``w_rec`` with every weight of the wrong sign for its presynaptic unit set to 0."""
     s = dale_signs(w_rec.shape[0])
     return s * np.maximum(s * w_rec, 0.0)
+
+
+#: The first bytes of a zip archive, which an ``.npz`` file is.
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+def read_npz(path: str, what: str, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The arrays ``names`` of the ``.npz`` file ``path``, read without pickles.
+
+    Raises
+    ------
+    ValueError
+        Naming ``what`` and ``path`` when the file is missing, is not an ``.npz``
+        archive, is truncated or lacks one of ``names``.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as err:
+        raise ValueError(f"cannot read {what} {path!r}: {err.strerror or err}") from None
+    if head != _ZIP_MAGIC:  # numpy would suggest allow_pickle, which is never the fix
+        raise ValueError(f"{what} {path!r} is not an .npz archive (the format brianrflo "
+                         "writes with numpy.savez)")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [n for n in names if n not in data.files]
+            if missing:
+                raise ValueError(f"{what} {path!r} lacks arrays {missing}")
+            return {n: data[n] for n in names}
+    except (OSError, zipfile.BadZipFile, EOFError) as err:
+        raise ValueError(f"cannot read {what} {path!r}, truncated or corrupt: {err}") from None
+    except ValueError as err:
+        if str(err).startswith(what):
+            raise
+        raise ValueError(f"cannot read {what} {path!r}: {err}") from None
 
 
 @dataclass
@@ -63,6 +99,12 @@ class Weights:
                 f"got {w_in.shape} and {w_out.shape}"
             )
         m, k = w_in.shape[1], w_out.shape[0]
+        b_shape = np.shape(self.b)
+        if len(b_shape) == 2 and b_shape[0] == n and b_shape[1] != k:
+            raise ValueError(
+                f"w_out has K = {k} outputs (shape {w_out.shape}) but b has {b_shape[1]} "
+                f"(shape {b_shape}): w_out must be (K, N) and b (N, K)"
+            )
         self.w_rec = check_array("w_rec", w_rec, (n, n))
         self.w_in = check_array("w_in", w_in, (n, m))
         self.w_out = check_array("w_out", w_out, (k, n))
@@ -140,11 +182,15 @@ class Weights:
         )
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write an ``.npz`` file atomically (temporary file, then rename)."""
-        path = os.fspath(path)
-        tmp = path + ".tmp.npz"
-        np.savez(tmp, **self.as_dict())
-        os.replace(tmp, path)
+        """Write an ``.npz`` file atomically (temporary file, then rename).
+
+        Raises
+        ------
+        WriteError
+            If the file cannot be written; nothing is left behind.
+        """
+        arrays = self.as_dict()
+        atomic_write(path, lambda f: np.savez(f, **arrays))
 
     @classmethod
     def load(cls, path: str | os.PathLike, shape: tuple[int, int, int] | None = None):
@@ -158,20 +204,7 @@ class Weights:
             If given, the expected ``(N, M, K)``; a mismatch raises ``ValueError``.
         """
         path = os.fspath(path)
-        try:
-            data = np.load(path, allow_pickle=False)
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-            raise ValueError(f"cannot read weights file {path!r}: {err}") from None
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise ValueError(f"weights file {path!r} is not an .npz archive of named arrays")
-        try:
-            with data:
-                missing = [n for n in cls.NAMES if n not in data.files]
-                if missing:
-                    raise ValueError(f"weights file {path!r} lacks arrays {missing}")
-                arrays = {n: data[n] for n in cls.NAMES}
-        except (OSError, zipfile.BadZipFile, EOFError) as err:
-            raise ValueError(f"cannot read weights file {path!r}: {err}") from None
+        arrays = read_npz(path, "weights file", cls.NAMES)
         try:
             weights = cls(**arrays)
         except ValueError as err:

@@ -66,8 +66,14 @@ class Task:
 
     def block(self, n: int, rng: np.random.Generator) -> Block:
         """``n`` trials drawn with ``rng``."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement block(n, rng)")
 
     def settings(self) -> dict:
-        """The task's parameters, for metrics files."""
-        raise NotImplementedError
+        """The task's parameters, saved with a run and compared when it resumes.
+
+        The default names the class and records ``T`` and the task's public numbers
+        and strings; override it to choose what identifies your task.
+        """
+        own = {k: v for k, v in vars(self).items()
+               if not k.startswith("_") and isinstance(v, (bool, int, float, str))}
+        return {"task": f"{type(self).__module__}.{type(self).__qualname__}", "T": self.T, **own}

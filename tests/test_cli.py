@@ -70,7 +70,10 @@ def test_weights_file_with_wrong_shape_or_garbage(tmp_path, capsys):
     wrong = tmp_path / "wrong.npz"
     Weights.init(5, 0, 1, seed=0).save(wrong)
     code, _ = run(tmp_path, "--target", "reference", "--weights", str(wrong))
-    assert code == 2 and "(5, 0, 1)" in capsys.readouterr().err
+    assert code == 2 and "--n-hidden 8 differs from the 5 units" in capsys.readouterr().err
+    Weights.init(8, 2, 1, seed=0).save(wrong)
+    code, _ = run(tmp_path, "--target", "reference", "--weights", str(wrong))
+    assert code == 2 and "(n_in, n_out) = (2, 1)" in capsys.readouterr().err
     garbage = tmp_path / "garbage.npz"
     garbage.write_bytes(b"not a weights file")
     code, _ = run(tmp_path, "--target", "reference", "--weights", str(garbage))
