@@ -417,7 +417,7 @@ class RateModel:
                 f"undefined names in the model equations: {undefined}; define them as "
                 "parameters or pass their values in namespace"
             )
-        self.derivatives()  # raises if f has no closed-form derivative
+        self.derivatives()  # raises if f has no derivative Brian2 code can compute
         self._check_units(eqs)
 
     def _check_units(self, eqs: Equations) -> None:
