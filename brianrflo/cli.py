@@ -132,6 +132,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _figure(args) -> int:
     from .figures import available, run_figure
+    from .runfolder import check_out_dir
 
     figures = available()
     if args.name == "list":
@@ -142,6 +143,7 @@ def _figure(args) -> int:
         for name, (description, _) in sorted(figures.items()):
             print(f"{name:<{width}}  {description}")
         return 0
+    check_out_dir(args.out)  # before any work: a figure can take hours
     parts = ["brianrflo figure", args.name, "--quick" * args.quick,
              f"--seeds {args.seeds}" * (args.seeds is not None), f"--out {args.out}"]
     command = " ".join(p for p in parts if p)

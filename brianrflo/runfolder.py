@@ -64,34 +64,43 @@ def write_json(path: str | os.PathLike, value, default=None) -> None:
     atomic_write(path, lambda f: f.write(text))
 
 
-def check_out_dir(path, option: str = "--out") -> None:
-    """Refuse, in one line, an output folder that cannot be created or written.
+def check_out_dir(path: str, option: str = "--out") -> None:
+    """Check that ``path`` is a folder this process can write, or can create.
 
-    Nothing is created: a folder that does not exist yet is checked through its
-    nearest existing parent.
+    Creates nothing: a folder that does not exist yet is checked by writing (and
+    removing) a temporary file in its nearest existing parent. A write test rather
+    than :func:`os.access`, which says yes to root even on read-only file systems
+    and immutable folders.
+
+    Parameters
+    ----------
+    path
+        The folder a command will write into.
+    option
+        The command-line option that gave ``path``, named in the error.
 
     Raises
     ------
     ValueError
-        Naming ``option``, the path and why it cannot be used.
+        One line naming ``option``, ``path`` and what is wrong with it.
     """
-    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+    if not isinstance(path, str) or not path.strip() or "\0" in path:
         raise ValueError(f"{option} must name a folder, got {path!r}")
-    path = os.path.abspath(os.fspath(path))
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise ValueError(f"{option} {path!r} is a file, not a folder")
-    probe = path
-    while not os.path.exists(probe):
-        probe = os.path.dirname(probe)
-    if not os.path.isdir(probe):
-        raise ValueError(f"{option} {path!r} cannot be created: {probe!r} is a file")
-    try:  # os.access says yes to root even on a read-only file system
-        fd, name = tempfile.mkstemp(prefix=".brianrflo-probe-", dir=probe)
-        os.close(fd)
-        os.remove(name)
+    full = os.path.abspath(path)
+    existing = full
+    while not os.path.lexists(existing):  # lexists: a dangling link is not a folder
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        if existing == full:
+            raise ValueError(f"{option} {path!r} is a file, not a folder")
+        raise ValueError(f"{option} {path!r} cannot be created: {existing!r} is a file")
+    try:
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".brianrflo-write-test-")
     except OSError as err:
-        raise ValueError(f"{option} {path!r} is not writable ({probe!r}: "
-                         f"{err.strerror or err})") from None
+        where = "" if existing == full else f" (its nearest existing parent {existing!r})"
+        raise ValueError(f"{option} {path!r}{where} is not writable: {err.strerror}") from None
+    os.close(fd)
+    os.remove(probe)
 
 
 class RunFolder:
@@ -117,8 +126,8 @@ class RunFolder:
 
     def __init__(self, path: str | os.PathLike, resume: bool = False, overwrite: bool = False,
                  config: dict | None = None):
-        check_out_dir(path)
         self.path = os.fspath(path)
+        check_out_dir(self.path)
         self.resume = resume
         self.config = config
         held = self.held()

@@ -17,18 +17,21 @@ and ``df/dh``, ``df/du`` are derived symbolically from ``f``. For the paper's
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 
 import brian2 as b2
 import sympy
 from brian2 import Equations
+from brian2.core.functions import exprel as _brian_exprel
 from brian2.core.namespace import DEFAULT_CONSTANTS, DEFAULT_FUNCTIONS, DEFAULT_UNITS
 from brian2.equations.equations import PARAMETER, SUBEXPRESSION, SingleEquation
 from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
 from brian2.units.fundamentalunits import DIMENSIONLESS
+from sympy.core.function import AppliedUndef
 
-__all__ = ["RateModel", "ModelError", "phi_prime", "feedback_equations", "FEEDBACKS",
-           "RULE_NAMES", "PAPER_EQUATIONS"]
+__all__ = ["RateModel", "ModelError", "phi_prime", "DIFFERENTIABLE", "feedback_equations",
+           "FEEDBACKS", "RULE_NAMES", "PAPER_EQUATIONS"]
 
 #: The paper's hidden units. Edit freely: another ``phi``, noise (``xi``), extra
 #: currents in ``u``, parameters per unit.
@@ -179,35 +182,147 @@ class _Clip(sympy.Function):
     nargs = 3
 
     def fdiff(self, argindex=1):
-        if argindex != 1:
-            raise sympy.ArgumentIndexError(self, argindex)
         x, lo, hi = self.args
-        return _INT(sympy.StrictGreaterThan(x, lo)) * _INT(sympy.StrictLessThan(x, hi))
+        if argindex == 1:
+            return _INT(sympy.StrictGreaterThan(x, lo)) * _INT(sympy.StrictLessThan(x, hi))
+        if argindex == 2:  # clip(x, lo, hi) is lo below lo
+            return _INT(sympy.StrictLessThan(x, lo))
+        if argindex == 3:
+            return _INT(sympy.StrictGreaterThan(x, hi))
+        raise sympy.ArgumentIndexError(self, argindex)
 
 
 _Clip.__name__ = "clip"  # printed back as Brian2's clip
 _INT = sympy.Function("int_")  # printed as Brian2's int
+
+#: Below this ``|x|`` the derivative of ``exprel`` is its Taylor series: the closed
+#: form ``(exp(x) - exprel(x))/x`` is 0/0 at 0 and loses ``1e-16/|x|`` near it.
+_EXPREL_SERIES_BELOW = 0.01
+
+
+class _Exprel(_brian_exprel):
+    """Brian2's ``exprel`` with a derivative that Brian2 code evaluates at and near 0."""
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise sympy.ArgumentIndexError(self, argindex)
+        x = self.args[0]
+        small = _INT(sympy.StrictLessThan(sympy.Abs(x), sympy.Float(_EXPREL_SERIES_BELOW)))
+        # exprel'(x) = sum (k+1) x^k / (k+2)!; five terms leave < 1e-13 at |x| = 0.01.
+        series = sum(sympy.Rational(k + 1, sympy.factorial(k + 2)) * x**k for k in range(5))
+        # Where the series is used the closed form is multiplied by 0; evaluating it
+        # at x + 1 keeps it finite there, since 0 * nan would be nan.
+        away = x + small
+        closed = (sympy.exp(away) - _brian_exprel(away)) / away
+        return small * series + (1 - small) * closed
+
+
+_Exprel.__name__ = "exprel"
+
+#: Brian2's functions that jump: their derivative is a Dirac delta, which no code
+#: can evaluate, so RFLO's trace cannot follow them.
+_JUMPS = ("sign", "floor", "ceil", "int", "timestep")
+#: Brian2's random functions: ``df/du`` would draw another number than ``phi`` did.
+_RANDOM = tuple(sorted(n for n, f in DEFAULT_FUNCTIONS.items() if not f.stateless))
+#: Brian2's functions a differentiated expression may use (``abs`` and ``clip``
+#: get their derivative almost everywhere: ``sign``, ``int`` of a comparison).
+DIFFERENTIABLE = tuple(sorted(set(DEFAULT_FUNCTIONS) - set(_JUMPS) - set(_RANDOM)))
+#: Brian2's names for sympy's functions where they differ.
+_BRIAN_NAMES = {"ceiling": "ceil", "int_": "int", "Abs": "abs", "acos": "arccos",
+                "asin": "arcsin", "atan": "arctan"}
+#: Function names generated code may call: Brian2's deterministic functions.
+_CODE_FUNCTIONS = frozenset(DEFAULT_FUNCTIONS) - set(_RANDOM)
+
+#: What a refusal says is allowed.
+_ALLOWED = (f"Allowed: phi and dh/dt may use {', '.join(DIFFERENTIABLE)} (abs and clip get "
+            f"their derivative almost everywhere); {', '.join(_JUMPS)} jump and "
+            f"{', '.join(_RANDOM)} are random, so they have none")
+
+
+def _sympy_functions(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with Brian2's functions replaced by sympy functions that differentiate.
+
+    Brian2 parses ``sqrt`` as an unknown function (its sympy ``sqrt`` is not a
+    class), and ``clip`` and ``exprel`` need the derivatives above.
+    """
+    return (expr.replace(sympy.Function("sqrt"), sympy.sqrt)
+            .replace(sympy.Function("clip"), _Clip)
+            .replace(_brian_exprel, _Exprel))
 
 
 def _derivative(expr: sympy.Expr, name: str, what: str) -> sympy.Expr:
     symbols = {s.name: s for s in expr.free_symbols}
     if name not in symbols:
         return sympy.S.Zero
-    expr = expr.replace(sympy.Function("clip"), _Clip)
     try:
-        deriv = sympy.diff(expr, symbols[name])
+        deriv = sympy.diff(_sympy_functions(expr), symbols[name])
     except (AttributeError, TypeError, ValueError) as err:
         raise ModelError(
             f"{what} has no derivative with respect to {name!r} that sympy can take "
-            f"({type(err).__name__}: {err}); write it with differentiable functions"
+            f"({type(err).__name__}: {err}), and {_why(sympy.S.Zero, expr, name, [])}. "
+            f"{_ALLOWED}"
         ) from None
-    deriv = deriv.subs({_INT(sympy.true): 1, _INT(sympy.false): 0})
-    if deriv.has(sympy.Derivative) or deriv.has(sympy.Subs):
-        raise ModelError(
-            f"{what} has no closed-form derivative with respect to {name!r} "
-            f"(sympy gives {deriv}); write it with differentiable functions"
-        )
-    return deriv
+    return deriv.subs({_INT(sympy.true): 1, _INT(sympy.false): 0})
+
+
+def _called(code: str) -> tuple[set[str], set[str]]:
+    """Names ``code`` calls and the other names it reads."""
+    tree = ast.parse(code, mode="eval")
+    calls = {n.func.id for n in ast.walk(tree)
+             if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - calls
+    return calls, names
+
+
+def _brian_name(func) -> str:
+    name = getattr(func, "__name__", str(func))
+    return _BRIAN_NAMES.get(name, name)
+
+
+def _as_code(deriv: sympy.Expr, source: sympy.Expr, name: str, what: str,
+             reads: frozenset = frozenset()) -> str:
+    """``deriv`` as Brian2 code, or :class:`ModelError` if Brian2 could not compile it.
+
+    A whitelist: the code may call only Brian2's deterministic functions and
+    functions ``source`` itself calls, and read only ``source``'s names, Brian2's
+    constants and ``reads``. Anything else (sympy's ``DiracDelta``, ``Derivative``,
+    ``Subs``, ``I``, ``zoo``, ...) is refused here rather than by the compiler.
+    """
+    code = sympy_to_str(deriv)
+    # The user's own functions (namespace, TimedArrays) compile wherever the source does.
+    own = {_brian_name(f.func) for f in source.atoms(AppliedUndef)}
+    functions = _CODE_FUNCTIONS | (own - set(DEFAULT_FUNCTIONS) - {"sqrt", "clip"})
+    names = ({s.name for s in source.free_symbols} | set(DEFAULT_CONSTANTS) | set(reads)
+             | {"_placeholder_arg"})
+    try:
+        calls, read = _called(code)
+        str_to_sympy(code)
+    except (SyntaxError, TypeError, ValueError):
+        calls, read = {code}, set()
+    bad = sorted(calls - functions) + sorted(read - names)
+    if not bad:
+        return code
+    raise ModelError(
+        f"{what} has no derivative with respect to {name!r} that Brian2 can compute: "
+        f"sympy gives {code!r}, and {_why(deriv, source, name, bad)}. {_ALLOWED}"
+    )
+
+
+def _why(deriv: sympy.Expr, source: sympy.Expr, name: str, bad: list[str]) -> str:
+    """Which functions in ``source`` make its derivative uncomputable, and why."""
+    reasons = {}
+    for call in source.atoms(sympy.Function):
+        fname = _brian_name(call.func)
+        if fname in _JUMPS and name in {s.name for s in call.free_symbols}:
+            reasons[fname] = f"{fname} jumps (its derivative is a Dirac delta)"
+        elif fname in _RANDOM:
+            reasons[fname] = f"{fname} is random (df/du would draw another number)"
+    for d in deriv.atoms(sympy.Derivative):
+        fname = _brian_name(d.expr.func)
+        reasons.setdefault(fname, f"sympy has no derivative of {fname}")
+    if reasons:
+        return "; ".join(reasons[k] for k in sorted(reasons))
+    return f"{', '.join(bad)} is not Brian2 code" if bad else "it uses no function Brian2 knows"
 
 
 def phi_prime(phi: str, var: str = "u") -> str:
@@ -217,7 +332,7 @@ def phi_prime(phi: str, var: str = "u") -> str:
     ------
     ModelError
         If ``phi`` cannot be parsed, does not depend on ``var``, or has no
-        derivative sympy can write down in closed form.
+        derivative that Brian2 code can compute (see :data:`DIFFERENTIABLE`).
     """
     try:
         expr = str_to_sympy(phi)
@@ -225,7 +340,8 @@ def phi_prime(phi: str, var: str = "u") -> str:
         raise ModelError(f"phi {phi!r} is not a valid expression: {err}") from None
     if var not in {s.name for s in expr.free_symbols}:
         raise ModelError(f"phi {phi!r} must depend on {var!r}")
-    return sympy_to_str(_derivative(expr, var, f"phi {phi!r}"))
+    what = f"phi {phi!r}"
+    return _as_code(_derivative(expr, var, what), expr, var, what)
 
 
 @dataclass(frozen=True)
@@ -301,7 +417,7 @@ class RateModel:
                 f"undefined names in the model equations: {undefined}; define them as "
                 "parameters or pass their values in namespace"
             )
-        self.derivatives()  # raises if f has no closed-form derivative
+        self.derivatives()  # raises if f has no derivative Brian2 code can compute
         self._check_units(eqs)
 
     def _check_units(self, eqs: Equations) -> None:
@@ -346,13 +462,16 @@ class RateModel:
         names = {s.name for s in f.free_symbols}
         if names & {"u_rec", "u_in", "u_y"}:
             raise ModelError("dh/dt must depend on u_rec, u_in and u_y only through u")
+        phi = self.phi
+        if phi is not None and "u" in {s.name for s in str_to_sympy(phi).free_symbols}:
+            phi_prime(phi)  # names phi, not dh/dt, if phi is what has no derivative
         dfdh = _derivative(f, "h", "dh/dt")
         dfdu = _derivative(f, "u", "dh/dt (through phi)")
-        phi = self.phi
         if phi is not None:
-            as_phi = {str_to_sympy(phi): str_to_sympy("phi")}
+            as_phi = {_sympy_functions(str_to_sympy(phi)): sympy.Symbol("phi", real=True)}
             dfdh, dfdu = dfdh.subs(as_phi), dfdu.subs(as_phi)
-        return sympy_to_str(dfdh), sympy_to_str(dfdu)
+        return (_as_code(dfdh, f, "h", "dh/dt", reads=frozenset({"phi"})),
+                _as_code(dfdu, f, "u", "dh/dt (through phi)", reads=frozenset({"phi"})))
 
     def takes_readout_feedback(self) -> bool:
         """Whether ``u`` adds ``u_y`` (the readout fed back through ``B``) with coefficient 1."""

@@ -91,3 +91,44 @@ def test_cli_lists_figures_and_names_a_bad_one():
     bad = subprocess.run([sys.executable, "-m", "brianrflo.cli", "figure", "fig9"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "figure must be one of" in bad.stderr
+
+
+def test_stale_or_truncated_cache_is_recomputed_with_a_message(tmp_path, monkeypatch, capsys):
+    """A cache file cut short (a killed run) or written under other package versions is
+    recomputed, saying so in one line, instead of failing or being trusted."""
+    from brianrflo.batch import Sweep
+    from brianrflo.figures import Context, periodic
+    from brianrflo.tasks import Periodic
+
+    calls, real = [], periodic.sweep
+    monkeypatch.setattr(periodic, "sweep", lambda *a, **k: calls.append(1) or real(*a, **k))
+    args = (Context(out=str(tmp_path), progress=False), Periodic(20), "rflo", (0.01,), 1, 2, 4)
+    first = periodic.cached_sweep(*args)
+    (path,) = (tmp_path / "cache").iterdir()
+
+    def recomputed(why: str) -> None:
+        again = periodic.cached_sweep(*args)
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1 and why in err and "recomputing" in err
+        np.testing.assert_array_equal(again.losses, first.losses)
+        assert list((tmp_path / "cache").iterdir()) == [path]  # no stray temporary file
+
+    periodic.cached_sweep(*args)
+    assert len(calls) == 1 and capsys.readouterr().err == ""
+
+    path.write_bytes(path.read_bytes()[:200])
+    recomputed("unreadable")
+    assert len(calls) == 2
+
+    first.save(str(path))  # as written before versions were recorded
+    recomputed("written by an older brianrflo")
+    assert len(calls) == 3
+
+    current = periodic.cache_versions()
+    monkeypatch.setattr(periodic, "cache_versions", lambda: "brianrflo 0.0.1")
+    path.unlink()
+    periodic.cached_sweep(*args)
+    monkeypatch.setattr(periodic, "cache_versions", lambda: current)
+    recomputed("written by brianrflo 0.0.1")
+    assert len(calls) == 5
+    assert isinstance(periodic.cached_sweep(*args), Sweep) and len(calls) == 5

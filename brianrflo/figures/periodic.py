@@ -9,6 +9,8 @@ in ``OUT/cache`` so ``fig2a``, ``fig2b`` and ``fig2c`` share one grid.
 from __future__ import annotations
 
 import os
+import sys
+import zipfile
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -58,22 +60,64 @@ def settings(ctx: Context) -> dict:
     }
 
 
+def cache_versions() -> str:
+    """The packages a cached sweep depends on; a cache written under others is stale."""
+    import brian2
+
+    import brianrflo
+
+    return (f"brianrflo {brianrflo.__version__}, brian2 {brian2.__version__}, "
+            f"numpy {np.__version__}")
+
+
+def _read_cache(path: str) -> tuple[Sweep | None, str]:
+    """The sweep cached at ``path``, or ``None`` and why it cannot be used."""
+    try:
+        with np.load(path) as f:
+            versions = str(f["versions"]) if "versions" in f.files else "an older brianrflo"
+        if versions != cache_versions():
+            return None, f"was written by {versions}, this is {cache_versions()}"
+        return Sweep.load(path), ""
+    except Exception as err:  # a truncated zip raises BadZipFile, EOFError, ValueError...
+        return None, f"is unreadable ({type(err).__name__}: {err})"
+
+
+def _write_cache(result: Sweep, path: str) -> None:
+    """Write ``result`` with the versions it was computed under, atomically."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path[:-len('.npz')]}.{os.getpid()}.tmp.npz"  # np.savez wants the suffix
+    try:
+        result.save(tmp)
+        with zipfile.ZipFile(tmp, "a") as z, z.open("versions.npy", "w") as f:
+            np.lib.format.write_array(f, np.array(cache_versions()))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
 def cached_sweep(ctx: Context, task: Periodic, rule: str, etas, seeds: int, trials: int,
                  n_hidden: int, **kw) -> Sweep:
-    """:func:`brianrflo.batch.sweep`, stored in ``OUT/cache`` and reused when asked again."""
+    """:func:`brianrflo.batch.sweep`, stored in ``OUT/cache`` and reused when asked again.
+
+    A cache entry written by other package versions, or unreadable (a run killed
+    while writing it), is recomputed, with one line on stderr saying so.
+    """
     etas = tuple(float(e) for e in etas)
     key = (f"{rule}_T{task.T}_N{n_hidden}_n{trials}_s{seeds}_"
            + "-".join(f"{e:g}" for e in etas)
            + "".join(f"_{k}{v}" for k, v in sorted(kw.items())))
     path = ctx.path(os.path.join("cache", key + ".npz"))
     if os.path.exists(path):
-        return Sweep.load(path)
+        cached, why = _read_cache(path)
+        if cached is not None:
+            return cached
+        print(f"brianrflo: cache {path} {why}; recomputing it", file=sys.stderr, flush=True)
     ctx.say(f"{rule}, T = {task.T}, N = {n_hidden}: {len(etas)} learning rates x {seeds} "
             f"networks x {trials} trials")
     result = sweep(task, rule, etas, range(seeds), trials, n_hidden=n_hidden, tau=TAU,
                    progress=ctx.say if ctx.progress else None, **kw)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    result.save(path)
+    _write_cache(result, path)
     return result
 
 
