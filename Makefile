@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= out/demo
 
+# The demo's one definition: tools/readme_demo.py reads this line to write README's demo section.
+DEMO_ARGS := train periodic --rule rflo --n-hidden 30 --period 200 --trials 2000 --seed 0
+
 .PHONY: demo test lint bench clean
 
 $(STAMP): pyproject.toml
@@ -14,8 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/brianrflo train periodic --rule rflo --n-hidden 30 --period 200 \
-		--trials 2000 --seed 0 --out $(DEMO_OUT) --overwrite
+	$(BIN)/brianrflo $(DEMO_ARGS) --out $(DEMO_OUT) --overwrite
 
 test: $(STAMP)
 	$(BIN)/ruff check brianrflo models tasks tests benchmarks tools

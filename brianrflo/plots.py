@@ -7,28 +7,34 @@ import os
 import numpy as np
 from matplotlib.figure import Figure
 
-from brianrflo.models import get_model
 from brianrflo.tasks.base import Task
 
-from . import reference as ref
-from .train import Result, readout_fed_back
+from .train import Result
 
 __all__ = ["plot_training"]
 
 
-def plot_training(result: Result, task: Task, path: str | os.PathLike | None = None) -> Figure:
+def plot_training(result: Result, task: Task | None = None,
+                  path: str | os.PathLike | None = None) -> Figure:
     """Loss over trials, and the trained network's output against the target.
+
+    The output panel draws ``result.final_output``: the trial the final loss was
+    measured on, as run by the engine that trained the network (the compiled Brian2
+    equations for models other than the paper's), so figure and loss cannot disagree.
 
     Parameters
     ----------
     result
         What :func:`brianrflo.train` returned.
     task
-        The task it was trained on (one evaluation trial is drawn with ``seed + 1``,
-        as for the final loss).
+        The task it was trained on. Not needed: the trial drawn is in ``result``.
     path
         If given, the figure is also written there (PNG by extension).
     """
+    final = result.final_output
+    if final is None:
+        raise ValueError("result has no final_output (the evaluation that train() stores); "
+                         "plot a Result returned by brianrflo.train")
     settings = result.settings
     tau = float(np.mean(settings["tau"]))  # per-unit taus: label time in their mean
     fig = Figure(figsize=(10, 3.8), layout="constrained")
@@ -45,22 +51,12 @@ def plot_training(result: Result, task: Task, path: str | os.PathLike | None = N
     )
     ax_loss.legend(frameon=False)
 
-    rng = np.random.default_rng(settings["seed"] + 1)
-    x, target, mask = task.block(1, rng).trial(0)
-    if settings.get("model") == "lif":  # spiking units: their own reference
-        from brianrflo.tasks.base import Block
-
-        from .spiking import spiking_trace
-        trace = spiking_trace(result.weights, Block(x[None], target[None], mask[None]), tau,
-                              get_model("lif"))
-    else:
-        trace = ref.forward(result.weights, x, target, mask, tau,
-                            readout_feedback=readout_fed_back(settings["rule"]))
-    steps = np.arange(1, task.T + 1) / tau
+    target = final.target
+    steps = np.arange(1, len(target) + 1) / tau
     for k in range(target.shape[1]):
         ax_out.plot(steps, target[:, k], color="0.2", lw=2.5, alpha=0.35,
                     label="target $y^*$" if k == 0 else None)
-        ax_out.plot(steps, trace.y[:, k], color=f"C{k + 1}", lw=1.2,
+        ax_out.plot(steps, final.y[:, k], color=f"C{k + 1}", lw=1.2,
                     label="output $y$" if k == 0 else None)
     ax_out.set_xlabel(r"time ($\tau$)")
     ax_out.set_ylabel("output")

@@ -191,14 +191,13 @@ def evaluate_spiking(weights: Weights, task: Task, tau: float = 10.0, n: int = 1
                      model: LIFModel | None = None) -> float:
     """Mean loss of ``weights`` on ``n`` evaluation trials drawn with ``seed``, no learning.
 
-    Runs the numpy reference (:func:`brianrflo.spiking_reference.lif_trial`), which the
-    tests hold equal to the Brian2 network.
+    :func:`brianrflo.train.evaluate` for LIF units: the numpy reference
+    (:func:`brianrflo.spiking_reference.lif_trial`), which the tests hold equal to the
+    Brian2 network.
     """
-    from .spiking_reference import lif_trial
+    from .train import evaluate
 
-    block = task.block(n, np.random.default_rng(seed))
-    return float(np.mean([lif_trial(weights, *block.trial(k), tau_m=float(tau),
-                                    model=model)[1].loss for k in range(n)]))
+    return evaluate(weights, task, float(tau), n, seed, model or LIFModel())
 
 
 def spiking_trace(weights: Weights, block: Block, tau: float = 10.0,

@@ -32,7 +32,8 @@ from .runfolder import RunFolder, write_json
 from .validation import check_int, check_real
 from .weights import Weights, dale_clip
 
-__all__ = ["Settings", "Result", "train", "evaluate", "learning_rates", "RULES", "LOCAL_RULES",
+__all__ = ["Settings", "Result", "train", "evaluate", "evaluation", "Evaluation",
+           "learning_rates", "RULES", "LOCAL_RULES",
            "NUMPY_RULES", "ENGINES"]
 
 #: Rules of the RFLO family: local eligibility traces, Brian2 equations (or the
@@ -175,6 +176,9 @@ class Result:
         ``(trial, tr(W_out B)/(|W_out| |B|))`` at the start and after each block.
     diverged
         ``None``, or the message of the divergence that stopped the run.
+    final_output
+        The final :class:`Evaluation` (its loss is ``final_loss``): the trained
+        network's output on the first evaluation trial, from the engine that trained it.
     """
 
     weights: Weights
@@ -186,6 +190,7 @@ class Result:
     diverged: str | None = None
     wall_time: float = 0.0
     versions: dict = field(default_factory=dict)
+    final_output: Evaluation | None = None
 
     def metrics(self) -> dict:
         """JSON-ready summary (``metrics.json``)."""
@@ -214,6 +219,66 @@ def versions(target: str) -> dict:
     }
 
 
+@dataclass
+class Evaluation:
+    """Trained or untrained weights scored on evaluation trials, without learning.
+
+    Attributes
+    ----------
+    loss
+        Mean loss over the evaluation trials.
+    y, target, mask
+        The network's output, the target and the mask of the first evaluation trial,
+        each ``(T, n_out)``: what :func:`~brianrflo.plots.plot_training` draws.
+    """
+
+    loss: float
+    y: np.ndarray
+    target: np.ndarray
+    mask: np.ndarray
+
+
+def evaluation(
+    weights: Weights,
+    task: Task,
+    tau: float | tuple[float, ...] = 10.0,
+    n: int = 1,
+    seed: int = 0,
+    model: RateModel | None = None,
+    readout_feedback: bool = False,
+) -> Evaluation:
+    """Run ``n`` evaluation trials (drawn with ``seed``) on the engine that trains ``model``.
+
+    The paper's model is run by the numpy reference; LIF units by the spiking numpy
+    reference (both held equal to their Brian2 networks by the tests); any other model
+    by its compiled Brian2 equations, so what is scored is what trains.
+    ``readout_feedback`` feeds the readout back through ``B`` (readout-only networks).
+
+    Returns
+    -------
+    Evaluation
+        The mean loss and the first trial's output.
+    """
+    block = task.block(n, np.random.default_rng(seed))
+    if isinstance(model, LIFModel):
+        from .spiking import spiking_trace
+        traces = [spiking_trace(weights, block, float(np.mean(tau)), model, k) for k in range(n)]
+        losses, y = [t.loss for t in traces], traces[0].y
+    elif model is None or model.is_paper():
+        traces = [ref.forward(weights, *block.trial(k), np.asarray(tau),
+                              readout_feedback=readout_feedback) for k in range(n)]
+        losses, y = [t.loss for t in traces], traces[0].y
+    else:
+        # Runtime cython also after a cpp_standalone run: the same equations, and
+        # Brian2 holds only one standalone project per process.
+        net = BrianNetwork(weights, task.T, block_trials=n, tau=tau, model=model,
+                           target="cython", readout_feedback=readout_feedback, record=True)
+        losses = net.run_block(block)
+        y = net.trace()["y"][:task.T]
+    _, target, mask = block.trial(0)
+    return Evaluation(float(np.mean(losses)), np.array(y), target.copy(), mask.copy())
+
+
 def evaluate(
     weights: Weights,
     task: Task,
@@ -225,23 +290,9 @@ def evaluate(
 ) -> float:
     """Mean loss of ``weights`` on ``n`` evaluation trials, without learning.
 
-    The paper's model is run by the numpy reference; any other model by its
-    compiled Brian2 equations (runtime cython), so what is scored is what trains.
-    ``readout_feedback`` feeds the readout back through ``B`` (readout-only networks).
+    The loss of :func:`evaluation` (same parameters).
     """
-    if isinstance(model, LIFModel):
-        from .spiking import evaluate_spiking
-        return evaluate_spiking(weights, task, float(np.mean(tau)), n, seed, model)
-    block = task.block(n, np.random.default_rng(seed))
-    if model is None or model.is_paper():
-        return float(np.mean([
-            ref.forward(weights, *block.trial(k), np.asarray(tau),
-                        readout_feedback=readout_feedback).loss
-            for k in range(n)
-        ]))
-    net = BrianNetwork(weights, task.T, block_trials=n, tau=tau, model=model, target="cython",
-                       readout_feedback=readout_feedback)
-    return float(np.mean(net.run_block(block)))
+    return evaluation(weights, task, tau, n, seed, model, readout_feedback).loss
 
 
 def learning_rates(settings: Settings) -> tuple[float, float, float]:
@@ -585,8 +636,9 @@ def _loop(task, settings, model, engine, weights, state, rng, size, folder, say,
             folder.written()
     result.weights, result.losses = good, np.array(losses)
     result.settings = {**state["settings"], "eta_final": list(eta)}
-    result.final_loss = evaluate(good, task, settings.tau, eval_trials, settings.seed + 1, model,
-                                 fed_back)
+    result.final_output = evaluation(good, task, settings.tau, eval_trials, settings.seed + 1,
+                                     model, fed_back)
+    result.final_loss = result.final_output.loss
     result.wall_time = elapsed + time.perf_counter() - start
     if folder is not None:
         save(result, folder.dir)

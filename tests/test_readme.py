@@ -1,0 +1,72 @@
+"""README.md's demo section is what `make demo` computes (tools/readme_demo.py writes it).
+
+The demo runs once per module (about 20 s with Brian2's code compiled). Rounding
+differs between CPUs and compilers (Brian2 compiles with -march=native) and the
+network's dynamics amplify it, so on another machine these tests may fail because the
+demo computes other numbers there; ``python tools/readme_demo.py`` rewrites the README
+from the machine it runs on.
+"""
+
+import importlib.util
+import re
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location("readme_demo", ROOT / "tools" / "readme_demo.py")
+readme_demo = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(readme_demo)
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory):
+    """The demo and its baseline, run now as `make demo` runs them."""
+    folder = tmp_path_factory.mktemp("readme_demo")
+    return folder, readme_demo.run_demo(folder, quiet=True)
+
+
+def _readme_section(name: str) -> str:
+    return readme_demo.read_section(readme_demo.README.read_text(), name)
+
+
+def test_readme_numbers_are_what_the_demo_computes(fresh):
+    _, runs = fresh
+    in_readme = readme_demo.table(_readme_section("demo"))
+    computed = readme_demo.table(readme_demo.demo_section(runs))
+    assert in_readme == computed, "README's demo numbers are stale: python tools/readme_demo.py"
+
+
+def test_readme_row_is_what_make_demo_prints(fresh):
+    _, runs = fresh
+    final, untrained, ratio, align = re.match(
+        r"final loss (\S+), untrained (\S+) \(ratio (\S+)\), alignment (\S+),",
+        runs["demo"]["printed"]).groups()
+    row = readme_demo.table(_readme_section("demo"))[readme_demo.label(runs["demo"])]
+    assert row[:3] == [final, untrained, ratio]
+    assert row[3].endswith(f"→ {align}")
+
+
+def test_readme_command_is_the_makefiles():
+    assert _readme_section("demo-command") == readme_demo.command_section()
+
+
+def test_readme_picture_is_what_make_demo_draws(fresh):
+    folder, _ = fresh
+    drawn = matplotlib.image.imread(folder / "demo" / "training.png")
+    shown = matplotlib.image.imread(readme_demo.PICTURE)
+    same = shown.shape == drawn.shape and np.array_equal(shown, drawn)
+    assert same, "docs/demo_training.png is not the demo's training.png: tools/readme_demo.py"
+    assert f"]({readme_demo.PICTURE.relative_to(ROOT).as_posix()})" in _readme_section("demo")
+
+
+def test_readme_claims_about_the_demo_hold(fresh):
+    # "RFLO gets well below the untrained network but not as low as BPTT, and W_out
+    # aligns with B^T during RFLO training."
+    _, runs = fresh
+    rflo, bptt = runs["demo"], runs["baseline"]
+    assert (rflo["settings"]["rule"], bptt["settings"]["rule"]) == ("rflo", "bptt")
+    assert bptt["final_loss"] < rflo["final_loss"] < rflo["untrained_loss"]
+    assert rflo["alignment"][-1][1] > rflo["alignment"][0][1]
