@@ -10,6 +10,7 @@ each replica ends exactly where training it alone ends.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from brianrflo.tasks.base import Task
 
 from .analysis import alignment
 from .network import update_period
+from .sweep_folder import SweepState
 from .train import LOCAL_RULES, NUMPY_RULES, RULES
 from .validation import check_real
 from .weights import Weights, dale_signs
@@ -288,7 +290,11 @@ class Sweep:
                                                 "alignment", "checkpoints", "diverged")}
         for name in Weights.NAMES:
             arrays[f"w_{name}"] = np.stack([getattr(w, name) for w in self.weights])
-        np.savez(path, rule=self.rule, wall_time=self.wall_time, **arrays)
+        # Under a temporary name, then renamed: a kill leaves the old file or the new one.
+        tmp = os.fspath(path) + ".tmp"
+        with open(tmp, "wb") as f:  # a file object: numpy adds no suffix
+            np.savez(f, rule=self.rule, wall_time=self.wall_time, **arrays)
+        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str) -> Sweep:
@@ -352,6 +358,8 @@ def sweep(
     checkpoints: int = 20,
     block_trials: int = 100,
     progress: Callable[[str], None] | None = None,
+    start: SweepState | None = None,
+    on_block: Callable[[SweepState], None] | None = None,
 ) -> Sweep:
     """Train ``rule`` at every (eta, seed) pair at once.
 
@@ -360,12 +368,19 @@ def sweep(
     ``block_trials`` from ``default_rng(seed)``), so each row equals
     ``train(task, Settings(rule=rule, eta=(e, e, e), seed=seed, target='reference'))``.
     Losses are evaluated on ``eval_trials`` trials drawn with ``seed + 1``.
+
+    ``on_block`` is given a :class:`~brianrflo.sweep_folder.SweepState` after every
+    block; passed back as ``start`` (same arguments, ``trials`` may grow) it continues
+    the sweep to the numbers an uninterrupted one gives, bit for bit. Extending a
+    sweep is exact when its earlier trial count was a multiple of ``block_trials``
+    (the trial streams are drawn a block at a time); the alignment is then kept at
+    the trials the earlier sweep measured it and at this one's marks after them.
     """
     etas = np.atleast_1d(np.asarray(etas, dtype=np.float64))
     seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
     if trials < 1:
         raise ValueError(f"trials must be >= 1, got {trials}")
-    start = time.perf_counter()
+    began = time.perf_counter()
     eta_r = np.repeat(etas, len(seeds))
     seed_r = np.tile(seeds, len(etas))
     init = {int(s): Weights.init(n_hidden, task.n_in, task.n_out, seed=int(s), dale=dale)
@@ -383,14 +398,20 @@ def sweep(
                 out += net.forward(x, target, mask)["loss"]
         return out / eval_trials
 
-    untrained = evaluate()
-    net.limit = explode * np.maximum(untrained, 1e-12)
     rngs = {int(s): np.random.default_rng(int(s)) for s in seeds}
     losses = np.full((net.R, trials), np.nan)
-    marks = np.unique(np.linspace(0, trials, checkpoints + 1).astype(int))
-    align = np.zeros((net.R, len(marks)))
-    align[:, 0] = [alignment(net.weights(r)) for r in range(net.R)]
-    done = 0
+    marks = set(np.unique(np.linspace(0, trials, checkpoints + 1).astype(int)).tolist())
+    if start is None:
+        untrained = evaluate()
+        align = {0: [alignment(net.weights(r)) for r in range(net.R)]}
+        done, elapsed = 0, 0.0
+    else:
+        start.check(net.R, trials)
+        untrained, done, elapsed = start.untrained.copy(), start.done, start.wall_time
+        _restore(net, start, rngs)
+        losses[:, :done] = start.losses
+        align = {int(m): list(a) for m, a in zip(start.marks, start.alignment.T, strict=True)}
+    net.limit = explode * np.maximum(untrained, 1e-12)
     while done < trials:
         n = min(block_trials, trials - done)
         blocks = {s: task.block(n, rng) for s, rng in rngs.items()}
@@ -402,14 +423,48 @@ def sweep(
             losses[stopped, done] = np.nan
             done += 1
             if done in marks:
-                align[:, np.searchsorted(marks, done)] = [
-                    alignment(net.weights(r)) for r in range(net.R)]
+                align[done] = [alignment(net.weights(r)) for r in range(net.R)]
+        wall = elapsed + time.perf_counter() - began
+        if on_block is not None:
+            on_block(_state(net, done, losses, untrained, align, rngs, wall))
         if progress is not None:
             progress(f"{rule}: trial {done}/{trials}, median loss "
                      f"{np.nanmedian(losses[:, done - n:done]):.4g}, "
                      f"{int(net.stopped.sum())} of {net.R} diverged")
     final = np.where(net.stopped, np.inf, evaluate())
+    measured = sorted(align)
     return Sweep(rule=rule, eta=eta_r, seed=seed_r, losses=losses, untrained=untrained,
-                 final=final, alignment=align, checkpoints=marks, diverged=net.stopped.copy(),
-                 wall_time=time.perf_counter() - start,
+                 final=final, alignment=np.array([align[m] for m in measured]).T,
+                 checkpoints=np.array(measured), diverged=net.stopped.copy(),
+                 wall_time=elapsed + time.perf_counter() - began,
                  weights=[net.weights(r) for r in range(net.R)])
+
+
+def _state(net: Replicas, done: int, losses: np.ndarray, untrained: np.ndarray, align: dict,
+           rngs: dict, wall_time: float) -> SweepState:
+    """The numpy engine's state after ``done`` trials (copies: the sweep goes on)."""
+    measured = sorted(align)
+    return SweepState(
+        done=done, losses=losses[:, :done].copy(),
+        weights={n: getattr(net, n).copy() for n in Weights.NAMES},
+        pending={n: np.asarray(net.pending[n]).copy() for n in NAMES}, count=net.count,
+        stopped=net.stopped.copy(), eta=net.eta.copy(), untrained=untrained.copy(),
+        marks=np.array(measured), alignment=np.array([align[m] for m in measured]).T,
+        rng={s: rng.bit_generator.state for s, rng in rngs.items()}, wall_time=wall_time,
+    )
+
+
+def _restore(net: Replicas, state: SweepState, rngs: dict) -> None:
+    """Put ``net`` and the trial streams where ``state`` left them."""
+    for n in Weights.NAMES:
+        setattr(net, n, state.weights[n].astype(np.float64, copy=True))
+    # An update period that spans blocks leaves summed updates to apply later.
+    net.pending = {n: state.pending[n].astype(np.float64, copy=True) if n in state.pending
+                   else np.zeros_like(getattr(net, n)) for n in NAMES}
+    net.count = state.count
+    net.stopped = state.stopped.astype(bool, copy=True)
+    if set(state.rng) != set(rngs):
+        raise ValueError(f"the checkpoint's seeds {sorted(state.rng)} are not the sweep's "
+                         f"{sorted(rngs)}")
+    for s, rng in rngs.items():
+        rng.bit_generator.state = state.rng[s]

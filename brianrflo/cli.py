@@ -97,19 +97,32 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", help="output folder (receives config.json, checkpoint.npz, "
                     "weights.npz, metrics.json, training.png)")
     tr.add_argument("--overwrite", action="store_true", help="replace results already in --out")
-    sw = sub.add_parser("sweep", parents=[common],
-                        formatter_class=_Help,
+    # The sweep's own options; tracked copies note what was given, so that
+    # --resume takes the checkpoint's settings for the rest.
+    from . import sweep_folder
+
+    own = argparse.ArgumentParser(add_help=False)
+    own.add_argument("--rule", choices=RULES, default="rflo",
+                     help="rules of the RFLO family run as Brian2 replicas; with --target "
+                     "reference, or for bptt, rtrl and nonlocal-random, the grid runs as "
+                     "stacked numpy networks")
+    own.add_argument("--etas", type=float, nargs="+",
+                     help="learning rates (each sets eta1 = eta2 = eta3); required unless "
+                     "--resume")
+    own.add_argument("--seeds", type=int, default=3, help="networks per rate: seeds 0..n-1")
+    own.add_argument("--out", help="output folder (receives sweep.npz, sweep.json and "
+                     f"{sweep_folder.FILE}, the checkpoint written after every block)")
+    own.add_argument("--overwrite", action="store_true",
+                     help="replace a sweep already in --out (once the new one has "
+                     "checkpointed its first block)")
+    own.add_argument("--resume", metavar="DIR",
+                     help="continue the sweep checkpointed in DIR (its settings, unless "
+                     "given here; --trials may grow)")
+    sw = sub.add_parser("sweep", parents=[sweep_folder.tracking(common),
+                                          sweep_folder.tracking(own)],
                         help="train a grid of seeds x learning rates as replicas of one "
                         "Brian2 network")
-    sw.add_argument("--rule", choices=RULES, default="rflo",
-                    help="rules of the RFLO family run as Brian2 replicas; with --target "
-                    "reference, or for bptt, rtrl and nonlocal-random, the grid runs as "
-                    "stacked numpy networks")
-    sw.add_argument("--etas", type=float, nargs="+", required=True,
-                    help="learning rates (each sets eta1 = eta2 = eta3)")
-    sw.add_argument("--seeds", type=int, default=3, help="networks per rate: seeds 0..n-1")
-    sw.add_argument("--out", required=True,
-                    help="output folder (receives sweep.npz and sweep.json)")
+    sw.set_defaults(**{sweep_folder.GIVEN: set()})
     fig = sub.add_parser("figure", help="reproduce a paper figure (PNG + JSON of its numbers)",
                          formatter_class=_Help)
     fig.add_argument("name", help="figure name, or 'list'")
@@ -269,37 +282,112 @@ def _train(args) -> int:
 
 
 def _sweep(args) -> int:
-    from .batch import sweep
+    from . import sweep_folder
+    from .batch import Sweep, sweep
     from .replicas import replica_sweep
 
+    out = _sweep_folder(args)
+    start = saved = None
+    if args.resume is not None:
+        start, saved = sweep_folder.read(out)  # a corrupt checkpoint fails here
+        given = getattr(args, sweep_folder.GIVEN)
+        for key, value in saved.get("options", {}).items():
+            if key not in given and hasattr(args, key):
+                setattr(args, key, value)
+    task, settings, numpy_engine, record = _sweep_settings(args)
+    # What the sweep computes, not where or how it runs: saved, and reused on resume.
+    run_options = {"command", "out", "overwrite", "resume", "quiet", sweep_folder.GIVEN}
+    options = {k: v for k, v in vars(args).items() if k not in run_options}
+    replace = []
+    if start is not None:  # compared before anything is written
+        sweep_folder.compare(saved.get("record", {}), record, out)
+        start.check(len(args.etas) * args.seeds, args.trials)
+    else:
+        replace = sweep_folder.held(out)
+        if replace and not args.overwrite:
+            raise ValueError(
+                f"--out {out!r} already holds a sweep ({', '.join(replace)}); pass "
+                "--overwrite to replace it, or --resume to continue it"
+            )
+    checkpoint = sweep_folder.Checkpointer(out, {"options": options, "record": record},
+                                           replace=replace)
+    say = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    if start is not None and say is not None:
+        say(f"resuming at trial {start.done}/{args.trials}")
+    seeds = range(args.seeds)
+    if numpy_engine:
+        result = sweep(task, args.rule, args.etas, seeds, args.trials, n_hidden=args.n_hidden,
+                       tau=args.tau, update=args.update, dale=args.dale, explode=args.explode,
+                       block_trials=args.block_trials, progress=say, start=start,
+                       on_block=checkpoint)
+    else:
+        result = replica_sweep(task, settings, args.etas, seeds, n_hidden=args.n_hidden,
+                               progress=say, start=start, on_block=checkpoint)
+    npz = os.path.join(out, "sweep.npz")
+    stored = None
+    if start is not None and start.done == args.trials and os.path.exists(npz):
+        try:
+            stored = Sweep.load(npz)
+        except (OSError, KeyError, ValueError):
+            stored = None
+    if stored is not None and sweep_folder.same_results(stored, result):
+        result = stored  # a finished sweep resumed: report it, touch nothing
+    else:
+        sweep_folder.write_results(out, result, {
+            "command": " ".join(["brianrflo", *sys.argv[1:]]), "task": task.settings(),
+            "n_hidden": args.n_hidden, "settings": options,
+            "wall_time_s": round(result.wall_time, 2), "rows": result.summary()})
+    print(f"{len(result.eta)} networks in {result.wall_time:.1f} s")
+    for row in result.summary():
+        print("  " + "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                               for k, v in row.items()))
+    print(f"results: {npz}, {os.path.join(out, 'sweep.json')}")
+    return 0
+
+
+def _sweep_folder(args) -> str:
+    """The sweep's folder from --out / --resume, refused unless the sweep can write it."""
+    from . import sweep_folder
+
+    if args.resume is not None:
+        if args.overwrite:
+            raise ValueError("--overwrite and --resume exclude each other: --resume continues "
+                             "the sweep in DIR, --overwrite replaces it")
+        if args.out is not None and os.path.abspath(args.out) != os.path.abspath(args.resume):
+            raise ValueError(f"--out {args.out!r} differs from --resume {args.resume!r}; a "
+                             "resumed sweep stays in its folder")
+        sweep_folder.check_out(args.resume, "--resume")
+        return args.resume
+    if args.out is None:
+        raise ValueError("--out is required (or --resume DIR)")
+    sweep_folder.check_out(args.out, "--out")
+    return args.out
+
+
+def _sweep_settings(args) -> tuple:
+    """Check every sweep option; ``(task, Settings, numpy engine?, record to compare)``."""
+    from .validation import check_real
+
+    if not args.etas:
+        raise ValueError("--etas is required (or --resume DIR)")
+    args.seeds = check_int("seeds", args.seeds, 1)
+    args.n_hidden = check_int("n_hidden", args.n_hidden, 1)
+    numpy_engine = args.target == "reference" or args.rule not in LOCAL_RULES
+    # Brian2 replicas take eta through Settings, which allows [0, 10].
+    top = float("inf") if numpy_engine else 10.0
+    args.etas = [check_real("etas", e, 0.0, top) for e in args.etas]
     task = _make_task(args)
     settings = Settings(rule=args.rule, trials=args.trials, update=args.update, tau=args.tau,
                         block_trials=args.block_trials, target=args.target,
                         explode=args.explode, dale=args.dale, threads=args.threads)
-    seeds = range(check_int("seeds", args.seeds, 1))
-    say = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    if args.target == "reference" or args.rule not in LOCAL_RULES:
-        result = sweep(task, args.rule, args.etas, seeds, args.trials, n_hidden=args.n_hidden,
-                       tau=args.tau, update=args.update, dale=args.dale, explode=args.explode,
-                       block_trials=args.block_trials, progress=say)
-    else:
-        result = replica_sweep(task, settings, args.etas, seeds, n_hidden=args.n_hidden,
-                               progress=say)
-    os.makedirs(args.out, exist_ok=True)
-    result.save(os.path.join(args.out, "sweep.npz"))
-    summary = result.summary()
-    with open(os.path.join(args.out, "sweep.json"), "w") as f:
-        json.dump({"command": " ".join(["brianrflo", *sys.argv[1:]]), "task": task.settings(),
-                   "n_hidden": args.n_hidden, "settings": vars(args),
-                   "wall_time_s": round(result.wall_time, 2), "rows": summary}, f, indent=1,
-                  default=str)
-    print(f"{len(result.eta)} networks in {result.wall_time:.1f} s")
-    for row in summary:
-        print("  " + "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                               for k, v in row.items()))
-    print(f"results: {os.path.join(args.out, 'sweep.npz')}, "
-          f"{os.path.join(args.out, 'sweep.json')}")
-    return 0
+    record = {"engine": "numpy" if numpy_engine else "brian2", "rule": args.rule,
+              "etas": args.etas, "seeds": args.seeds, "n_hidden": args.n_hidden,
+              "task": task.settings(), "trials": args.trials, "update": args.update,
+              "tau": settings.tau, "dale": args.dale, "explode": settings.explode,
+              "block_trials": args.block_trials}
+    if not numpy_engine:
+        record.update(target=args.target, threads=args.threads)
+    return task, settings, numpy_engine, json.loads(json.dumps(record))
 
 
 def _given(parser: argparse.ArgumentParser, argv: list[str] | None) -> set[str]:

@@ -22,6 +22,7 @@ from brianrflo.tasks.base import Task
 from .analysis import alignment
 from .batch import Sweep
 from .network import BrianNetwork
+from .sweep_folder import SweepState
 from .train import (
     LOCAL_RULES,
     Settings,
@@ -44,6 +45,8 @@ def replica_sweep(
     n_hidden: int = 30,
     eval_trials: int = 1,
     progress: Callable[[str], None] | None = None,
+    start: SweepState | None = None,
+    on_block: Callable[[SweepState], None] | None = None,
 ) -> Sweep:
     """Train ``settings.rule`` at every (eta, seed) pair as replicas of one network.
 
@@ -65,6 +68,12 @@ def replica_sweep(
         Trials, drawn with ``seed + 1``, on which untrained and final loss are measured.
     progress
         Called with one line per block.
+    start
+        A state ``on_block`` was given: continue from it (same arguments; only
+        ``settings.trials`` may grow) to the numbers of an uninterrupted sweep.
+    on_block
+        Called with the :class:`~brianrflo.sweep_folder.SweepState` after every block
+        (to write a checkpoint).
 
     Returns
     -------
@@ -83,31 +92,29 @@ def replica_sweep(
     seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
     if etas.size == 0 or seeds.size == 0:
         raise ValueError("etas and seeds must each hold at least one value")
-    start = time.perf_counter()
+    began = time.perf_counter()
     eta_r, seed_r = np.repeat(etas, seeds.size), np.tile(seeds, etas.size)
-    rates = np.array([learning_rates(dataclasses.replace(settings, eta=(e, e, e)))
-                      for e in eta_r])
     fed_back = readout_fed_back(settings.rule)
-    feedback = LOCAL_RULES[settings.rule][0]
-    init = {int(s): Weights.init(n_hidden, task.n_in, task.n_out, seed=int(s),
-                                 dale=settings.dale) for s in seeds}
-    if feedback == "symmetric":
-        init = {s: w.symmetric() for s, w in init.items()}
-    good = [init[int(s)].copy() for s in seed_r]
-    untrained = np.array([evaluate(w, task, settings.tau, eval_trials, int(s) + 1,
-                                   readout_feedback=fed_back)
-                          for w, s in zip(good, seed_r, strict=True)])
+    rngs = {int(s): np.random.default_rng(int(s)) for s in seeds}
+    losses = np.full((eta_r.size, settings.trials), np.nan)
+    if start is None:
+        state = _fresh(task, settings, eta_r, seed_r, n_hidden, eval_trials)
+    else:
+        start.check(eta_r.size, settings.trials)
+        _restore_rngs(rngs, start)
+        state = start
+    good, rates = state.row_weights(), state.eta.copy()
+    untrained, stopped = state.untrained.copy(), state.stopped.astype(bool, copy=True)
+    done, elapsed = state.done, state.wall_time
+    losses[:, :done] = state.losses
+    marks, align = list(state.marks), [list(a) for a in state.alignment.T]
     size = _blocks(settings)
     net = BrianNetwork(good, task.T, block_trials=size, eta=rates, update=settings.update,
                        tau=settings.tau, target=settings.target, dale=settings.dale,
-                       feedback=feedback, readout_feedback=fed_back, threads=settings.threads)
+                       feedback=LOCAL_RULES[settings.rule][0], readout_feedback=fed_back,
+                       threads=settings.threads)
     R = net.R
     limit = settings.explode * np.maximum(untrained, 1e-12)
-    rngs = {int(s): np.random.default_rng(int(s)) for s in seeds}
-    losses = np.full((R, settings.trials), np.nan)
-    stopped = np.zeros(R, dtype=bool)
-    marks, align = [0], [[alignment(w) for w in good]]
-    done = 0
     while done < settings.trials:
         n = min(size, settings.trials - done)
         brian2.seed(int(seeds[0]) * 1_000_003 + done)
@@ -129,6 +136,14 @@ def replica_sweep(
         done += n
         marks.append(done)
         align.append([alignment(w) for w in good])
+        if on_block is not None:
+            # Every block ends on an update (_blocks), so nothing is pending.
+            on_block(SweepState(
+                done=done, losses=losses[:, :done].copy(), weights=SweepState.stack(good),
+                stopped=stopped.copy(), eta=rates.copy(), untrained=untrained.copy(),
+                marks=np.array(marks), alignment=np.array(align).T,
+                rng={s: rng.bit_generator.state for s, rng in rngs.items()},
+                wall_time=elapsed + time.perf_counter() - began, count=done))
         if progress is not None:
             progress(f"{settings.rule}: trial {done}/{settings.trials}, median loss "
                      f"{np.nanmedian(losses[:, done - n:done]):.4g}, "
@@ -138,4 +153,33 @@ def replica_sweep(
                                readout_feedback=fed_back) for r in range(R)])
     return Sweep(rule=settings.rule, eta=eta_r, seed=seed_r, losses=losses, untrained=untrained,
                  final=final, alignment=np.array(align).T, checkpoints=np.array(marks),
-                 diverged=stopped, wall_time=time.perf_counter() - start, weights=good)
+                 diverged=stopped, wall_time=elapsed + time.perf_counter() - began,
+                 weights=good)
+
+
+def _fresh(task: Task, settings: Settings, eta_r: np.ndarray, seed_r: np.ndarray,
+           n_hidden: int, eval_trials: int) -> SweepState:
+    """The state before the first trial: initial weights, rates, untrained losses."""
+    fed_back = readout_fed_back(settings.rule)
+    init = {int(s): Weights.init(n_hidden, task.n_in, task.n_out, seed=int(s),
+                                 dale=settings.dale) for s in np.unique(seed_r)}
+    if LOCAL_RULES[settings.rule][0] == "symmetric":
+        init = {s: w.symmetric() for s, w in init.items()}
+    good = [init[int(s)].copy() for s in seed_r]
+    untrained = np.array([evaluate(w, task, settings.tau, eval_trials, int(s) + 1,
+                                   readout_feedback=fed_back)
+                          for w, s in zip(good, seed_r, strict=True)])
+    rates = np.array([learning_rates(dataclasses.replace(settings, eta=(e, e, e)))
+                      for e in eta_r])
+    return SweepState(done=0, losses=np.zeros((len(good), 0)), weights=SweepState.stack(good),
+                      stopped=np.zeros(len(good), dtype=bool), eta=rates, untrained=untrained,
+                      marks=np.array([0]), alignment=np.array([[alignment(w) for w in good]]).T,
+                      rng={}, wall_time=0.0)
+
+
+def _restore_rngs(rngs: dict, state: SweepState) -> None:
+    if set(state.rng) != set(rngs):
+        raise ValueError(f"the checkpoint's seeds {sorted(state.rng)} are not the sweep's "
+                         f"{sorted(rngs)}")
+    for s, rng in rngs.items():
+        rng.bit_generator.state = state.rng[s]

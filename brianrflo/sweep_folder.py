@@ -1,0 +1,300 @@
+"""A sweep's output folder: its checkpoint, and the rules that keep earlier results safe.
+
+A sweep of hours must survive being killed, and a second sweep must not silently
+replace the first. So, as ``brianrflo train`` does:
+
+* after every block the sweep writes ``sweep_checkpoint.npz`` (one file, written
+  under a temporary name and renamed): every row's weights, updates summed but not
+  yet applied, losses so far, which rows diverged, the trial streams' generator
+  states and the settings. ``--resume`` continues from it to the numbers an
+  uninterrupted sweep gives, bit for bit;
+* a folder that holds a sweep is refused unless ``--overwrite`` (replace it) or
+  ``--resume`` (continue it) is given; with ``--overwrite`` the old files stay
+  until the new sweep has written its first checkpoint;
+* a resume whose settings differ from the checkpoint's is refused before any file
+  is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .weights import Weights
+
+__all__ = ["FILE", "RESULTS", "OUTPUTS", "SweepState", "write", "read", "held", "check_out",
+           "compare", "Checkpointer", "write_results", "same_results", "tracking", "GIVEN"]
+
+#: The checkpoint inside a sweep's output folder.
+FILE = "sweep_checkpoint.npz"
+#: The finished sweep's results.
+RESULTS = ("sweep.npz", "sweep.json")
+#: Every file a sweep writes into its folder.
+OUTPUTS = (*RESULTS, FILE)
+#: Settings a resumed sweep may change: more trials extend it.
+EXTENDABLE = {"trials"}
+#: Names of the weight arrays a row carries.
+NAMES = Weights.NAMES
+#: Names of the weights that learn (and so may have updates pending).
+LEARNED = ("w_out", "w_rec", "w_in")
+
+
+@dataclass
+class SweepState:
+    """Where a sweep stands after a block: all it needs to go on as if never stopped.
+
+    Attributes
+    ----------
+    done
+        Trials every row has run.
+    losses
+        ``(R, done)`` training losses (NaN once a row diverged).
+    weights
+        Each name of :attr:`Weights.NAMES` -> ``(R, ...)``: every row's current weights
+        (a diverged row's last good ones).
+    pending
+        Each learned weight -> ``(R, ...)``: updates summed but not applied yet (an
+        update period that spans blocks); empty when every block ends on an update.
+    count
+        Trials the engine has counted towards its update period.
+    stopped
+        ``(R,)`` rows stopped by divergence.
+    eta
+        ``(R, 3)`` learning rates in use.
+    untrained
+        ``(R,)`` loss before training (divergence limits derive from it).
+    marks, alignment
+        Trials at which alignment was measured, and ``(R, len(marks))`` its values.
+    rng
+        Seed -> state of the generator that draws that seed's trials.
+    wall_time
+        Seconds spent so far.
+    """
+
+    done: int
+    losses: np.ndarray
+    weights: dict[str, np.ndarray]
+    stopped: np.ndarray
+    eta: np.ndarray
+    untrained: np.ndarray
+    marks: np.ndarray
+    alignment: np.ndarray
+    rng: dict[int, dict]
+    wall_time: float
+    pending: dict[str, np.ndarray] = field(default_factory=dict)
+    count: int = 0
+
+    @property
+    def R(self) -> int:
+        """Number of rows (networks)."""
+        return len(self.stopped)
+
+    def row_weights(self) -> list[Weights]:
+        """Each row's weights."""
+        return [Weights(**{n: self.weights[n][r] for n in NAMES}) for r in range(self.R)]
+
+    @staticmethod
+    def stack(weights: list[Weights]) -> dict[str, np.ndarray]:
+        """Rows' weights stacked by name (the form :attr:`weights` takes)."""
+        return {n: np.stack([getattr(w, n) for w in weights]) for n in NAMES}
+
+    def check(self, R: int, trials: int) -> None:
+        """Raise ``ValueError`` unless this state fits a sweep of ``R`` rows and ``trials``."""
+        if self.R != R:
+            raise ValueError(f"the checkpoint holds {self.R} networks, the sweep has {R}")
+        if trials < self.done:
+            raise ValueError(f"trials ({trials}) must be >= the {self.done} trials the "
+                             "checkpoint has done")
+
+
+def write(out: str | os.PathLike, state: SweepState, settings: dict) -> None:
+    """Write ``state`` and the ``settings`` it was made with as ``out/sweep_checkpoint.npz``.
+
+    One file, written under a temporary name and renamed, so a sweep killed at any
+    moment leaves the previous checkpoint or the new one, never a mix.
+    """
+    arrays = {"losses": state.losses, "stopped": state.stopped, "eta": state.eta,
+              "untrained": state.untrained, "marks": state.marks,
+              "alignment": state.alignment}
+    arrays.update({f"w_{n}": a for n, a in state.weights.items()})
+    arrays.update({f"pending_{n}": a for n, a in state.pending.items()})
+    meta = {"done": state.done, "count": state.count, "wall_time": state.wall_time,
+            "rng": {str(s): v for s, v in state.rng.items()}, "settings": settings}
+    path = os.path.join(out, FILE)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:  # a file object: numpy adds no suffix
+        np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
+    os.replace(tmp, path)
+
+
+def read(out: str | os.PathLike) -> tuple[SweepState, dict]:
+    """Read ``out/sweep_checkpoint.npz``: the state and the settings it was made with.
+
+    Raises
+    ------
+    ValueError
+        If there is no checkpoint, or it is truncated or corrupt.
+    """
+    path = os.path.join(out, FILE)
+    if not os.path.exists(path):
+        raise ValueError(f"--resume {os.fspath(out)!r}: no sweep checkpoint ({FILE}) to "
+                         "resume from; a sweep writes one after its first block")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            arrays = {k: data[k] for k in data.files if k != "meta"}
+        state = SweepState(
+            done=int(meta["done"]), count=int(meta["count"]),
+            wall_time=float(meta["wall_time"]),
+            rng={int(s): v for s, v in meta["rng"].items()},
+            weights={n: arrays[f"w_{n}"] for n in NAMES},
+            pending={n: arrays[f"pending_{n}"] for n in LEARNED if f"pending_{n}" in arrays},
+            **{k: arrays[k] for k in ("losses", "stopped", "eta", "untrained", "marks",
+                                      "alignment")},
+        )
+        settings = meta["settings"]
+    except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise ValueError(f"sweep checkpoint {path!r} is corrupt or truncated: {err}") from None
+    if not isinstance(settings, dict) or state.losses.shape != (state.R, state.done):
+        raise ValueError(f"sweep checkpoint {path!r} is inconsistent")
+    return state, settings
+
+
+def held(out: str | os.PathLike) -> list[str]:
+    """The sweep files ``out`` already holds."""
+    return [f for f in OUTPUTS if os.path.exists(os.path.join(out, f))]
+
+
+def check_out(out: str | None, option: str = "--out") -> None:
+    """Refuse an output folder the sweep could not write, before anything runs.
+
+    Raises
+    ------
+    ValueError
+        One line naming ``option``: ``out`` is empty, a file, lies under a file, or
+        sits in a folder this process cannot write.
+    """
+    if not out:
+        raise ValueError(f"{option} must name a folder, got {out!r}")
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"{option} {out!r} is a file; a sweep needs a folder")
+    parent = os.path.abspath(out)
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise ValueError(f"{option} {out!r} lies under the file {parent!r}; a sweep needs "
+                         "a folder")
+    # Try it: permission bits say nothing to root, or of a read-only file system.
+    try:
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=".brianrflo-probe-")
+    except OSError as err:
+        raise ValueError(f"{option} {out!r}: cannot write in {parent!r} "
+                         f"({err.strerror or err})") from None
+    os.close(fd)
+    os.remove(probe)
+
+
+def compare(saved: dict, now: dict, out: str | os.PathLike) -> None:
+    """Refuse to resume with settings other than the checkpoint's (trials may grow)."""
+    keys = sorted(set(saved) | set(now))
+    diff = [k for k in keys if k not in EXTENDABLE and saved.get(k) != now.get(k)]
+    if diff:
+        shown = ", ".join(f"{k} {saved.get(k)!r} there, {now.get(k)!r} here" for k in diff)
+        raise ValueError(f"--resume {os.fspath(out)!r}: the checkpoint was made with other "
+                         f"settings ({shown}); resume with the same settings")
+
+
+class Checkpointer:
+    """Writes a sweep's checkpoints; the first one, not before, replaces older results.
+
+    Parameters
+    ----------
+    out
+        The output folder (made when the first checkpoint is written).
+    settings
+        Saved with every checkpoint, compared on resume.
+    replace
+        Files of an earlier sweep (``--overwrite``) to remove once the new sweep's
+        first checkpoint is written.
+    """
+
+    def __init__(self, out: str, settings: dict, replace: list[str] = ()):
+        self.out, self.settings, self.replace = out, settings, list(replace)
+
+    def __call__(self, state: SweepState) -> None:
+        os.makedirs(self.out, exist_ok=True)
+        write(self.out, state, self.settings)
+        # The new checkpoint has replaced any old one; the old results go now.
+        for name in self.replace:
+            if name != FILE and os.path.exists(os.path.join(self.out, name)):
+                os.remove(os.path.join(self.out, name))
+        self.replace = []
+
+
+def write_results(out: str, sweep, record: dict) -> None:
+    """Write ``sweep.npz`` (:meth:`brianrflo.batch.Sweep.save`) and ``sweep.json``, atomically."""
+    os.makedirs(out, exist_ok=True)
+    sweep.save(os.path.join(out, "sweep.npz"))
+    path = os.path.join(out, "sweep.json")
+    with open(path + ".tmp", "w") as f:
+        json.dump(record, f, indent=1, default=str)
+    os.replace(path + ".tmp", path)
+    # A sweep killed mid-write left a half-written temporary file; the sweep is done now.
+    for name in OUTPUTS:
+        if os.path.exists(os.path.join(out, name + ".tmp")):
+            os.remove(os.path.join(out, name + ".tmp"))
+
+
+def same_results(a, b) -> bool:
+    """Whether two :class:`~brianrflo.batch.Sweep` hold the same numbers (wall time aside)."""
+    for name in ("eta", "seed", "losses", "untrained", "final", "alignment", "checkpoints",
+                 "diverged"):
+        x, y = np.asarray(getattr(a, name)), np.asarray(getattr(b, name))
+        if x.shape != y.shape or not np.array_equal(x, y, equal_nan=x.dtype.kind == "f"):
+            return False
+    return a.rule == b.rule and len(a.weights) == len(b.weights) and all(
+        v.allclose(w, atol=0.0) for v, w in zip(a.weights, b.weights, strict=True))
+
+
+#: Attribute of the parsed arguments listing the options given on the command line.
+GIVEN = "given"
+
+
+def tracking(parent: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """A copy of ``parent`` whose options note in ``args.given`` that they were given.
+
+    ``--resume`` takes the checkpoint's settings for every option not given (as
+    ``train --resume`` takes config.json's). The copies leave ``parent``'s actions,
+    which other commands share, untouched.
+    """
+    tracked = argparse.ArgumentParser(add_help=False)
+    for action in parent._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        new = copy.copy(action)
+        new.__class__ = _tracked_class(type(action))
+        tracked._add_action(new)
+    return tracked
+
+
+_TRACKED: dict[type, type] = {}
+
+
+def _tracked_class(base: type) -> type:
+    if base not in _TRACKED:
+        def call(self, parser, namespace, values, option_string=None):
+            base.__call__(self, parser, namespace, values, option_string)
+            # An option is given when called; an optional positional is called with
+            # its default object when absent (argparse's own test).
+            if option_string is not None or values is not self.default:
+                setattr(namespace, GIVEN, {*getattr(namespace, GIVEN, ()), self.dest})
+
+        _TRACKED[base] = type(f"Given{base.__name__}", (base,), {"__call__": call})
+    return _TRACKED[base]
