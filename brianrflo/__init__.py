@@ -10,14 +10,19 @@ The main entry points::
 import os as _os
 import sys as _sys
 
+from .runfolder import interrupt_at_startup as _interrupt_at_startup
+
+_cli = _os.path.basename(_sys.argv[0]) in ("brianrflo", "-m")
+if _cli:
+    import signal as _signal
+
+    _signal.signal(_signal.SIGINT, _interrupt_at_startup)
 _hook = _sys.excepthook
-try:
-    import brian2 as _brian2
-except KeyboardInterrupt:  # Ctrl-C while Brian2 loads, the slowest part of start-up
-    if _os.path.basename(_sys.argv[0]) in ("brianrflo", "cli.py", "-m"):
-        print("brianrflo: interrupted while starting; nothing was written", file=_sys.stderr)
-        raise SystemExit(130) from None
-    raise
+import brian2 as _brian2  # noqa: E402
+
+if _cli:  # Brian2 has put its own Ctrl-C handler in place (for a running simulation)
+    _signal.signal(_signal.SIGINT, _interrupt_at_startup)
+
 # Brian2 installs a hook that calls every uncaught error a Brian2 bug to report;
 # in a user's script that is most often the user's own typo.
 if getattr(_sys.excepthook, "__module__", "").startswith("brian2"):

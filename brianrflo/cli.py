@@ -20,6 +20,7 @@ from brianrflo.models import MODELS, get_model
 from brianrflo.tasks import TASKS
 
 from . import checkpoint
+from .resources import check_memory
 from .runfolder import RunFolder, atomic_write
 from .train import ENGINES, LOCAL_RULES, ON_DIVERGE, RULES, Settings, train
 from .validation import check_int
@@ -380,6 +381,8 @@ def _sweep_settings(args) -> tuple:
     settings = Settings(rule=args.rule, trials=args.trials, update=args.update, tau=args.tau,
                         block_trials=args.block_trials, target=args.target,
                         explode=args.explode, dale=args.dale, threads=args.threads)
+    check_memory(args.n_hidden, task.n_in, task.n_out, task.T, args.block_trials, args.rule,
+                 replicas=len(args.etas) * args.seeds)
     record = {"engine": "numpy" if numpy_engine else "brian2", "rule": args.rule,
               "etas": args.etas, "seeds": args.seeds, "n_hidden": args.n_hidden,
               "task": task.settings(), "trials": args.trials, "update": args.update,
@@ -393,14 +396,15 @@ def _sweep_settings(args) -> tuple:
 def _given(parser: argparse.ArgumentParser, argv: list[str] | None) -> set[str]:
     """The options typed on the command line (not defaults, not a saved config)."""
     blank = copy.deepcopy(parser)
+    positional = set()
     for action in _all_actions(blank):
-        action.default = argparse.SUPPRESS
+        if action.option_strings:
+            action.default = argparse.SUPPRESS
+        else:  # argparse checks a positional's default against its choices
+            positional.add(action.dest)
         action.required = False
     with contextlib.redirect_stderr(io.StringIO()):
-        try:
-            return set(vars(blank.parse_known_args(argv)[0]))
-        except SystemExit:
-            return set()
+        return set(vars(blank.parse_known_args(argv)[0])) - positional
 
 
 def _all_actions(parser: argparse.ArgumentParser):

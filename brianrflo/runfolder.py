@@ -13,7 +13,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from typing import IO
 
@@ -23,6 +26,20 @@ __all__ = ["OUTPUTS", "RunFolder", "WriteError", "atomic_write", "check_out_dir"
 OUTPUTS = ("config.json", "checkpoint.npz", "weights.npz", "metrics.json", "training.png")
 #: Where ``--overwrite`` writes the new run until it replaces the old one.
 STAGING = ".new"
+
+
+def interrupt_at_startup(signum, frame) -> None:
+    """Ctrl-C before a run has started writing: leave at once, in one line.
+
+    Start-up (importing Brian2, parsing equations with sympy, compiling) is not
+    safe to unwind with KeyboardInterrupt: half-initialised parsers turn it into
+    unrelated errors. Nothing has been written yet, so there is nothing to save.
+    Every file brianrflo writes is written whole, so leaving is safe later too.
+    """
+    sys.stderr.write("brianrflo: interrupted; every file already written is complete "
+                     "(a checkpointed run or sweep continues with --resume)\n")
+    sys.stderr.flush()
+    os._exit(130)
 
 
 class WriteError(OSError):
@@ -156,7 +173,11 @@ class RunFolder:
         """Create the folder (or the staging folder) and write ``config.json``.
 
         Called once the run's settings, model, task and network are known to be good.
+        From here on Ctrl-C raises KeyboardInterrupt, so the run can say what it saved.
         """
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is interrupt_at_startup):
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         if self._replacing:
             self.dir = os.path.join(self.path, STAGING)
             shutil.rmtree(self.dir, ignore_errors=True)  # left by a killed --overwrite
