@@ -10,7 +10,6 @@ each replica ends exactly where training it alone ends.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from brianrflo.tasks.base import Task
 
 from .analysis import alignment
 from .network import update_period
+from .runfolder import atomic_write
 from .sweep_folder import SweepState
 from .train import LOCAL_RULES, NUMPY_RULES, RULES
 from .validation import check_real
@@ -291,10 +291,8 @@ class Sweep:
         for name in Weights.NAMES:
             arrays[f"w_{name}"] = np.stack([getattr(w, name) for w in self.weights])
         # Under a temporary name, then renamed: a kill leaves the old file or the new one.
-        tmp = os.fspath(path) + ".tmp"
-        with open(tmp, "wb") as f:  # a file object: numpy adds no suffix
-            np.savez(f, rule=self.rule, wall_time=self.wall_time, **arrays)
-        os.replace(tmp, path)
+        atomic_write(path, lambda f: np.savez(f, rule=self.rule, wall_time=self.wall_time,
+                                              **arrays))
 
     @classmethod
     def load(cls, path: str) -> Sweep:

@@ -21,12 +21,12 @@ import argparse
 import copy
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .runfolder import atomic_write, check_out_dir, write_json
 from .weights import Weights
 
 __all__ = ["FILE", "RESULTS", "OUTPUTS", "SweepState", "write", "read", "held", "check_out",
@@ -127,11 +127,8 @@ def write(out: str | os.PathLike, state: SweepState, settings: dict) -> None:
     arrays.update({f"pending_{n}": a for n, a in state.pending.items()})
     meta = {"done": state.done, "count": state.count, "wall_time": state.wall_time,
             "rng": {str(s): v for s, v in state.rng.items()}, "settings": settings}
-    path = os.path.join(out, FILE)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:  # a file object: numpy adds no suffix
-        np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
-    os.replace(tmp, path)
+    atomic_write(os.path.join(out, FILE),
+                 lambda f: np.savez(f, meta=np.array(json.dumps(meta)), **arrays))
 
 
 def read(out: str | os.PathLike) -> tuple[SweepState, dict]:
@@ -178,27 +175,9 @@ def check_out(out: str | None, option: str = "--out") -> None:
     Raises
     ------
     ValueError
-        One line naming ``option``: ``out`` is empty, a file, lies under a file, or
-        sits in a folder this process cannot write.
+        One line naming ``option`` (see :func:`brianrflo.runfolder.check_out_dir`).
     """
-    if not out:
-        raise ValueError(f"{option} must name a folder, got {out!r}")
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise ValueError(f"{option} {out!r} is a file; a sweep needs a folder")
-    parent = os.path.abspath(out)
-    while not os.path.exists(parent):
-        parent = os.path.dirname(parent)
-    if not os.path.isdir(parent):
-        raise ValueError(f"{option} {out!r} lies under the file {parent!r}; a sweep needs "
-                         "a folder")
-    # Try it: permission bits say nothing to root, or of a read-only file system.
-    try:
-        fd, probe = tempfile.mkstemp(dir=parent, prefix=".brianrflo-probe-")
-    except OSError as err:
-        raise ValueError(f"{option} {out!r}: cannot write in {parent!r} "
-                         f"({err.strerror or err})") from None
-    os.close(fd)
-    os.remove(probe)
+    check_out_dir(out if out is not None else "", option)
 
 
 def compare(saved: dict, now: dict, out: str | os.PathLike) -> None:
@@ -242,14 +221,7 @@ def write_results(out: str, sweep, record: dict) -> None:
     """Write ``sweep.npz`` (:meth:`brianrflo.batch.Sweep.save`) and ``sweep.json``, atomically."""
     os.makedirs(out, exist_ok=True)
     sweep.save(os.path.join(out, "sweep.npz"))
-    path = os.path.join(out, "sweep.json")
-    with open(path + ".tmp", "w") as f:
-        json.dump(record, f, indent=1, default=str)
-    os.replace(path + ".tmp", path)
-    # A sweep killed mid-write left a half-written temporary file; the sweep is done now.
-    for name in OUTPUTS:
-        if os.path.exists(os.path.join(out, name + ".tmp")):
-            os.remove(os.path.join(out, name + ".tmp"))
+    write_json(os.path.join(out, "sweep.json"), record, default=str)
 
 
 def same_results(a, b) -> bool:

@@ -263,4 +263,4 @@ def test_read_only_folder_is_one_line(tmp_path):
         folder.chmod(0o755)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("brianrflo: error: --out") and proc.stderr.count("\n") == 1
-    assert "cannot write" in proc.stderr and list(folder.iterdir()) == []
+    assert "not writable" in proc.stderr and list(folder.iterdir()) == []
