@@ -8,7 +8,7 @@ DEMO_OUT ?= out/demo
 # The demo's one definition: tools/readme_demo.py reads this line to write README's demo section.
 DEMO_ARGS := train periodic --rule rflo --n-hidden 30 --period 200 --trials 2000 --seed 0
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean docs notebooks
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,8 +23,18 @@ test: $(STAMP)
 	$(BIN)/ruff check brianrflo models tasks tests benchmarks tools
 	$(BIN)/pytest -q -p no:cacheprovider
 
+# The documentation site (Sphinx, sources in docs/) into docs/_build/html.
+docs: $(STAMP)
+	$(BIN)/sphinx-build -j 1 -b html docs docs/_build/html
+	@echo "open docs/_build/html/index.html"
+
+# The tutorials in JupyterLab (the `notebooks` extra, installed on first use).
+notebooks: $(STAMP)
+	$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/python -m pip install -q -e ".[notebooks]"
+	$(BIN)/jupyter lab notebooks/
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_rflo.py
 
 clean:
-	rm -rf $(VENV) out build *.egg-info
+	rm -rf $(VENV) out build *.egg-info docs/_build docs/api

@@ -7,22 +7,22 @@ and cpp_standalone handling this class inherits), a block of trials is one Brian
 ``refractory``; a spike reaches the synapses as the per-step variable ``z`` (1 in
 the step the unit fired), summed into ``u_rec`` at the next step. Schedule of one step:
 
-====================  ============================================  =====================
-slot (order)          what                                          object
-====================  ============================================  =====================
-start (0, 1)          record last trial's loss; at trial starts     trial clock
+====================  ================================================  =====================
+slot (order)          what                                              object
+====================  ================================================  =====================
+start (0, 1)          record last trial's loss; at trial starts         trial clock
                       reset ``v=v0``, ``z=r=zbar=xbar=p=q=0``,
                       refractoriness, ``loss``, ``y``
-start (2)             read ``x(t)``, ``xbar(t)``                    inputs
-before_groups (0)     ``u_rec = W z(t-1)``, ``u_in = W_in x(t)``    summed variables
-groups                refractoriness, ``v(t)`` (forward Euler)      hidden state updater
-before_thresholds     ``psi(t)``, ``z = 0``; then ``p(t)``,         hidden, synapses
+start (2)             read ``x(t)``, ``xbar(t)``                        inputs
+before_groups (0)     ``u_rec = W z(t-1)``, ``u_in = W_in x(t)``        summed variables
+groups                refractoriness, ``v(t)`` (forward Euler)          hidden state updater
+before_thresholds     ``psi(t)``, ``z = 0``; then ``p(t)``,             hidden, synapses
 (0, 1)                ``q(t)`` (with ``zbar(t-1)``)
-thresholds, resets    ``v > v_th``: spike, ``v = v_reset``, ``z=1``  Brian2 threshold/reset
-after_resets (0)      ``r(t)``, ``zbar(t)``                         hidden
-after_resets (1-3)    ``y = W_out r``; ``eps``, loss; ``fb = B eps``  readout, error, feedback
-after_resets (4)      weight updates (+ Dale clip)                  synapses
-====================  ============================================  =====================
+thresholds, resets    ``v > v_th``: spike, ``v = v_reset``, ``z=1``     Brian2 threshold/reset
+after_resets (0)      ``r(t)``, ``zbar(t)``                             hidden
+after_resets (1-3)    ``y = W_out r``; ``eps``, loss; ``fb = B eps``    readout, error, feedback
+after_resets (4)      weight updates (+ Dale clip)                      synapses
+====================  ================================================  =====================
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ class SpikingNetwork(BrianNetwork):
     model
         The LIF parameters (default :class:`~brianrflo.models.lif.LIFModel`).
 
+    Notes
+    -----
     With ``record=True``, :meth:`trace` gives ``v``, ``z``, ``r``, ``psi``, ``y``,
     ``eps`` per step and :meth:`spikes` the spike times.
     """

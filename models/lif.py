@@ -160,6 +160,8 @@ class LIFModel:
     description
         One line for ``brianrflo models``.
 
+    Notes
+    -----
     The membrane time constant ``tau_m`` is the run's ``tau`` (``Settings.tau``),
     checked to be >= 1 by the network.
     """

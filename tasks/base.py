@@ -50,6 +50,7 @@ class Block:
 
     @property
     def n_trials(self) -> int:
+        """Number of trials ``n``."""
         return self.x.shape[0]
 
     def trial(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

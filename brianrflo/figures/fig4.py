@@ -70,6 +70,8 @@ def _rms(a: np.ndarray, b: np.ndarray) -> float:
 
 @register("fig4", "reach sequence: the loop vs direct RFLO and BPTT training (Fig. 4)")
 def fig4(ctx: Context) -> dict:
+    """``brianrflo figure fig4``: the reach sequence learned through the loop, against RFLO and
+    BPTT trained on the whole sequence (paper Fig. 4); returns the numbers behind it."""
     s = sizes(ctx.quick)
     seed = 0
     reach = Reach(n_reaches=4, syllables=2)

@@ -69,6 +69,8 @@ def tracked(delays: np.ndarray, produced_delays: np.ndarray, sd: float) -> list[
 
 @register("fig3", "interval matching (Ready-Set-Go): output peak time against T_delay")
 def fig3(ctx: Context) -> dict:
+    """``brianrflo figure fig3``: interval matching, output peak time against ``T_delay``
+    (paper Fig. 3); returns the numbers behind it."""
     s = settings(ctx)
     fig = Figure(figsize=(11, 3.8), layout="constrained")
     axes = fig.subplots(1, len(s["runs"]) + 1, width_ratios=[1.2] + [1] * len(s["runs"]))

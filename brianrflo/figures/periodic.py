@@ -164,6 +164,7 @@ def _best(sw: Sweep) -> tuple[float, np.ndarray]:
 # --------------------------------------------------------------------- fig2a
 @register("fig2a", "periodic task: loss over training and output, RFLO vs BPTT (T = 20 tau)")
 def fig2a(ctx: Context) -> dict:
+    """``brianrflo figure fig2a``: loss over training and output, RFLO vs BPTT (T = 20 tau)."""
     s = settings(ctx)
     task = Periodic(s["periods"][0])
     fig = Figure(figsize=(10, 3.8), layout="constrained")
@@ -196,6 +197,7 @@ def fig2a(ctx: Context) -> dict:
 # --------------------------------------------------------------------- fig2b
 @register("fig2b", "periodic task: final loss against trial length T, RFLO vs BPTT vs untrained")
 def fig2b(ctx: Context) -> dict:
+    """``brianrflo figure fig2b``: final loss against the trial length T, RFLO, BPTT, untrained."""
     s = settings(ctx)
     rows_out = []
     fig = Figure(figsize=(5.5, 4), layout="constrained")
@@ -234,6 +236,7 @@ def fig2b(ctx: Context) -> dict:
 # --------------------------------------------------------------------- fig2c
 @register("fig2c", "alignment of W_out with B during RFLO training (T = 20 tau)")
 def fig2c(ctx: Context) -> dict:
+    """``brianrflo figure fig2c``: alignment of ``W_out`` with ``B^T`` during RFLO training."""
     s = settings(ctx)
     sw = _grid(ctx, s, "rflo", s["periods"][0])
     eta, rows = _best(sw)
@@ -259,6 +262,7 @@ FIG2D_LABELS = {"rflo": "RFLO (local, random B)", "local-symmetric": "local, sym
 
 @register("fig2d", "which approximation costs: locality or random feedback")
 def fig2d(ctx: Context) -> dict:
+    """``brianrflo figure fig2d``: which approximation costs, locality or random feedback."""
     s = settings(ctx)
     task = Periodic(s["d_period"])
     trials = np.arange(1, s["d_trials"] + 1)
@@ -287,6 +291,7 @@ def fig2d(ctx: Context) -> dict:
 # ----------------------------------------------------------------- fig2-dale
 @register("fig2-dale", "RFLO with Dale's law in Brian2 (signs clipped in compiled code)")
 def fig2_dale(ctx: Context) -> dict:
+    """``brianrflo figure fig2-dale``: RFLO with Dale's law in Brian2."""
     s = settings(ctx)
     task = Periodic(s["periods"][0])
     runs = {"rflo": [], "dale": []}
@@ -327,6 +332,7 @@ def fig2_dale(ctx: Context) -> dict:
 # -------------------------------------------------------------- fig2-readout
 @register("fig2-readout", "readout-only and recurrent-only learning against RFLO")
 def fig2_readout(ctx: Context) -> dict:
+    """``brianrflo figure fig2-readout``: readout-only and recurrent-only learning vs RFLO."""
     s = settings(ctx)
     task = Periodic(s["periods"][0])
     trials = np.arange(1, s["aux_trials"] + 1)
@@ -348,6 +354,7 @@ def fig2_readout(ctx: Context) -> dict:
 # ----------------------------------------------------------------- fig2-size
 @register("fig2-size", "final RFLO loss against network size N")
 def fig2_size(ctx: Context) -> dict:
+    """``brianrflo figure fig2-size``: final RFLO loss against the network size N."""
     s = settings(ctx)
     task = Periodic(s["periods"][0])
     rows = []

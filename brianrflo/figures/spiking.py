@@ -84,6 +84,8 @@ def _median_seed(results) -> int:
 @register("spiking", "LIF units trained with RFLO: periodic (vs rate units) and interval "
           "matching, loss, outputs and spike rasters")
 def spiking(ctx: Context) -> dict:
+    """``brianrflo figure spiking``: LIF units trained with RFLO on the periodic task (against
+    rate units) and interval matching; loss, outputs and spike rasters."""
     s = settings(ctx)
     model = MODELS["lif"]
     periodic = Periodic(s["period"])

@@ -400,6 +400,8 @@ def train_node_perturbation(
         Probability in (0, 1] that a unit receives a noise kick at a step (else 0):
         Miconi (2017) perturbs sparsely, so that ``u - ubar`` is dominated by the kicks.
 
+    Notes
+    -----
     Other parameters are those of :class:`PerturbationNetwork`. The final loss is
     measured without noise.
     """

@@ -1,7 +1,7 @@
 """Numpy reference of node perturbation (REINFORCE, paper Eq. 8, and Miconi 2017).
 
 The same maths as the Brian2 equations of :mod:`brianrflo.rules.perturbation`, step
-for step, so the two can be compared to float64 rounding. One trial:
+for step, so the two can be compared to float64 rounding. One trial::
 
     u(t)   = W h(t-1) + W_in x(t) + xi(t)                  noise current xi into each unit
     h(t)   = h(t-1) + (-h(t-1) + tanh(u(t))) / tau
@@ -10,7 +10,7 @@ for step, so the two can be compared to float64 rounding. One trial:
 
 Each synapse ``b -> a`` keeps an eligibility trace of "postsynaptic fluctuation times
 presynaptic rate", low-pass filtered with ``tau_e`` steps (``tau_e = 1``: no filter,
-Eq. 8 itself) and summed over the trial:
+Eq. 8 itself) and summed over the trial::
 
     e_ab(t) = e_ab(t-1) + (s_a(t) h_b(t-1) - e_ab(t-1)) / tau_e,    E_ab = sum_t e_ab(t)
     s_a(t)  = xi_a(t)                           'reinforce' (Williams 1992)
@@ -18,7 +18,7 @@ Eq. 8 itself) and summed over the trial:
     ubar(t) = ubar(t-1) + (u(t) - ubar(t-1)) / tau_bar,  ubar(1) = u(1)
 
 (the input synapses use ``x_b(t)``, the readout ``h_b(t)`` and the output's ``s``).
-At the end of the trial, with ``R_bar`` the running average of past rewards,
+At the end of the trial, with ``R_bar`` the running average of past rewards::
 
     dW = eta / T * (R - R_bar) * E,    R_bar <- alpha R_bar + (1 - alpha) R
 
