@@ -127,12 +127,13 @@ def test_docs_have_every_page(site):
     pages += [f"tutorials/{nb.stem}" for nb in NOTEBOOKS]
     missing = [p for p in pages if not (site / f"{p}.html").is_file()]
     assert not missing, f"pages not built: {missing}"
-    # the tutorials show the notebooks' saved figures, the results page its PNGs
+    # the tutorials show the notebooks' saved figures; the paper pages their figures
     for nb in NOTEBOOKS:
         if '"image/png"' in nb.read_text():
             assert "<img" in (site / f"tutorials/{nb.stem}.html").read_text(), nb.name
-    assert (site / "results.html").read_text().count("<img") >= len(
-        list((DOCS / "figures").glob("*.png")))
+    for page in ("results", "performance"):
+        shown = (site / f"{page}.html").read_text().count("<img")
+        assert shown == (DOCS / f"{page}.md").read_text().count("!["), page
 
 
 def test_api_reference_describes_every_public_function_and_class(site):
