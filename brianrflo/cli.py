@@ -42,6 +42,23 @@ def _update(value: str) -> str | int:
     return int(value) if value.isdigit() else value
 
 
+class _TaskNames:
+    """The task names, and any ``neurogym:ENV_ID`` (checked when the task is made)."""
+
+    def __init__(self, names: list[str]):
+        self.names = names
+
+    def __contains__(self, name) -> bool:
+        return name in self.names or (isinstance(name, str) and name.startswith(NEUROGYM))
+
+    def __iter__(self):  # what argparse's usage and "invalid choice" list
+        return iter([*self.names, NEUROGYM + "ENV_ID"])
+
+
+#: Prefix of a NeuroGym environment id as a task name.
+NEUROGYM = "neurogym:"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="brianrflo",
@@ -52,8 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     # Defaults are Settings()'s, so the CLI and the API train the same run.
     default = Settings()
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("task", choices=sorted(TASKS), nargs="?", default="periodic",
-                        help="the task")
+    common.add_argument("task", choices=_TaskNames(sorted(TASKS)), nargs="?",
+                        default="periodic", help="the task, or neurogym:ENV_ID (any NeuroGym "
+                        "environment, e.g. neurogym:ReadySetGo-v0)")
     common.add_argument("--n-hidden", type=int, default=30,
                         help="N (with --weights: read from the file)")
     common.add_argument("--period", type=int, default=200, help="periodic task: T in steps")
@@ -223,6 +241,13 @@ def _read_config(path: str, parser: argparse.ArgumentParser) -> dict:
 
 
 def _make_task(args):
+    if args.task.startswith(NEUROGYM):
+        from brianrflo.tasks import NeuroGym
+
+        try:
+            return NeuroGym(args.task[len(NEUROGYM):])
+        except ImportError as err:  # neurogym is an optional extra
+            raise ValueError(f"task {args.task!r}: {err}") from None
     if args.task == "reach":
         return TASKS["reach"]()
     if args.task == "interval":
