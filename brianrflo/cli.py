@@ -392,6 +392,9 @@ def _train(args) -> int:
 def _evaluate(args) -> int:
     from .runs import EVALUATION, evaluate_run
 
+    check_int("--trials", args.trials, 1)
+    if args.seed is not None:
+        check_int("--seed", args.seed, 0)
     result = evaluate_run(args.run, args.trials, args.seed)
     print(f"loss {result.loss:.6g} (mean of {len(result.losses)} trial(s)); saved "
           f"{', '.join(os.path.join(args.run, f) for f in EVALUATION)}")

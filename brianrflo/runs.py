@@ -315,7 +315,7 @@ def plot_evaluation(result: Evaluation, settings: Settings, seed: int) -> Figure
     ax_out.set_ylabel("output")
     ax_out.set_title(f"mean loss {result.loss:.4g} over {len(result.losses)} trial(s), "
                      f"seed {seed}")
-    ax_out.legend(frameon=False, loc="upper right")
+    ax_out.legend(frameon=False, loc="best")
     steps = np.arange(1, T + 1) / tau
     ax_h.plot(steps, result.h[0, :, :10], lw=0.8)
     ax_h.set_xlabel(r"time ($\tau$)")

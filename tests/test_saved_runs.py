@@ -1,12 +1,14 @@
 """Your own model and task from the CLI; saved runs evaluated and redrawn (issue 20, items 2-3)."""
 
 import csv
+import gc
 import json
 import os
 import sys
 
 import numpy as np
 import pytest
+from brian2.utils.logger import catch_logs
 from matplotlib.image import imread
 
 from brianrflo.cli import main
@@ -218,3 +220,29 @@ def test_evaluate_of_a_folder_without_a_run_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "metrics.json" in err
     assert os.listdir(tmp_path) == []
+
+
+def test_params_reach_the_hidden_units():
+    from dataclasses import replace
+
+    from brianrflo.models import ModelError
+    from brianrflo.network import BrianNetwork
+
+    equations = MODEL.split('"""')[1]
+    values = np.linspace(-0.5, 0.5, N)
+    model = RateModel(equations, namespace={"beta": 2.0}, params={"I_bias": values})
+    assert model.params == {"I_bias": tuple(values)}
+    with catch_logs():  # networks built, never run: Brian2 would warn when they go
+        net = BrianNetwork(Weights.init(N, 1, 1, seed=0), T, model=model)
+        assert np.array_equal(net.hidden.I_bias[:], values)
+        net = BrianNetwork(Weights.init(N, 1, 1, seed=0), T,
+                           model=replace(model, params={"I_bias": 0.3}))
+        assert np.array_equal(net.hidden.I_bias[:], np.full(N, 0.3))
+        del net
+        gc.collect()
+    with pytest.raises(ValueError, match=r"'I_bias' must be one number or 8 numbers.*got 3"):
+        BrianNetwork(Weights.init(N, 1, 1, seed=0), T,
+                     model=replace(model, params={"I_bias": [1.0, 2.0, 3.0]}))
+    shared = equations.replace("I_bias : 1 (constant)", "I_bias : 1 (shared, constant)")
+    with pytest.raises(ModelError, match="shared by all units"):
+        RateModel(shared, namespace={"beta": 2.0}, params={"I_bias": values})
