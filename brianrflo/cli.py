@@ -301,7 +301,18 @@ def _key_values(option: str, items: list[str], convert) -> dict:
 
 
 def task_from_config(config: dict):
-    """The task of a saved run, from its ``config.json`` (the options of ``brianrflo train``)."""
+    """The task of a saved run, from its ``config.json`` (the options of ``brianrflo train``).
+
+    Parameters
+    ----------
+    config
+        The saved options; those missing take ``brianrflo train``'s defaults.
+
+    Returns
+    -------
+    Task
+        The task, made as ``brianrflo train`` made it.
+    """
     train_parser = _parser()._subparsers._group_actions[0].choices["train"]
     args = train_parser.parse_args([])
     vars(args).update(config)

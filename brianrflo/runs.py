@@ -30,7 +30,7 @@ from brianrflo.models import MODELS, LIFModel, RateModel, get_model
 from brianrflo.tasks.base import Task
 
 from .runfolder import WriteError, atomic_write
-from .train import Evaluation, Result, Settings, evaluation, readout_fed_back
+from .train import Evaluation, Result, Settings, _json_default, evaluation, readout_fed_back
 from .validation import check_int
 from .weights import Weights
 
@@ -108,7 +108,8 @@ def load_task(spec: str, kwargs: dict | None = None) -> Task:
     Parameters
     ----------
     spec
-        ``module:Class`` (an importable module) or ``path/to/file.py:Class``.
+        ``module:Class`` (a module importable from ``sys.path`` or the current
+        folder) or ``path/to/file.py:Class``.
     kwargs
         Keyword arguments of the class (default none).
 
@@ -124,6 +125,8 @@ def load_task(spec: str, kwargs: dict | None = None) -> Task:
     if where.endswith(".py"):
         module = _load_module(where, "--task")
     else:
+        if "" not in sys.path and os.getcwd() not in sys.path:
+            sys.path.append(os.getcwd())  # as with python -m: modules beside the user count
         try:
             module = importlib.import_module(where)
         except Exception as err:  # ImportError, or the module's own error
@@ -164,7 +167,8 @@ def _read_json(path: str, what: str) -> dict:
 
 
 def _json(value):
-    return json.loads(json.dumps(value))
+    """``value`` as ``train`` records it in ``metrics.json``."""
+    return json.loads(json.dumps(value, default=_json_default))
 
 
 def _model(record: dict) -> RateModel | LIFModel:
@@ -265,6 +269,11 @@ def evaluate_run(run_dir: str | os.PathLike, trials: int = 1,
     seed
         Seeds the trials; default the run's seed + 1, the trials on which ``train``
         measured ``final_loss`` (so one trial gives that loss exactly).
+
+    Returns
+    -------
+    Evaluation
+        The mean loss, each trial's loss, output and hidden state, and the trials.
     """
     task, settings, model, weights, _ = load_run(run_dir)
     trials = check_int("trials", trials, 1)
@@ -297,7 +306,17 @@ def _write_all(folder: str, files: dict[str, bytes]) -> None:
 
 
 def plot_evaluation(result: Evaluation, settings: Settings, seed: int) -> Figure:
-    """Outputs against targets of the first trials, and the first trial's hidden states."""
+    """Outputs against targets of the first trials, and the first trial's hidden states.
+
+    Parameters
+    ----------
+    result
+        What :func:`~brianrflo.train.evaluation` returned.
+    settings
+        The run's settings (its ``tau`` sets the time axis).
+    seed
+        The seed of the trials, named in the title.
+    """
     tau = float(np.mean(settings.tau))
     fig = Figure(figsize=(10, 3.8), layout="constrained")
     ax_out, ax_h = fig.subplots(1, 2)
