@@ -16,7 +16,7 @@ import json
 import os
 import sys
 
-from brianrflo.models import MODELS, get_model
+from brianrflo.models import MODELS, RateModel, get_model
 from brianrflo.tasks import TASKS
 
 from . import checkpoint
@@ -99,8 +99,18 @@ def _parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("train", parents=[common], help="train a network on a task",
                         formatter_class=_Help)
     tr.add_argument("--rule", choices=RULES, default="rflo")
-    tr.add_argument("--model", choices=sorted(MODELS), default="rate",
-                    help="hidden-unit equations (see 'brianrflo models')")
+    tr.add_argument("--model", default="rate", metavar="NAME|FILE",
+                    help="hidden-unit equations: a shipped model (see 'brianrflo models'), a "
+                    ".py file defining one RateModel, or a file of Brian2 equations")
+    tr.add_argument("--param", action="append", metavar="NAME=VALUE",
+                    help="set a parameter of the model's units (e.g. I_bias): one number, or "
+                    "N comma-separated numbers, one per unit; repeatable")
+    tr.add_argument("--task", dest="task_class", metavar="MODULE:CLASS",
+                    help="your own Task subclass instead of TASK: an importable module or "
+                    "path/to/file.py, ':', the class")
+    tr.add_argument("--task-arg", action="append", metavar="KEY=VALUE",
+                    help="keyword argument of the --task class (a number, true, false or "
+                    "text); repeatable")
     tr.add_argument("--seed", type=int, default=default.seed,
                     help="seeds the weights, the task's trials and Brian2")
     tr.add_argument("--eta", type=float, default=default.eta[0],
@@ -152,6 +162,14 @@ def _parser() -> argparse.ArgumentParser:
     fig.add_argument("--out", default=os.path.join("out", "figures"),
                      help="output folder (default out/figures)")
     fig.add_argument("--quiet", action="store_true", help="no progress lines")
+    ev = sub.add_parser("evaluate", help="score a saved run's weights on fresh trials (writes "
+                        "evaluation.npz and evaluation.png into RUN_DIR)", formatter_class=_Help)
+    ev.add_argument("run", metavar="RUN_DIR", help="a folder written by 'brianrflo train --out'")
+    ev.add_argument("--trials", type=int, default=1, help="evaluation trials")
+    ev.add_argument("--seed", type=int, help="seeds the trials (default: the run's seed + 1, "
+                    "the trials train's final loss was measured on)")
+    pl = sub.add_parser("plot", help="redraw a saved run's training.png without retraining")
+    pl.add_argument("run", metavar="RUN_DIR", help="a folder written by 'brianrflo train --out'")
     sub.add_parser("models", help="list the shipped models")
     show = sub.add_parser("show-equations", help="print the Brian2 code a model runs",
                           formatter_class=_Help)
@@ -233,6 +251,8 @@ def _read_config(path: str, parser: argparse.ArgumentParser) -> dict:
             ok = ok or (isinstance(value, int) and not isinstance(value, bool))
         elif want is float:
             ok = ok or (isinstance(value, (int, float)) and not isinstance(value, bool))
+        elif isinstance(action, argparse._AppendAction):
+            ok = ok or isinstance(value, list) and all(isinstance(v, str) for v in value)
         else:
             ok = ok or isinstance(value, (str, int)) and not isinstance(value, bool)
         if not ok or (action.choices is not None and value not in action.choices):
@@ -241,6 +261,8 @@ def _read_config(path: str, parser: argparse.ArgumentParser) -> dict:
 
 
 def _make_task(args):
+    if getattr(args, "task_class", None):
+        return _custom_task(args)
     if args.task.startswith(NEUROGYM):
         from brianrflo.tasks import NeuroGym
 
@@ -259,6 +281,90 @@ def _make_task(args):
 TASK_OPTIONS = {"period": "periodic", "delay_min": "interval", "delay_max": "interval"}
 
 
+def _custom_task(args):
+    """``--task MODULE:CLASS`` made with its ``--task-arg`` keyword arguments."""
+    from .runs import load_task
+
+    if args.task != "periodic":  # the positional's default: not given
+        raise ValueError(f"give the task as TASK ({args.task!r}) or as --task "
+                         f"{args.task_class!r}, not both")
+    for dest, task in TASK_OPTIONS.items():
+        if dest in getattr(args, "given", ()):
+            raise ValueError(f"--{dest.replace('_', '-')} applies to the {task} task only, not "
+                             f"--task {args.task_class!r}; pass your task's own options as "
+                             "--task-arg KEY=VALUE")
+    return load_task(args.task_class, _key_values("--task-arg", args.task_arg or [], _value))
+
+
+def _value(text: str):
+    """A --task-arg value: a JSON number, true, false or list, else the text itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _numbers(text: str) -> float | tuple[float, ...]:
+    """A --param value: one number, or comma-separated numbers."""
+    values = tuple(float(v) for v in text.split(","))
+    return values[0] if len(values) == 1 and "," not in text else values
+
+
+def _key_values(option: str, items: list[str], convert) -> dict:
+    """``KEY=VALUE`` strings as a dict (later ones win), values converted."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ValueError(f"{option} must be KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = convert(value.strip())
+        except ValueError:
+            raise ValueError(f"{option} {key.strip()}: {value!r} is not a number or a "
+                             "comma-separated list of numbers") from None
+    return out
+
+
+def task_from_config(config: dict):
+    """The task of a saved run, from its ``config.json`` (the options of ``brianrflo train``).
+
+    Parameters
+    ----------
+    config
+        The saved options; those missing take ``brianrflo train``'s defaults.
+
+    Returns
+    -------
+    Task
+        The task, made as ``brianrflo train`` made it.
+    """
+    train_parser = _parser()._subparsers._group_actions[0].choices["train"]
+    args = train_parser.parse_args([])
+    vars(args).update(config)
+    args.given = set()
+    return _make_task(args)
+
+
+def _model(args):
+    """``--model`` (a shipped name or a file) with the ``--param`` values set."""
+    from dataclasses import replace
+
+    from .runs import load_model
+
+    model = get_model(args.model) if args.model in MODELS else load_model(args.model)
+    params = _key_values("--param", args.param or [], _numbers)
+    if not params:
+        return model
+    if not isinstance(model, RateModel):
+        raise ValueError(f"--param applies to rate models (RateModel), not {args.model!r}")
+    try:
+        model = replace(model, params={**model.params, **params})
+        model.parameter_values(args.n_hidden)
+    except ValueError as err:
+        raise ValueError(f"--param: {err}") from None
+    return model
+
+
 def _check_task_options(args, given: set[str]) -> None:
     for dest, task in TASK_OPTIONS.items():
         if dest in given and args.task != task:
@@ -272,13 +378,24 @@ def _train(args) -> int:
     if args.out is None:
         raise ValueError("--out is required (or --resume DIR)")
     _check_task_options(args, args.given)
+    if args.task_arg and not args.task_class:
+        raise ValueError("--task-arg needs --task MODULE:CLASS")
+    # Absolute, so config.json finds the files from anywhere (evaluate, --resume).
+    if args.task_class and args.task_class.rpartition(":")[0].endswith(".py"):
+        where, _, name = args.task_class.rpartition(":")
+        args.task_class = f"{os.path.abspath(where)}:{name}"
+    if args.model not in MODELS:
+        if not os.path.isfile(args.model):
+            raise ValueError(f"--model must be one of {sorted(MODELS)} or a model file (.py "
+                             f"or equations), got {args.model!r}, which is neither")
+        args.model = os.path.abspath(args.model)
     task = _make_task(args)
     eta = tuple(args.eta if e is None else e for e in (args.eta1, args.eta2, args.eta3))
     settings = Settings(
         rule=args.rule, trials=args.trials, eta=eta, update=args.update, tau=args.tau,
         block_trials=args.block_trials, target=args.target, seed=args.seed,
-        explode=args.explode, model=args.model, on_diverge=args.on_diverge, dale=args.dale,
-        threads=args.threads,
+        explode=args.explode, model=args.model if args.model in MODELS else "rate",
+        on_diverge=args.on_diverge, dale=args.dale, threads=args.threads,
     )
     weights = None
     if args.weights is not None:
@@ -287,12 +404,13 @@ def _train(args) -> int:
             raise ValueError(f"--n-hidden {args.n_hidden} differs from the {weights.n_hidden} "
                              f"units of --weights {args.weights!r}; leave --n-hidden out")
         args.n_hidden = weights.n_hidden  # so config.json reruns this run
+    model = _model(args)
     config = {k: v for k, v in vars(args).items() if k not in NOT_SETTINGS}
     folder = RunFolder(args.out, resume=args.resume is not None, overwrite=args.overwrite,
                        config=config)
     args.folder = folder
     result = train(task, settings, weights=weights, n_hidden=args.n_hidden, out=folder,
-                   progress=not args.quiet)
+                   progress=not args.quiet, model=model)
     figure = folder.file("training.png")
     fig = plot_training(result, task)
     atomic_write(figure, lambda f: fig.savefig(f, format="png", dpi=120))
@@ -305,6 +423,25 @@ def _train(args) -> int:
         f"weights: {folder.file('weights.npz')}"
     )
     return 3 if result.diverged else 0  # train() has said why
+
+
+def _evaluate(args) -> int:
+    from .runs import EVALUATION, evaluate_run
+
+    check_int("--trials", args.trials, 1)
+    if args.seed is not None:
+        check_int("--seed", args.seed, 0)
+    result = evaluate_run(args.run, args.trials, args.seed)
+    print(f"loss {result.loss:.6g} (mean of {len(result.losses)} trial(s)); saved "
+          f"{', '.join(os.path.join(args.run, f) for f in EVALUATION)}")
+    return 0
+
+
+def _plot(args) -> int:
+    from .runs import plot_run
+
+    print(f"figure: {plot_run(args.run)}")
+    return 0
 
 
 def _sweep(args) -> int:
@@ -461,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     command = {"train": _train, "sweep": _sweep, "figure": _figure, "models": _models,
-               "show-equations": _show}[args.command]
+               "show-equations": _show, "evaluate": _evaluate, "plot": _plot}[args.command]
     try:
         given = _given(parser, argv)
         if args.command == "train" and (args.resume or args.config):

@@ -239,6 +239,8 @@ class BrianNetwork:
             )
         self.update = update
         self.model = model or RateModel()
+        self._params = (self.model.parameter_values(weights.n_hidden)
+                        if isinstance(self.model, RateModel) else {})
         if feedback not in FEEDBACKS:
             raise ValueError(f"feedback must be one of {FEEDBACKS}, got {feedback!r}")
         if feedback == "symmetric" and not all(np.array_equal(w.b, w.w_out.T)
@@ -298,6 +300,9 @@ class BrianNetwork:
                  self.period, self.model.equations, sorted(self.model.namespace.items()),
                  self.record, self.tau.tobytes(), self.dale, self.feedback,
                  self.readout_feedback)
+        params = getattr(self.model, "params", {})
+        if params:  # baked into a standalone binary; unset, the keys stay as they were
+            parts += (sorted(params.items()),)
         return hashlib.sha1(repr(parts).encode()).hexdigest()[:12]
 
     def _activate(self, directory: str | None) -> None:
@@ -378,6 +383,8 @@ class BrianNetwork:
         hidden.dale_sign = np.tile(dale_signs(self.n_hidden), R)
         if self.model.has_parameter("tau"):
             hidden.tau = np.tile(self.tau, R) * DT
+        for name, value in self._params.items():  # the model's own parameters
+            setattr(hidden, name, np.tile(value, R) if np.ndim(value) else value)
         hidden.run_regularly(self.model.hidden_derivative_code(), when="before_groups",
                              order=1, name="hidden_derivatives")
         hidden.run_regularly("h = h0", clock=trial_clock, when="start", order=1,

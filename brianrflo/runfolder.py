@@ -23,7 +23,8 @@ from typing import IO
 __all__ = ["OUTPUTS", "RunFolder", "WriteError", "atomic_write", "check_out_dir"]
 
 #: Files a training run writes into its output folder.
-OUTPUTS = ("config.json", "checkpoint.npz", "weights.npz", "metrics.json", "training.png")
+OUTPUTS = ("config.json", "checkpoint.npz", "weights.npz", "metrics.json", "metrics.csv",
+           "training.png")
 #: Where ``--overwrite`` writes the new run until it replaces the old one.
 STAGING = ".new"
 

@@ -21,14 +21,14 @@ import brian2
 import numpy as np
 
 from brianrflo.models import LIFModel, RateModel, get_model
-from brianrflo.tasks.base import Task
+from brianrflo.tasks.base import Block, Task
 
 from . import checkpoint
 from . import reference as ref
 from .analysis import alignment
 from .network import TARGETS, BrianNetwork, check_tau, update_period
 from .resources import check_memory
-from .runfolder import RunFolder, write_json
+from .runfolder import RunFolder, atomic_write, write_json
 from .validation import check_int, check_real
 from .weights import Weights, dale_clip
 
@@ -230,12 +230,23 @@ class Evaluation:
     y, target, mask
         The network's output, the target and the mask of the first evaluation trial,
         each ``(T, n_out)``: what :func:`~brianrflo.plots.plot_training` draws.
+    losses
+        The loss of each evaluation trial, ``(n,)``.
+    outputs, h
+        Every trial's output ``(n, T, n_out)`` and hidden state after each step
+        ``(n, T, N)`` (LIF units: their filtered spike trains ``r``).
+    block
+        The evaluation trials (inputs, targets, masks).
     """
 
     loss: float
     y: np.ndarray
     target: np.ndarray
     mask: np.ndarray
+    losses: np.ndarray | None = None
+    outputs: np.ndarray | None = None
+    h: np.ndarray | None = None
+    block: Block | None = None
 
 
 def evaluation(
@@ -257,26 +268,32 @@ def evaluation(
     Returns
     -------
     Evaluation
-        The mean loss and the first trial's output.
+        The mean loss, each trial's loss, output and hidden state.
     """
     block = task.block(n, np.random.default_rng(seed))
     if isinstance(model, LIFModel):
         from .spiking import spiking_trace
         traces = [spiking_trace(weights, block, float(np.mean(tau)), model, k) for k in range(n)]
-        losses, y = [t.loss for t in traces], traces[0].y
+        losses = [t.loss for t in traces]
+        y, h = np.array([t.y for t in traces]), np.array([t.r for t in traces])
     elif model is None or model.is_paper():
         traces = [ref.forward(weights, *block.trial(k), np.asarray(tau),
                               readout_feedback=readout_feedback) for k in range(n)]
-        losses, y = [t.loss for t in traces], traces[0].y
+        losses = [t.loss for t in traces]
+        y, h = np.array([t.y for t in traces]), np.array([t.h[1:] for t in traces])
     else:
         # Runtime cython also after a cpp_standalone run: the same equations, and
         # Brian2 holds only one standalone project per process.
         net = BrianNetwork(weights, task.T, block_trials=n, tau=tau, model=model,
                            target="cython", readout_feedback=readout_feedback, record=True)
+        brian2.seed(seed)  # a noisy model's score is reproducible (brianrflo evaluate)
         losses = net.run_block(block)
-        y = net.trace()["y"][:task.T]
+        trace = net.trace()
+        y = trace["y"].reshape(n, task.T, -1)
+        h = trace["h"].reshape(n, task.T, -1)
     _, target, mask = block.trial(0)
-    return Evaluation(float(np.mean(losses)), np.array(y), target.copy(), mask.copy())
+    return Evaluation(float(np.mean(losses)), y[0].copy(), target.copy(), mask.copy(),
+                      losses=np.array(losses, dtype=np.float64), outputs=y, h=h, block=block)
 
 
 def evaluate(
@@ -473,6 +490,8 @@ def train(
         n_hidden = weights.n_hidden
     check_memory(n_hidden, task.n_in, task.n_out, task.T, size, settings.rule)
     check_tau(settings.tau, n_hidden)
+    if isinstance(model, RateModel):
+        model.parameter_values(n_hidden)  # a per-unit parameter's length
     start = time.perf_counter()
     if weights is None:
         init = model.init_weights if spiking else Weights.init
@@ -489,6 +508,8 @@ def train(
     record = {k: v for k, v in asdict(settings).items()}
     record.update(task=task.settings(), n_hidden=weights.n_hidden, block_trials_used=size,
                   model_equations=model.equations, model_namespace=dict(model.namespace))
+    if getattr(model, "params", None):  # absent when unset: older checkpoints still resume
+        record["model_params"] = dict(model.params)
     record = json.loads(json.dumps(record, default=_json_default))
     rng = np.random.default_rng(settings.seed)
     state = None
@@ -678,9 +699,26 @@ def brian2_cache() -> str:
 
 
 def save(result: Result, out: str | os.PathLike) -> None:
-    """Write ``weights.npz`` and ``metrics.json`` into ``out`` (atomically each)."""
+    """Write ``weights.npz``, ``metrics.json`` and ``metrics.csv`` into ``out`` (atomically each).
+
+    ``metrics.csv`` has a row ``trial, loss, alignment`` per trial run; the alignment
+    is measured after each block, so its cells between blocks are empty (the start
+    value, at trial 0, is in ``metrics.json``).
+    """
     result.weights.save(os.path.join(out, "weights.npz"))
     write_json(os.path.join(out, "metrics.json"), result.metrics(), default=_json_default)
+    text = metrics_csv(result.losses, result.alignment).encode()
+    atomic_write(os.path.join(out, "metrics.csv"), lambda f: f.write(text))
+
+
+def metrics_csv(losses, alignment) -> str:
+    """``trial,loss,alignment`` rows, one per trial; floats exactly as in ``metrics.json``."""
+    after = {int(k): float(a) for k, a in alignment}
+    rows = ["trial,loss,alignment"]
+    for k, loss in enumerate(losses, start=1):
+        rows.append(f"{k},{float(loss)!r},{after[k]!r}" if k in after
+                    else f"{k},{float(loss)!r},")
+    return "\n".join(rows) + "\n"
 
 
 def _json_default(value):

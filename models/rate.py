@@ -21,6 +21,7 @@ import ast
 from dataclasses import dataclass, field
 
 import brian2 as b2
+import numpy as np
 import sympy
 from brian2 import Equations
 from brian2.core.functions import exprel as _brian_exprel
@@ -360,6 +361,11 @@ class RateModel:
         Values of external constants the equations use (e.g. ``{'beta': 2.0}``).
     description
         One line for ``brianrflo models``.
+    params
+        Values of the model's own dimensionless parameters (``I_bias : 1``), set
+        on the hidden units when the network is built: one number for all units, or
+        a sequence of one number per unit (``N`` of the run). Unset parameters are 0.
+        ``tau`` is set from the run's ``tau`` instead.
 
     Raises
     ------
@@ -370,9 +376,12 @@ class RateModel:
     equations: str = PAPER_EQUATIONS
     namespace: dict = field(default_factory=dict)
     description: str = ""
+    params: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self._check()
+        # Stored as floats and tuples: comparable, and written to JSON as they are.
+        object.__setattr__(self, "params", self._checked_params(self._parse()))
 
     # ---------------------------------------------------------------- checks
     def _parse(self) -> Equations:
@@ -419,6 +428,51 @@ class RateModel:
             )
         self.derivatives()  # raises if f has no derivative Brian2 code can compute
         self._check_units(eqs)
+
+    def _checked_params(self, eqs: Equations) -> dict:
+        """``params`` as floats (all units) and tuples (one value per unit)."""
+        if not isinstance(self.params, dict):
+            raise ModelError(f"params must be a dict of parameter values, got {self.params!r}")
+        own = sorted(eqs.parameter_names - {"tau"})
+        checked = {}
+        for name, value in self.params.items():
+            if name == "tau":
+                raise ModelError("parameter 'tau' is set by the run's tau (Settings(tau=...), "
+                                 "--tau), not by params")
+            if name not in own:
+                raise ModelError(f"{name!r} is not a parameter of the model; its parameters "
+                                 f"are {own}")
+            if eqs[name].dim != DIMENSIONLESS:
+                raise ModelError(f"parameter {name!r} has units ({eqs[name].dim}); only "
+                                 "dimensionless parameters (': 1') can be set")
+            try:
+                arr = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                arr = np.array([np.nan])  # reported below as not numbers
+            if arr.ndim > 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
+                raise ModelError(f"parameter {name!r} must be one finite number or a list of "
+                                 f"finite numbers (one per unit), got {value!r}")
+            if arr.ndim == 1 and "shared" in eqs[name].flags:
+                raise ModelError(f"parameter {name!r} is shared by all units: give one "
+                                 f"number, got {arr.size}")
+            checked[name] = float(arr) if arr.ndim == 0 else tuple(float(v) for v in arr)
+        return checked
+
+    def parameter_values(self, n_hidden: int) -> dict[str, float | np.ndarray]:
+        """``params`` for a network of ``n_hidden`` units.
+
+        Raises
+        ------
+        ValueError
+            If a per-unit parameter does not have ``n_hidden`` values.
+        """
+        values = {}
+        for name, value in self.params.items():
+            if isinstance(value, tuple) and len(value) != n_hidden:
+                raise ValueError(f"parameter {name!r} must be one number or {n_hidden} "
+                                 f"numbers (one per hidden unit), got {len(value)}")
+            values[name] = np.array(value) if isinstance(value, tuple) else value
+        return values
 
     def _check_units(self, eqs: Equations) -> None:
         full = eqs + Equations(HIDDEN_RULE)

@@ -1,0 +1,371 @@
+"""Saved runs as first-class objects: reload, score and redraw what ``brianrflo train`` wrote.
+
+A run folder holds ``config.json`` (the command's options, written by the CLI),
+``metrics.json`` (every setting, the model's equations, constants and parameters,
+the task's settings, the losses) and ``weights.npz``. :func:`load_run` rebuilds
+the task, settings, model and weights from them; :func:`evaluate_run` and
+:func:`plot_run` use it. The model is rebuilt from the equations recorded in
+``metrics.json``, never from a model file, so a run stays usable when the file it
+was trained from changes or is gone.
+
+Also here: loading a model from a file (``--model FILE``) and a task class from
+``module:Class`` or ``path/to/file.py:Class`` (``--task``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import io
+import json
+import os
+import sys
+from dataclasses import fields
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from brianrflo.models import MODELS, LIFModel, RateModel, get_model
+from brianrflo.tasks.base import Task
+
+from .runfolder import WriteError, atomic_write
+from .train import Evaluation, Result, Settings, _json_default, evaluation, readout_fed_back
+from .validation import check_int
+from .weights import Weights
+
+__all__ = ["load_run", "evaluate_run", "plot_run", "load_model", "load_task", "EVALUATION"]
+
+#: Files :func:`evaluate_run` writes into the run folder.
+EVALUATION = ("evaluation.npz", "evaluation.png")
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(f"{type(err).__name__}: {err}".split())
+
+
+def _load_module(path: str, option: str):
+    """Execute the Python file ``path`` as a module named after it."""
+    if not os.path.isfile(path):
+        raise ValueError(f"{option} {path!r}: no such file")
+    # A stable name (a task's default settings() records its module), unlikely to
+    # shadow an installed module.
+    stem = os.path.splitext(os.path.basename(path))[0]
+    digest = hashlib.sha1(os.path.abspath(path).encode()).hexdigest()[:8]
+    name = f"brianrflo_file_{stem}_{digest}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"{option} {path!r} cannot be loaded as Python")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while it runs
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:  # the user's code may raise anything
+        del sys.modules[name]
+        raise ValueError(f"{option} {path!r} fails to run: {_one_line(err)}") from None
+    return module
+
+
+def load_model(path: str | os.PathLike) -> RateModel | LIFModel:
+    """The model defined in ``path``.
+
+    Parameters
+    ----------
+    path
+        A Python file (``.py``) defining exactly one module-level
+        :class:`~brianrflo.models.RateModel` (or ``LIFModel``), or any other file
+        holding Brian2 equations of the hidden units (read as ``RateModel(text)``).
+
+    Raises
+    ------
+    ValueError
+        One line naming the file and the problem (no model, several, bad equations).
+    """
+    path = os.fspath(path)
+    if path.endswith(".py"):
+        module = _load_module(path, "--model")
+        found = {k: v for k, v in vars(module).items()
+                 if isinstance(v, (RateModel, LIFModel)) and not k.startswith("_")}
+        if len(found) != 1:
+            what = f"several ({', '.join(sorted(found))})" if found else "none"
+            raise ValueError(f"--model {path!r} must define exactly one RateModel at module "
+                             f"level, found {what}")
+        return next(iter(found.values()))
+    try:
+        with open(path) as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"--model {path!r} cannot be read: {_one_line(err)}") from None
+    try:
+        return RateModel(text, description=f"equations from {os.path.basename(path)}")
+    except ValueError as err:
+        raise ValueError(f"--model {path!r}: {' '.join(str(err).split())}") from None
+
+
+def load_task(spec: str, kwargs: dict | None = None) -> Task:
+    """An instance of the :class:`~brianrflo.tasks.Task` subclass named by ``spec``.
+
+    Parameters
+    ----------
+    spec
+        ``module:Class`` (a module importable from ``sys.path`` or the current
+        folder) or ``path/to/file.py:Class``.
+    kwargs
+        Keyword arguments of the class (default none).
+
+    Raises
+    ------
+    ValueError
+        One line, if the class cannot be found or made, or its first trial is not a
+        :class:`~brianrflo.tasks.Block` of the shape it declares.
+    """
+    where, _, name = str(spec).rpartition(":")
+    if not where or not name.isidentifier():
+        raise ValueError(f"--task must be MODULE:CLASS or path/to/file.py:CLASS, got {spec!r}")
+    if where.endswith(".py"):
+        module = _load_module(where, "--task")
+    else:
+        if "" not in sys.path and os.getcwd() not in sys.path:
+            sys.path.append(os.getcwd())  # as with python -m: modules beside the user count
+        try:
+            module = importlib.import_module(where)
+        except Exception as err:  # ImportError, or the module's own error
+            raise ValueError(f"--task {spec!r}: cannot import {where!r} ({_one_line(err)}); "
+                             "put its folder on PYTHONPATH or give path/to/file.py:CLASS"
+                             ) from None
+    cls = getattr(module, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Task)):
+        raise ValueError(f"--task {spec!r}: {where} has no Task subclass {name!r}")
+    try:
+        task = cls(**(kwargs or {}))
+        block = task.block(1, np.random.default_rng(0))
+        shape = (task.T, task.n_in, task.n_out)
+    except Exception as err:  # the user's code may raise anything
+        raise ValueError(f"--task {spec!r}: {name}(**{kwargs or {}}) fails: "
+                         f"{_one_line(err)}") from None
+    got = getattr(block, "x", None), getattr(block, "target", None)
+    if any(a is None for a in got) or (got[0].shape[1:], got[1].shape[2]) != (
+            (shape[0], shape[1]), shape[2]):
+        raise ValueError(f"--task {spec!r}: {name}.block(1, rng) must return a Block of x "
+                         f"(1, T, n_in) and target (1, T, n_out) with (T, n_in, n_out) = "
+                         f"{shape}")
+    return task
+
+
+def _read_json(path: str, what: str) -> dict:
+    try:
+        with open(path) as f:
+            value = json.load(f)
+    except FileNotFoundError:
+        raise ValueError(f"RUN_DIR {os.path.dirname(path)!r} has no {what} (a folder written "
+                         "by brianrflo train --out holds one)") from None
+    except (OSError, ValueError) as err:
+        raise ValueError(f"cannot read {path!r}: {_one_line(err)}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{path!r} must hold a JSON object")
+    return value
+
+
+def _json(value):
+    """``value`` as ``train`` records it in ``metrics.json``."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def _model(record: dict) -> RateModel | LIFModel:
+    """The model a run trained, from the equations, constants and parameters it recorded."""
+    name = record.get("model", "rate")
+    shipped = get_model(name) if name in MODELS else None
+    equations = record.get("model_equations")
+    namespace = record.get("model_namespace", {})
+    params = record.get("model_params", {})
+    if equations is None:
+        raise ValueError("metrics.json records no model_equations")
+    if (shipped is not None and equations == shipped.equations and not params
+            and namespace == _json(shipped.namespace)):
+        return shipped
+    if isinstance(shipped, LIFModel) and equations == shipped.equations:
+        return LIFModel(tau_r=namespace["tau_r"], v_th=namespace["v_th"],
+                        v_reset=namespace["v_reset"], n_ref=namespace["n_ref"],
+                        gamma=namespace["gamma"], i_bias=namespace["I_bias"])
+    return RateModel(equations, namespace=namespace, params=params,
+                     description="the model recorded in metrics.json")
+
+
+def _settings(record: dict) -> Settings:
+    names = {f.name for f in fields(Settings)}
+    values = {k: v for k, v in record.items() if k in names}
+    # Evaluation runs on one core; the run's thread count may exceed this machine's.
+    values["threads"] = 1
+    if values.get("target") == "cpp_standalone":
+        values["target"] = "cython"  # what evaluation() runs anyway
+    return Settings(**values)
+
+
+def load_run(run_dir: str | os.PathLike) -> tuple[Task, Settings, RateModel | LIFModel,
+                                                   Weights, dict]:
+    """The task, settings, model, weights and metrics of a saved run.
+
+    Parameters
+    ----------
+    run_dir
+        A folder written by ``brianrflo train --out`` (``config.json``,
+        ``metrics.json`` and ``weights.npz``).
+
+    Returns
+    -------
+    tuple
+        ``(task, settings, model, weights, metrics)``. ``settings`` are the run's,
+        except ``threads`` (1) and ``target`` (``'cython'`` for ``cpp_standalone``):
+        evaluation runs in runtime cython, as :func:`~brianrflo.train.evaluation` does.
+
+    Raises
+    ------
+    ValueError
+        One line, if a file is missing or corrupt, or the task rebuilt from
+        ``config.json`` is not the one the run recorded (its code has changed).
+    """
+    from .cli import task_from_config  # the CLI's options build the task
+
+    run_dir = os.fspath(run_dir)
+    if not os.path.isdir(run_dir):
+        raise ValueError(f"RUN_DIR {run_dir!r} is not a folder")
+    metrics = _read_json(os.path.join(run_dir, "metrics.json"), "metrics.json")
+    config = _read_json(os.path.join(run_dir, "config.json"), "config.json")
+    record = metrics.get("settings")
+    if not isinstance(record, dict) or "task" not in record:
+        raise ValueError(f"{os.path.join(run_dir, 'metrics.json')!r} records no settings")
+    task = task_from_config(config)
+    if _json(task.settings()) != record["task"]:
+        raise ValueError(f"the task built from {os.path.join(run_dir, 'config.json')!r} has "
+                         f"settings {_json(task.settings())}, the run recorded "
+                         f"{record['task']}: has the task's code changed?")
+    weights = Weights.load(os.path.join(run_dir, "weights.npz"))
+    if (weights.n_in, weights.n_out) != (task.n_in, task.n_out):
+        raise ValueError(f"weights.npz has (n_in, n_out) = {(weights.n_in, weights.n_out)}, "
+                         f"the task needs {(task.n_in, task.n_out)}")
+    return task, _settings(record), _model(record), weights, metrics
+
+
+def _score(task, settings, model, weights, n: int, seed: int) -> Evaluation:
+    return evaluation(weights, task, settings.tau, n, seed, model,
+                      readout_fed_back(settings.rule))
+
+
+def evaluate_run(run_dir: str | os.PathLike, trials: int = 1,
+                 seed: int | None = None) -> Evaluation:
+    """Score a saved run's weights on ``trials`` trials and save what they did.
+
+    Runs the engine that trained the weights (:func:`~brianrflo.train.evaluation`)
+    and writes ``evaluation.npz`` (``loss``, ``losses``, ``y``, ``h``, ``x``,
+    ``target``, ``mask``, ``seed``) and ``evaluation.png`` into ``run_dir``,
+    replacing an earlier evaluation; no file of the run itself is touched.
+
+    Parameters
+    ----------
+    run_dir
+        The run's folder (see :func:`load_run`).
+    trials
+        Number of trials.
+    seed
+        Seeds the trials; default the run's seed + 1, the trials on which ``train``
+        measured ``final_loss`` (so one trial gives that loss exactly).
+
+    Returns
+    -------
+    Evaluation
+        The mean loss, each trial's loss, output and hidden state, and the trials.
+    """
+    task, settings, model, weights, _ = load_run(run_dir)
+    trials = check_int("trials", trials, 1)
+    seed = settings.seed + 1 if seed is None else check_int("seed", seed, 0)
+    result = _score(task, settings, model, weights, trials, seed)
+    arrays = {"loss": result.loss, "losses": result.losses, "y": result.outputs,
+              "h": result.h, "x": result.block.x, "target": result.block.target,
+              "mask": result.block.mask, "seed": seed}
+    npz, png = io.BytesIO(), io.BytesIO()
+    np.savez(npz, **arrays)
+    plot_evaluation(result, settings, seed).savefig(png, format="png", dpi=120)
+    _write_all(run_dir, {EVALUATION[0]: npz.getvalue(), EVALUATION[1]: png.getvalue()})
+    return result
+
+
+def _write_all(folder: str, files: dict[str, bytes]) -> None:
+    """Write each file atomically; if one fails, remove those this call created."""
+    created = []
+    try:
+        for name, data in files.items():
+            path = os.path.join(folder, name)
+            new = not os.path.exists(path)
+            atomic_write(path, lambda f, data=data: f.write(data))
+            if new:
+                created.append(path)
+    except WriteError:
+        for path in created:
+            os.remove(path)
+        raise
+
+
+def plot_evaluation(result: Evaluation, settings: Settings, seed: int) -> Figure:
+    """Outputs against targets of the first trials, and the first trial's hidden states.
+
+    Parameters
+    ----------
+    result
+        What :func:`~brianrflo.train.evaluation` returned.
+    settings
+        The run's settings (its ``tau`` sets the time axis).
+    seed
+        The seed of the trials, named in the title.
+    """
+    tau = float(np.mean(settings.tau))
+    fig = Figure(figsize=(10, 3.8), layout="constrained")
+    ax_out, ax_h = fig.subplots(1, 2)
+    shown = min(3, len(result.losses))
+    T = result.outputs.shape[1]
+    for k in range(shown):
+        steps = (k * T + np.arange(1, T + 1)) / tau
+        for j in range(result.outputs.shape[2]):
+            first = k == 0 and j == 0
+            ax_out.plot(steps, result.block.target[k, :, j], color="0.2", lw=2.5, alpha=0.35,
+                        label="target $y^*$" if first else None)
+            ax_out.plot(steps, result.outputs[k, :, j], color=f"C{j + 1}", lw=1.2,
+                        label="output $y$" if first else None)
+    ax_out.set_xlabel(r"time ($\tau$), trials end to end")
+    ax_out.set_ylabel("output")
+    ax_out.set_title(f"mean loss {result.loss:.4g} over {len(result.losses)} trial(s), "
+                     f"seed {seed}")
+    ax_out.legend(frameon=False, loc="best")
+    steps = np.arange(1, T + 1) / tau
+    ax_h.plot(steps, result.h[0, :, :10], lw=0.8)
+    ax_h.set_xlabel(r"time ($\tau$)")
+    ax_h.set_ylabel("h")
+    ax_h.set_title(f"hidden units 1-{min(10, result.h.shape[2])}, trial 1")
+    return fig
+
+
+def plot_run(run_dir: str | os.PathLike) -> str:
+    """Redraw ``run_dir/training.png`` from the saved run, without training.
+
+    The output panel needs the trial the final loss was measured on: it is run
+    again from the saved weights on the engine that trained them (the run's seed
+    + 1, as ``train`` does), so the figure is the one ``train`` drew.
+
+    Returns
+    -------
+    str
+        The figure's path.
+    """
+    from .plots import plot_training
+
+    task, settings, model, weights, metrics = load_run(run_dir)
+    final = _score(task, settings, model, weights, 1, settings.seed + 1)
+    result = Result(
+        weights=weights, losses=np.array(metrics["losses"], dtype=np.float64),
+        untrained_loss=metrics["untrained_loss"], final_loss=final.loss,
+        alignment=[tuple(a) for a in metrics["alignment"]], settings=metrics["settings"],
+        diverged=metrics.get("diverged"), final_output=final,
+    )
+    path = os.path.join(os.fspath(run_dir), "training.png")
+    fig = plot_training(result, task)
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=120))
+    return path
