@@ -134,6 +134,8 @@ def _parser() -> argparse.ArgumentParser:
     fig.add_argument("--out", default=os.path.join("out", "figures"),
                      help="output folder (default out/figures)")
     fig.add_argument("--quiet", action="store_true", help="no progress lines")
+    fig.add_argument("--replot", action="store_true",
+                     help="redraw OUT/NAME.png from OUT/NAME.json without computing")
     sub.add_parser("models", help="list the shipped models")
     show = sub.add_parser("show-equations", help="print the Brian2 code a model runs",
                           formatter_class=_Help)
@@ -145,7 +147,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _figure(args) -> int:
-    from .figures import available, run_figure
+    from .figures import available, replot_figure, run_figure
     from .runfolder import check_out_dir
 
     figures = available()
@@ -156,6 +158,9 @@ def _figure(args) -> int:
         width = max(map(len, figures))
         for name, (description, _) in sorted(figures.items()):
             print(f"{name:<{width}}  {description}")
+        return 0
+    if args.replot:
+        print(replot_figure(args.name, args.out))
         return 0
     check_out_dir(args.out)  # before any work: a figure can take hours
     parts = ["brianrflo figure", args.name, "--quick" * args.quick,
