@@ -162,6 +162,8 @@ def _parser() -> argparse.ArgumentParser:
     fig.add_argument("--out", default=os.path.join("out", "figures"),
                      help="output folder (default out/figures)")
     fig.add_argument("--quiet", action="store_true", help="no progress lines")
+    fig.add_argument("--replot", action="store_true",
+                     help="redraw OUT/NAME.png from OUT/NAME.json without computing")
     ev = sub.add_parser("evaluate", help="score a saved run's weights on fresh trials (writes "
                         "evaluation.npz and evaluation.png into RUN_DIR)", formatter_class=_Help)
     ev.add_argument("run", metavar="RUN_DIR", help="a folder written by 'brianrflo train --out'")
@@ -181,7 +183,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _figure(args) -> int:
-    from .figures import available, run_figure
+    from .figures import available, replot_figure, run_figure
     from .runfolder import check_out_dir
 
     figures = available()
@@ -192,6 +194,9 @@ def _figure(args) -> int:
         width = max(map(len, figures))
         for name, (description, _) in sorted(figures.items()):
             print(f"{name:<{width}}  {description}")
+        return 0
+    if args.replot:
+        print(replot_figure(args.name, args.out))
         return 0
     check_out_dir(args.out)  # before any work: a figure can take hours
     parts = ["brianrflo figure", args.name, "--quick" * args.quick,

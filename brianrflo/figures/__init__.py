@@ -1,10 +1,11 @@
 """Paper figures as commands: ``brianrflo figure NAME [--quick] [--out DIR]``.
 
-Each figure is a function registered under its name. It receives a
-:class:`Context` (output folder, quick mode, seeds, progress), writes its PNG
-through ``ctx.path(...)`` and returns the numbers behind the figure as a
-JSON-ready dict; :func:`run_figure` adds the command, settings, versions and
-wall time and writes ``NAME.json`` beside the PNG.
+Each figure is two functions registered under its name: one computes (it
+receives a :class:`Context`: output folder, quick mode, seeds, progress) and
+returns the numbers behind the figure as a JSON-ready dict; :func:`run_figure`
+adds the command, settings, versions and wall time and writes ``NAME.json``. The
+other draws ``NAME.png`` from that JSON record alone, so :func:`replot_figure`
+(``brianrflo figure NAME --replot``) redraws a run of hours in seconds.
 """
 
 from __future__ import annotations
@@ -19,11 +20,15 @@ from dataclasses import dataclass
 
 import brian2
 import numpy as np
+from matplotlib.figure import Figure
 
-__all__ = ["FIGURES", "Context", "register", "run_figure"]
+__all__ = ["FIGURES", "PLOTS", "Context", "plotter", "register", "replot_figure",
+           "run_figure"]
 
 #: name -> (one-line description, function)
 FIGURES: dict[str, tuple[str, Callable[[Context], dict]]] = {}
+#: name -> function drawing the figure from its JSON record
+PLOTS: dict[str, Callable[[dict], Figure]] = {}
 
 # Modules that register figures; imported on first use so `brianrflo train` stays fast.
 _MODULES = ("periodic", "interval", "fig4", "rules", "spiking")
@@ -71,6 +76,16 @@ def register(name: str, description: str):
     return wrap
 
 
+def plotter(name: str):
+    """Decorator: ``fn(record) -> Figure`` draws figure ``name`` from its JSON record."""
+
+    def wrap(fn):
+        PLOTS[name] = fn
+        return fn
+
+    return wrap
+
+
 def available() -> dict[str, tuple[str, Callable[[Context], dict]]]:
     """All registered figures (imports the figure modules)."""
     for module in _MODULES:
@@ -86,7 +101,7 @@ def run_figure(
     progress: bool = True,
     command: str | None = None,
 ) -> dict:
-    """Run figure ``name``; writes ``NAME.png`` (and others) and ``NAME.json`` into ``out``.
+    """Run figure ``name``; writes ``NAME.json`` into ``out``, then ``NAME.png`` from it.
 
     Returns the JSON record.
     """
@@ -113,7 +128,49 @@ def run_figure(
     with open(path + ".tmp", "w") as f:
         json.dump(record, f, indent=1, default=_plain)
     os.replace(path + ".tmp", path)
+    # Draw from what the JSON holds, exactly as --replot will.
+    with open(path) as f:
+        record = json.load(f)
+    _draw(name, record, os.path.join(out, f"{name}.png"))
     return record
+
+
+def replot_figure(name: str, out: str | os.PathLike) -> str:
+    """Redraw ``OUT/NAME.png`` from ``OUT/NAME.json`` without computing anything.
+
+    Returns the PNG's path.
+
+    Raises
+    ------
+    ValueError
+        Unknown figure, no or unreadable JSON, a JSON of another figure, or a record
+        lacking what the plot needs (:class:`~brianrflo.figures.style.RecordError`);
+        the PNG is then left as it was.
+    """
+    figures = available()
+    if name not in figures:
+        raise ValueError(f"figure must be one of {sorted(figures)}, got {name!r}")
+    path = os.path.join(os.fspath(out), f"{name}.json")
+    try:
+        with open(path) as f:
+            record = json.load(f)
+    except FileNotFoundError:
+        raise ValueError(f"--replot needs {path}, which does not exist (run `brianrflo "
+                         f"figure {name} --out {os.fspath(out)}` first)") from None
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"--replot cannot read {path}: {err}") from None
+    if not isinstance(record, dict) or record.get("figure") != name:
+        got = record.get("figure") if isinstance(record, dict) else type(record).__name__
+        raise ValueError(f"{path} is the record of figure {got!r}, not {name!r}")
+    png = os.path.join(os.fspath(out), f"{name}.png")
+    _draw(name, record, png)
+    return png
+
+
+def _draw(name: str, record: dict, png: str) -> None:
+    from .style import save
+
+    save(PLOTS[name](record), png)
 
 
 def _plain(value):

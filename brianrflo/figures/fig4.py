@@ -22,9 +22,11 @@ from brianrflo.loop import LoopNetwork, syllable_units
 from brianrflo.tasks.reach import HOLD, Reach, ReachSequence, cursor
 from brianrflo.train import Settings, train
 
-from . import Context, register
+from . import Context, plotter, register
+from .periodic import _numbers
+from .style import MODEL, figure, header, need, place_legends
 
-__all__ = ["SEQUENCE", "Fig4Sizes", "fig4", "sizes"]
+__all__ = ["SEQUENCE", "Fig4Sizes", "fig4", "plot_fig4", "sizes"]
 
 #: The target: right, hold, up, hold, left, hold, down, hold (a square and back).
 SEQUENCE = (0, HOLD, 1, HOLD, 2, HOLD, 3, HOLD)
@@ -110,7 +112,6 @@ def fig4(ctx: Context) -> dict:
 
     trajectories = {"loop": loop_pos, "direct RFLO": rflo_pos, "direct BPTT": bptt_pos}
     errors = {name: _rms(pos, target_pos) for name, pos in trajectories.items()}
-    _plot(ctx.path("fig4.png"), target_pos, trajectories, accuracy, s)
     chance = 1 / (reach.n_reaches + 1)
     return {
         "sizes": asdict(s),
@@ -134,37 +135,52 @@ def fig4(ctx: Context) -> dict:
         },
         "trajectory_rms_error": errors,
         "reach_length": reach.length,
+        "model": "rate",
+        "cursor": {"target": _numbers(target_pos),
+                   **{name: _numbers(pos) for name, pos in trajectories.items()}},
     }
 
 
-def _plot(path: str, target: np.ndarray, trajectories: dict, accuracy: list,
-          s: Fig4Sizes) -> None:
-    fig = Figure(figsize=(13, 4))
+@plotter("fig4")
+def plot_fig4(record: dict) -> Figure:
+    """Cursor paths and their x, y over time beside the target; the loop's accuracy."""
+    need(record, "cursor", "loop.accuracy_per_block")
+    model = MODEL[record.get("model", "rate")]
+    cursor_ = {k: np.asarray(v, dtype=float) for k, v in record["cursor"].items()}
+    target = cursor_.pop("target")
+    names = "loop (RFLO reaches) vs direct RFLO, BPTT"
+    fig = figure(14, 4.6)
     axes = fig.subplots(1, 3)
     ax = axes[0]
     ax.plot(target[:, 0], target[:, 1], "k--", lw=3, alpha=0.4, label="target")
-    for name, pos in trajectories.items():
+    for name, pos in cursor_.items():
         ax.plot(pos[:, 0], pos[:, 1], label=name)
     ax.set_aspect("equal")
-    ax.set_title("cursor trajectories")
-    ax.legend(fontsize=8)
+    ax.set(xlabel="cursor x", ylabel="cursor y")
+    ax.set_title(f"{model}, {names}:\ncursor trajectories", fontsize=9)
     ax = axes[1]
     t = np.arange(1, len(target) + 1) / 10  # in tau
+    offset = 2.4 * (np.nanmax(target) - np.nanmin(target) or 1.0)
     for k, axis in enumerate("xy"):
-        ax.plot(t, target[:, k] + 120 * k, "k--", lw=3, alpha=0.4)
-        for j, pos in enumerate(trajectories.values()):
-            ax.plot(t, pos[:, k] + 120 * k, color=f"C{j}")
-        ax.text(t[-1], 120 * k, f" {axis}", va="center")
-    ax.set_xlabel("time (tau)")
-    ax.set_title("cursor x and y (offset) over the sequence")
+        ax.plot(t, target[:, k] + offset * k, "k--", lw=3, alpha=0.4,
+                label="target" if k == 0 else None)
+        for j, (name, pos) in enumerate(cursor_.items()):
+            ax.plot(t, pos[:, k] + offset * k, color=f"C{j}", label=name if k == 0 else None)
+        ax.text(t[-1], offset * k, f" {axis}", va="center")
+    ax.set(xlabel=r"time ($\tau$)", ylabel=f"cursor x, and y + {offset:g}")
+    ax.set_title(f"{model}, {names}:\ncursor x and y (offset) over the sequence", fontsize=9)
     ax = axes[2]
-    trials = s.block_trials * np.arange(1, len(accuracy) + 1)
-    ax.plot(trials, accuracy, marker="o", ms=3)
-    ax.axhline(0.2, color="gray", ls=":", label="chance (1/5)")
+    loop = record["loop"]
+    accuracy = loop["accuracy_per_block"]
+    trials = loop["block_trials"] * np.arange(1, len(accuracy) + 1)
+    ax.plot(trials, accuracy, marker="o", ms=3, label="loop, with exploration")
+    chance = loop.get("chance_accuracy", 0.2)
+    ax.axhline(chance, color="gray", ls=":", label=f"chance ({chance:g})")
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("loop training trial")
-    ax.set_ylabel("decisions matching the target")
-    ax.set_title("sequence accuracy (with exploration)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    ax.set(xlabel="loop training trial", ylabel="decisions matching the target")
+    ax.set_title(f"{model}, loop: W_s learnt by reward on RFLO-trained reaches:\n"
+                 "sequence accuracy", fontsize=9)
+    header(fig, record)
+    place_legends(fig, [(axes[0], {"fontsize": 8}), (axes[1], {"fontsize": 8}),
+                        (axes[2], {"fontsize": 8})])
+    return fig

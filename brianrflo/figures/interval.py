@@ -14,7 +14,8 @@ from brianrflo.batch import Replicas, sweep
 from brianrflo.tasks import IntervalMatching
 from brianrflo.tasks.base import Block
 
-from . import Context, register
+from . import Context, plotter, register
+from .style import MODEL, figure, header, need, place_legends
 
 TAU = 10.0
 
@@ -72,11 +73,10 @@ def fig3(ctx: Context) -> dict:
     """``brianrflo figure fig3``: interval matching, output peak time against ``T_delay``
     (paper Fig. 3); returns the numbers behind it."""
     s = settings(ctx)
-    fig = Figure(figsize=(11, 3.8), layout="constrained")
-    axes = fig.subplots(1, len(s["runs"]) + 1, width_ratios=[1.2] + [1] * len(s["runs"]))
-    out = {"n_hidden": s["n_hidden"], "trials": s["trials"], "seeds": s["seeds"], "sd": s["sd"],
-           "update_every": 10, "runs": []}
-    for k, (rule, delay_max, etas) in enumerate(s["runs"]):
+    out = {"model": "rate", "n_hidden": s["n_hidden"], "trials": s["trials"],
+           "seeds": s["seeds"], "sd": s["sd"], "onset": s["onset"], "update_every": 10,
+           "runs": []}
+    for rule, delay_max, etas in s["runs"]:
         task = IntervalMatching(s["delay_min"], delay_max, s["sd"], s["onset"])
         ctx.say(f"{rule}, T_delay {s['delay_min']}-{delay_max} steps: {s['seeds']} networks x "
                 f"{s['trials']} trials")
@@ -89,32 +89,67 @@ def fig3(ctx: Context) -> dict:
         block = test_block(task, s["tests"])
         delays = block.info["delay"]
         got = produced(net, task, block)
-        slope = [float(np.polyfit(delays, g, 1)[0]) for g in got]
-        spans = [tracked(delays, g, s["sd"]) for g in got]
-        label = f"{rule.upper()}, trained to {delay_max / TAU:g} tau"
-        for g in got:
-            axes[0].plot(delays / TAU, g / TAU, "o-", color=f"C{k}", ms=3, label=label)
-            label = None
-        ax = axes[k + 1]
-        y = net.forward(*(np.repeat(a[None], net.R, axis=0) for a in block.trial(s["tests"] - 1)))
-        steps = np.arange(1, task.T + 1) / TAU
-        ax.plot(steps, block.x[-1, :, 0], color="0.6", lw=1, label="input")
-        ax.plot(steps, block.target[-1, :, 0], color="0.2", lw=2.5, alpha=0.35, label="target")
-        ax.plot(steps, y["y"][:, 0, 0], color=f"C{k}", lw=1.2, label="output")
-        ax.set(xlabel=r"time ($\tau$)", title=f"{rule.upper()}, T_delay = {delays[-1] / TAU:g} tau")
-        ax.legend(frameon=False, fontsize=7)
         out["runs"].append({
             "rule": rule, "delay_min": s["delay_min"], "delay_max": delay_max, "eta": eta,
             "grid": sw.summary(),
             "untrained": float(np.median(sw.untrained[rows])),
             "final": float(np.median(sw.final[rows])),
-            "test_delays": delays, "produced": got, "slope": slope,
-            "tracked": spans, "diverged": int(sw.diverged.sum()),
+            "test_delays": delays, "produced": got,
+            "slope": [float(np.polyfit(delays, g, 1)[0]) for g in got],
+            "tracked": [tracked(delays, g, s["sd"]) for g in got],
+            "diverged": int(sw.diverged.sum()),
+            "trace": _trace(net, task, block),
         })
-    lim = max(r["delay_max"] for r in out["runs"]) / TAU
-    axes[0].plot([0, lim], [0, lim], color="0.5", ls="--", lw=1)
-    axes[0].set(xlabel=r"$T_{delay}$ ($\tau$)", ylabel=r"output peak after set ($\tau$)",
-                title="produced against required interval")
-    axes[0].legend(frameon=False, fontsize=7)
-    fig.savefig(ctx.path("fig3.png"), dpi=120)
     return out
+
+
+def _trace(net: Replicas, task: IntervalMatching, block: Block) -> dict:
+    """The longest test trial of the first network: cues, input, target and output."""
+    y = net.forward(*(np.repeat(a[None], net.R, axis=0) for a in block.trial(-1)))["y"]
+    delay = int(block.info["delay"][-1])
+    return {"delay": delay, "ready": task.onset, "set": task.onset + delay,
+            "go": task.onset + 2 * delay, "time_tau": np.arange(1, task.T + 1) / TAU,
+            "input": block.x[-1, :, 0], "target": block.target[-1, :, 0],
+            "output": y[:, 0, 0]}
+
+
+@plotter("fig3")
+def plot_fig3(record: dict) -> Figure:
+    """Produced against required interval, and one trial per run with its Ready/Set cues."""
+    need(record, "runs")
+    if any("trace" not in run for run in record["runs"]):  # the drawn trials
+        need({"figure": record.get("figure")}, "runs[].trace")
+    model = MODEL[record.get("model", "rate")]
+    runs = record["runs"]
+    fig = figure(3.2 * (len(runs) + 1) + 1, 4.4)
+    axes = fig.subplots(1, len(runs) + 1, width_ratios=[1.2] + [1] * len(runs))
+    ax = axes[0]
+    for k, run in enumerate(runs):
+        delays = np.asarray(run["test_delays"], dtype=float) / TAU
+        label = f"{run['rule'].upper()}, trained to {run['delay_max'] / TAU:g} tau"
+        for g in run["produced"]:
+            ax.plot(delays, np.asarray(g, dtype=float) / TAU, "o-", color=f"C{k}", ms=3,
+                    label=label)
+            label = None
+    lim = max(r["delay_max"] for r in runs) / TAU
+    ax.plot([0, lim], [0, lim], color="0.5", ls="--", lw=1, label="produced = required")
+    ax.set(xlabel=r"$T_{delay}$ ($\tau$)", ylabel=r"output peak after Set ($\tau$)")
+    rules = " vs ".join(dict.fromkeys(r["rule"].upper() for r in runs))
+    ax.set_title(f"{model}, {rules}: produced against required interval", fontsize=9)
+    specs = [(ax, {"fontsize": 7})]
+    for k, run in enumerate(runs):
+        ax, tr = axes[k + 1], run["trace"]
+        t = np.asarray(tr["time_tau"], dtype=float)
+        ax.plot(t, tr["input"], color="0.6", lw=1, label="input")
+        ax.plot(t, tr["target"], color="0.2", lw=2.5, alpha=0.35, label="target (Go)")
+        ax.plot(t, tr["output"], color=f"C{k}", lw=1.2, label="output")
+        ax.axvline(tr["ready"] / TAU, color="C2", ls=":", lw=1.2, label="Ready cue")
+        ax.axvline(tr["set"] / TAU, color="C3", ls="-.", lw=1.2, label="Set cue")
+        ax.set(xlabel=r"time ($\tau$)", ylabel="input, output")
+        ax.set_title(f"{model}, {run['rule'].upper()}: T_delay = {tr['delay'] / TAU:g} tau\n"
+                     f"(trained on {run['delay_min'] / TAU:g}-{run['delay_max'] / TAU:g} tau)",
+                     fontsize=9)
+        specs.append((ax, {"fontsize": 7}))
+    header(fig, record)
+    place_legends(fig, specs)
+    return fig

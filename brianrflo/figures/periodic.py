@@ -21,7 +21,8 @@ from brianrflo.tasks import Periodic
 from brianrflo.train import Settings, train
 from brianrflo.weights import dale_signs
 
-from . import Context, register
+from . import Context, plotter, register
+from .style import MODEL, figure, header, log_axis, need, place_legends
 
 #: The paper's learning-rate grid (Materials and methods).
 ETA_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
@@ -131,12 +132,33 @@ def _quartiles(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return tuple(np.nanpercentile(curves, q, axis=0) for q in (25, 50, 75))
 
 
-def _band(ax, x, curves, color, label, smooth: int = 1):
-    if smooth > 1:  # a running mean, so transient spikes do not hide the trend
+def _numbers(values) -> list:
+    """4 significant digits, NaN as null: what a plot needs, a fraction of the JSON."""
+    v = np.asarray(values, dtype=float)
+    if v.ndim > 1:
+        return [_numbers(row) for row in v]
+    return [float(f"{x:.4g}") if np.isfinite(x) else None for x in v]
+
+
+def band(x, curves, smooth: int = 1) -> dict:
+    """Median and 25/75 percentiles over networks of ``curves`` (networks, points), as JSON.
+
+    ``smooth > 1`` takes a running mean first, so transient spikes do not hide the trend.
+    """
+    x, curves = np.asarray(x), np.asarray(curves, dtype=float)
+    if smooth > 1:
         kernel = np.ones(smooth) / smooth
         curves = np.array([np.convolve(c, kernel, mode="valid") for c in curves])
         x = x[smooth - 1:]
     lo, mid, hi = _quartiles(curves)
+    return {"x": _numbers(x), "p25": _numbers(lo), "median": _numbers(mid),
+            "p75": _numbers(hi), "smooth": smooth}
+
+
+def draw_band(ax, curve: dict, color, label: str) -> None:
+    """Draw a :func:`band` record: the median line and the 25-75% band."""
+    x = np.asarray(curve["x"], dtype=float)
+    lo, mid, hi = (np.asarray(curve[k], dtype=float) for k in ("p25", "median", "p75"))
     ax.plot(x, mid, color=color, lw=1.3, label=label)
     ax.fill_between(x, lo, hi, color=color, alpha=0.25, lw=0)
 
@@ -161,37 +183,61 @@ def _best(sw: Sweep) -> tuple[float, np.ndarray]:
     return eta, sw.select(eta)
 
 
+def _title(ax, rules: str, text: str, record: dict) -> None:
+    """Panel title naming the model and the rule(s); every periodic figure runs the rate model."""
+    ax.set_title(f"{MODEL[record.get('model', 'rate')]}, {rules}: {text}", fontsize=9)
+
+
+def _untrained(ax, stats: dict) -> None:
+    ax.axhline(stats["median"], color="0.4", ls="--", lw=1, label="untrained (median)")
+
+
 # --------------------------------------------------------------------- fig2a
 @register("fig2a", "periodic task: loss over training and output, RFLO vs BPTT (T = 20 tau)")
 def fig2a(ctx: Context) -> dict:
     """``brianrflo figure fig2a``: loss over training and output, RFLO vs BPTT (T = 20 tau)."""
     s = settings(ctx)
     task = Periodic(s["periods"][0])
-    fig = Figure(figsize=(10, 3.8), layout="constrained")
-    ax_loss, ax_out = fig.subplots(1, 2)
-    numbers = {"period": task.T, "n_hidden": s["n_hidden"], "trials": s["trials"],
-               "seeds": s["seeds"], "rules": {}}
+    numbers = {"model": "rate", "period": task.T, "n_hidden": s["n_hidden"],
+               "trials": s["trials"], "seeds": s["seeds"], "rules": {}}
     trials = np.arange(1, s["trials"] + 1)
-    steps = np.arange(1, task.T + 1) / TAU
-    ax_out.plot(steps, task.target()[:, 0], color="0.2", lw=3, alpha=0.35, label="target")
-    for k, rule in enumerate(("rflo", "bptt")):
+    x, target, mask = task.block(1).trial(0)
+    output = {"time_tau": _numbers(np.arange(1, task.T + 1) / TAU),
+              "target": _numbers(task.target()[:, 0])}
+    for rule in ("rflo", "bptt"):
         sw = _grid(ctx, s, rule, task.T)
         eta, rows = _best(sw)
-        _band(ax_loss, trials, sw.losses[rows], f"C{k}", f"{rule.upper()} (eta {eta:g})")
         seed = rows[int(np.argsort(sw.final[rows])[len(rows) // 2])]  # the median network
-        x, target, mask = task.block(1).trial(0)
-        y = ref.forward(sw.weights[seed], x, target, mask, TAU).y[:, 0]
-        ax_out.plot(steps, y, color=f"C{k}", lw=1.2, label=f"{rule.upper()}, median network")
+        output[rule] = _numbers(ref.forward(sw.weights[seed], x, target, mask, TAU).y[:, 0])
         numbers["rules"][rule] = {"best_eta": eta, **_scores(sw, rows),
-                                  "untrained": _stats(sw.untrained[rows])}
-    ax_loss.axhline(np.median(sw.untrained[rows]), color="0.4", ls="--", lw=1, label="untrained")
-    ax_loss.set(yscale="log", xlabel="trial", ylabel="loss",
-                title=f"N = {s['n_hidden']}, T = {task.T} steps (median, 25/75%)")
-    ax_loss.legend(frameon=False)
-    ax_out.set(xlabel=r"time ($\tau$)", ylabel="output", title="after training")
-    ax_out.legend(frameon=False, loc="upper right")
-    fig.savefig(ctx.path("fig2a.png"), dpi=120)
+                                  "untrained": _stats(sw.untrained[rows]),
+                                  "curve": band(trials, sw.losses[rows])}
+    numbers["output"] = output
     return numbers
+
+
+@plotter("fig2a")
+def plot_fig2a(record: dict) -> Figure:
+    """Loss bands of RFLO and BPTT, and the median networks' outputs."""
+    need(record, "rules.rflo.curve", "rules.bptt.curve", "output")
+    fig = figure(10, 4.2)
+    ax_loss, ax_out = fig.subplots(1, 2)
+    out = record["output"]
+    ax_out.plot(out["time_tau"], out["target"], color="0.2", lw=3, alpha=0.35, label="target")
+    for k, (rule, r) in enumerate(record["rules"].items()):
+        draw_band(ax_loss, r["curve"], f"C{k}", f"{rule.upper()} (eta {r['best_eta']:g})")
+        ax_out.plot(out["time_tau"], out[rule], color=f"C{k}", lw=1.2,
+                    label=f"{rule.upper()}, median network")
+    _untrained(ax_loss, record["rules"]["rflo"]["untrained"])
+    ax_loss.set(xlabel="trial", ylabel="loss (median, 25-75% of networks)")
+    log_axis(ax_loss, "y")
+    _title(ax_loss, "RFLO vs BPTT", f"learning, N = {record['n_hidden']}, "
+           f"T = {record['period']} steps, {record['seeds']} networks", record)
+    ax_out.set(xlabel=r"time ($\tau$)", ylabel="output")
+    _title(ax_out, "RFLO vs BPTT", "output after training", record)
+    header(fig, record)
+    place_legends(fig, [(ax_loss, {"fontsize": 8}), (ax_out, {"fontsize": 8})])
+    return fig
 
 
 # --------------------------------------------------------------------- fig2b
@@ -200,9 +246,6 @@ def fig2b(ctx: Context) -> dict:
     """``brianrflo figure fig2b``: final loss against the trial length T, RFLO, BPTT, untrained."""
     s = settings(ctx)
     rows_out = []
-    fig = Figure(figsize=(5.5, 4), layout="constrained")
-    ax = fig.subplots()
-    series = {"rflo": [], "bptt": [], "untrained": []}
     for period in s["periods"]:
         row = {"period": period, "paper_best_eta": dict(zip(("rflo", "bptt"),
                                                             PAPER_BEST[period], strict=True))}
@@ -211,26 +254,40 @@ def fig2b(ctx: Context) -> dict:
             eta, rows = _best(sw)
             row[rule] = {"best_eta": eta, **_scores(sw, rows),
                          "grid": sw.summary()}
-            series[rule].append(row[rule]["final"])
         row["untrained"] = _stats(sw.untrained[rows])
-        series["untrained"].append(row["untrained"])
         rows_out.append(row)
-    for k, (name, stats) in enumerate(series.items()):
-        mid = np.array([np.nan if st["median"] is None else st["median"] for st in stats])
-        lo = np.array([np.nan if st["p25"] is None else st["p25"] for st in stats])
-        hi = np.array([np.nan if st["p75"] is None else st["p75"] for st in stats])
-        periods = np.array(s["periods"]) / TAU
-        color = "0.4" if name == "untrained" else f"C{k}"
-        ax.errorbar(periods, mid, yerr=[mid - lo, hi - mid], color=color, marker="o",
-                    capsize=3, label=name if name == "untrained" else name.upper())
-    ax.set(xscale="log", yscale="log", xlabel=r"trial length T ($\tau$)",
-           ylabel="final loss (best eta)",
-           title=f"{s['trials']} trials, N = {s['n_hidden']}")
-    ax.set_xticks(np.array(s["periods"]) / TAU, [f"{p / TAU:g}" for p in s["periods"]])
-    ax.legend(frameon=False)
-    fig.savefig(ctx.path("fig2b.png"), dpi=120)
-    return {"n_hidden": s["n_hidden"], "trials": s["trials"], "seeds": s["seeds"],
-            "periods": rows_out}
+    return {"model": "rate", "n_hidden": s["n_hidden"], "trials": s["trials"],
+            "seeds": s["seeds"], "periods": rows_out}
+
+
+def _errorbars(ax, x, stats: list[dict], label: str, color) -> None:
+    """Median with 25-75% error bars; a setting where every network diverged is a gap."""
+    get = {k: np.array([np.nan if st[k] is None else st[k] for st in stats])
+           for k in ("median", "p25", "p75")}
+    mid = get["median"]
+    ax.errorbar(x, mid, yerr=[mid - get["p25"], get["p75"] - mid], color=color, marker="o",
+                capsize=3, label=label)
+
+
+@plotter("fig2b")
+def plot_fig2b(record: dict) -> Figure:
+    """Final loss against trial length, RFLO and BPTT at their best rate, and untrained."""
+    need(record, "periods")
+    fig = figure(6, 4.4)
+    ax = fig.subplots()
+    rows = record["periods"]
+    periods = np.array([r["period"] for r in rows]) / TAU
+    for k, name in enumerate(("rflo", "bptt")):
+        _errorbars(ax, periods, [r[name]["final"] for r in rows], name.upper(), f"C{k}")
+    _errorbars(ax, periods, [r["untrained"] for r in rows], "untrained", "0.4")
+    ax.set(xlabel=r"trial length T ($\tau$)", ylabel="final loss (best eta; median, 25-75%)")
+    log_axis(ax, "x", ticks=periods)
+    log_axis(ax, "y")
+    _title(ax, "RFLO vs BPTT", f"{record['trials']} trials, N = {record['n_hidden']}, "
+           f"{record['seeds']} networks", record)
+    header(fig, record)
+    place_legends(fig, [(ax, {"fontsize": 8})])
+    return fig
 
 
 # --------------------------------------------------------------------- fig2c
@@ -240,18 +297,30 @@ def fig2c(ctx: Context) -> dict:
     s = settings(ctx)
     sw = _grid(ctx, s, "rflo", s["periods"][0])
     eta, rows = _best(sw)
-    fig = Figure(figsize=(5, 3.6), layout="constrained")
-    ax = fig.subplots()
-    _band(ax, sw.checkpoints, sw.alignment[rows], "C0", f"RFLO (eta {eta:g})")
-    ax.set(xlabel="trial", ylabel=r"alignment $tr(W_{out}B)/|W_{out}||B|$",
-           title="readout aligns with the random feedback")
-    ax.axhline(0, color="0.6", lw=0.8)
-    ax.legend(frameon=False)
-    fig.savefig(ctx.path("fig2c.png"), dpi=120)
-    return {"eta": eta, "start": _stats(sw.alignment[rows, 0]),
+    curve = band(sw.checkpoints, sw.alignment[rows])
+    return {"model": "rate", "period": s["periods"][0], "n_hidden": s["n_hidden"],
+            "seeds": s["seeds"], "eta": eta, "start": _stats(sw.alignment[rows, 0]),
             "end": _stats(sw.alignment[rows, -1]),
             "trials": [int(t) for t in sw.checkpoints],
-            "median": np.median(sw.alignment[rows], axis=0).tolist()}
+            "median": np.median(sw.alignment[rows], axis=0).tolist(),
+            "p25": curve["p25"], "p75": curve["p75"]}
+
+
+@plotter("fig2c")
+def plot_fig2c(record: dict) -> Figure:
+    """Alignment of the readout with the feedback matrix over training."""
+    need(record, "trials", "median", "p25", "p75")
+    fig = figure(5.5, 4)
+    ax = fig.subplots()
+    draw_band(ax, {"x": record["trials"], **{k: record[k] for k in ("p25", "median", "p75")}},
+              "C0", f"RFLO (eta {record['eta']:g}), median, 25-75%")
+    ax.axhline(0, color="0.6", lw=0.8, label="no alignment")
+    ax.set(xlabel="trial", ylabel=r"alignment $tr(W_{out}B)/|W_{out}||B|$")
+    _title(ax, "RFLO", f"readout aligns with the random feedback B, T = {record['period']}",
+           record)
+    header(fig, record)
+    place_legends(fig, [(ax, {"fontsize": 8})])
+    return fig
 
 
 # --------------------------------------------------------------------- fig2d
@@ -266,9 +335,8 @@ def fig2d(ctx: Context) -> dict:
     s = settings(ctx)
     task = Periodic(s["d_period"])
     trials = np.arange(1, s["d_trials"] + 1)
-    fig = Figure(figsize=(6, 4), layout="constrained")
-    ax = fig.subplots()
-    out = {"period": task.T, "trials": s["d_trials"], "seeds": s["seeds"], "rules": {}}
+    out = {"model": "rate", "period": task.T, "n_hidden": s["n_hidden"],
+           "trials": s["d_trials"], "seeds": s["seeds"], "rules": {}}
     bptt_eta = None
     for rule in ("rflo", "local-symmetric", "bptt", "nonlocal-random"):
         # RTRL's O(N^4) rule gets BPTT's best rate (they share the gradient's nonlocal part).
@@ -276,16 +344,29 @@ def fig2d(ctx: Context) -> dict:
         sw = cached_sweep(ctx, task, rule, etas, s["seeds"], s["d_trials"], s["n_hidden"])
         eta, rows = _best(sw)
         bptt_eta = eta if rule == "bptt" else bptt_eta
-        _band(ax, trials, sw.losses[rows], f"C{FIG2D_RULES.index(rule)}",
-              f"{FIG2D_LABELS[rule]} ({eta:g})", smooth=5)
-        out["rules"][rule] = {"eta": eta, **_scores(sw, rows),
-                              "grid": sw.summary()}
+        out["rules"][rule] = {"eta": eta, **_scores(sw, rows), "grid": sw.summary(),
+                              "curve": band(trials, sw.losses[rows], smooth=5)}
     out["untrained"] = _stats(sw.untrained[rows])
-    ax.set(yscale="log", xlabel="trial", ylabel="loss",
-           title=f"T = {task.T} steps, N = {s['n_hidden']}")
-    ax.legend(frameon=False, fontsize=8)
-    fig.savefig(ctx.path("fig2d.png"), dpi=120)
     return out
+
+
+@plotter("fig2d")
+def plot_fig2d(record: dict) -> Figure:
+    """Loss of the four combinations of locality and feedback."""
+    need(record, *(f"rules.{rule}.curve" for rule in record.get("rules", {"rflo": 0})))
+    fig = figure(7, 4.4)
+    ax = fig.subplots()
+    for rule, r in record["rules"].items():
+        draw_band(ax, r["curve"], f"C{FIG2D_RULES.index(rule)}",
+                  f"{FIG2D_LABELS[rule]} (eta {r['eta']:g})")
+    _untrained(ax, record["untrained"])
+    ax.set(xlabel="trial", ylabel="loss (running mean of 5; median, 25-75%)")
+    log_axis(ax, "y")
+    _title(ax, "RFLO, BPTT and the rules between", f"T = {record['period']} steps, "
+           f"N = {record.get('n_hidden', 30)}, {record['seeds']} networks", record)
+    header(fig, record)
+    place_legends(fig, [(ax, {"fontsize": 8})])
+    return fig
 
 
 # ----------------------------------------------------------------- fig2-dale
@@ -306,27 +387,42 @@ def fig2_dale(ctx: Context) -> dict:
             if dale:
                 sign = dale_signs(s["n_hidden"])[None, :]
                 flips += int(np.sum(sign * result.weights.w_rec < 0))
-    fig = Figure(figsize=(10, 3.8), layout="constrained")
-    ax_loss, ax_w = fig.subplots(1, 2)
     trials = np.arange(1, s["aux_trials"] + 1)
-    for k, name in enumerate(runs):
-        _band(ax_loss, trials, np.array([r.losses for r in runs[name]]), f"C{k}",
-              "RFLO" if name == "rflo" else "RFLO, Dale's law", smooth=5)
-    ax_loss.set(yscale="log", xlabel="trial", ylabel="loss", title=f"T = {task.T}, eta 0.03")
-    ax_loss.legend(frameon=False)
-    w = runs["dale"][0].weights.w_rec
-    lim = np.abs(w).max()
-    image = ax_w.imshow(w, cmap="RdBu_r", vmin=-lim, vmax=lim)
-    ax_w.set(title="trained W (columns: presynaptic unit)", xlabel="from", ylabel="to")
-    fig.colorbar(image, ax=ax_w)
-    fig.savefig(ctx.path("fig2-dale.png"), dpi=120)
     return {
+        "model": "rate", "period": task.T, "eta": 0.03,
         "target": s["dale_target"], "trials": s["aux_trials"], "seeds": s["seeds"],
         "untrained": _stats([r.untrained_loss for r in runs["dale"]]),
         "final": {name: _stats([r.final_loss for r in rs]) for name, rs in runs.items()},
         "sign_flips": flips,
         "zero_weights": _stats([np.mean(r.weights.w_rec == 0) for r in runs["dale"]]),
+        "curves": {name: band(trials, [r.losses for r in rs], smooth=5)
+                   for name, rs in runs.items()},
+        "w_rec_seed0": _numbers(runs["dale"][0].weights.w_rec),
     }
+
+
+@plotter("fig2-dale")
+def plot_fig2_dale(record: dict) -> Figure:
+    """Loss with and without Dale's law, and one trained recurrent matrix."""
+    need(record, "curves", "w_rec_seed0")
+    fig = figure(10.5, 4.2)
+    ax_loss, ax_w = fig.subplots(1, 2)
+    for k, (name, curve) in enumerate(record["curves"].items()):
+        draw_band(ax_loss, curve, f"C{k}", "RFLO" if name == "rflo" else "RFLO, Dale's law")
+    _untrained(ax_loss, record["untrained"])
+    ax_loss.set(xlabel="trial", ylabel="loss (running mean of 5; median, 25-75%)")
+    log_axis(ax_loss, "y")
+    _title(ax_loss, "RFLO with and without Dale's law",
+           f"T = {record['period']}, eta {record['eta']:g}, {record['seeds']} networks", record)
+    w = np.array(record["w_rec_seed0"], dtype=float)
+    lim = np.abs(w).max()
+    image = ax_w.imshow(w, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    ax_w.set(xlabel="from (presynaptic unit)", ylabel="to")
+    _title(ax_w, "RFLO + Dale's law", "trained W_rec, seed 0", record)
+    fig.colorbar(image, ax=ax_w, label="weight")
+    header(fig, record)
+    place_legends(fig, [(ax_loss, {"fontsize": 8})])
+    return fig
 
 
 # -------------------------------------------------------------- fig2-readout
@@ -336,19 +432,33 @@ def fig2_readout(ctx: Context) -> dict:
     s = settings(ctx)
     task = Periodic(s["periods"][0])
     trials = np.arange(1, s["aux_trials"] + 1)
-    fig = Figure(figsize=(6, 4), layout="constrained")
-    ax = fig.subplots()
-    out = {"period": task.T, "trials": s["aux_trials"], "seeds": s["seeds"], "rules": {}}
-    for k, rule in enumerate(("rflo", "readout-only", "recurrent-only")):
+    out = {"model": "rate", "period": task.T, "trials": s["aux_trials"], "seeds": s["seeds"],
+           "rules": {}}
+    for rule in ("rflo", "readout-only", "recurrent-only"):
         sw = cached_sweep(ctx, task, rule, (0.03,), s["seeds"], s["aux_trials"], s["n_hidden"])
-        _band(ax, trials, sw.losses, f"C{k}", rule, smooth=5)
         out["rules"][rule] = {"eta": 0.03, **_scores(sw, slice(None)),
                               "untrained": _stats(sw.untrained),
-                              "alignment_end": _stats(sw.alignment[:, -1])}
-    ax.set(yscale="log", xlabel="trial", ylabel="loss", title=f"T = {task.T}, eta 0.03")
-    ax.legend(frameon=False)
-    fig.savefig(ctx.path("fig2-readout.png"), dpi=120)
+                              "alignment_end": _stats(sw.alignment[:, -1]),
+                              "curve": band(trials, sw.losses, smooth=5)}
     return out
+
+
+@plotter("fig2-readout")
+def plot_fig2_readout(record: dict) -> Figure:
+    """Loss of RFLO against learning only the readout or only the recurrent weights."""
+    need(record, *(f"rules.{rule}.curve" for rule in record.get("rules", {"rflo": 0})))
+    fig = figure(7, 4.4)
+    ax = fig.subplots()
+    for k, (rule, r) in enumerate(record["rules"].items()):
+        draw_band(ax, r["curve"], f"C{k}", rule)
+    _untrained(ax, record["rules"]["rflo"]["untrained"])
+    ax.set(xlabel="trial", ylabel="loss (running mean of 5; median, 25-75%)")
+    log_axis(ax, "y")
+    _title(ax, "RFLO, readout-only, recurrent-only",
+           f"T = {record['period']}, eta 0.03, {record['seeds']} networks", record)
+    header(fig, record)
+    place_legends(fig, [(ax, {"fontsize": 8})])
+    return fig
 
 
 # ----------------------------------------------------------------- fig2-size
@@ -362,14 +472,24 @@ def fig2_size(ctx: Context) -> dict:
         sw = cached_sweep(ctx, task, "rflo", (0.03,), s["seeds"], s["size_trials"], n)
         rows.append({"n_hidden": n, **_scores(sw, slice(None)),
                      "untrained": _stats(sw.untrained)})
-    fig = Figure(figsize=(5, 3.8), layout="constrained")
+    return {"model": "rate", "period": task.T, "trials": s["size_trials"], "seeds": s["seeds"],
+            "sizes": rows}
+
+
+@plotter("fig2-size")
+def plot_fig2_size(record: dict) -> Figure:
+    """Final RFLO loss, and the untrained loss, against network size."""
+    need(record, "sizes")
+    fig = figure(5.5, 4.2)
     ax = fig.subplots()
-    mid = np.array([r["final"]["median"] for r in rows], dtype=float)
-    lo = np.array([r["final"]["p25"] for r in rows], dtype=float)
-    hi = np.array([r["final"]["p75"] for r in rows], dtype=float)
-    ax.errorbar(s["sizes"], mid, yerr=[mid - lo, hi - mid], marker="o", capsize=3, color="C0")
-    ax.set(xscale="log", yscale="log", xlabel="N", ylabel="final loss",
-           title=f"RFLO, T = {task.T}, {s['size_trials']} trials, eta 0.03")
-    ax.set_xticks(s["sizes"], [str(n) for n in s["sizes"]])
-    fig.savefig(ctx.path("fig2-size.png"), dpi=120)
-    return {"period": task.T, "trials": s["size_trials"], "seeds": s["seeds"], "sizes": rows}
+    sizes = [r["n_hidden"] for r in record["sizes"]]
+    _errorbars(ax, sizes, [r["final"] for r in record["sizes"]], "RFLO, trained", "C0")
+    _errorbars(ax, sizes, [r["untrained"] for r in record["sizes"]], "untrained", "0.4")
+    ax.set(xlabel="N (hidden units)", ylabel="final loss (median, 25-75%)")
+    log_axis(ax, "x", ticks=sizes)
+    log_axis(ax, "y")
+    _title(ax, "RFLO", f"T = {record['period']}, {record['trials']} trials, eta 0.03, "
+           f"{record['seeds']} networks", record)
+    header(fig, record)
+    place_legends(fig, [(ax, {"fontsize": 8})])
+    return fig

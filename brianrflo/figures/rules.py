@@ -29,7 +29,9 @@ from brianrflo.rules import (
 from brianrflo.tasks import IntervalMatching, Periodic
 from brianrflo.weights import Weights
 
-from . import Context, register
+from . import Context, plotter, register
+from .periodic import _numbers
+from .style import figure, header, log_axis, need, place_legends
 
 #: "Reached" means a loss at most this fraction of the untrained network's.
 THRESHOLD = 0.1
@@ -166,15 +168,29 @@ def _summary(per_seed: list[list[dict]]) -> list[dict]:
     return table
 
 
-def _plot(results: dict, path: str) -> None:
-    fig = Figure(figsize=(12, 7.5), layout="constrained")
-    axes = fig.subplots(2, 2, width_ratios=(1, 1.3))
-    for row, (name, res) in enumerate(results.items()):
+def _drawn(results: dict) -> dict:
+    """What :func:`plot_rules` draws, per task: seed 0's curves and outputs, the target."""
+    return {name: {"T": res["T"], "target": _numbers(res["target"]),
+                   "untrained_loss": res["seed0"][0]["untrained_loss"],
+                   "curves": {r["rule"]: _numbers(r["curve"]) for r in res["seed0"]},
+                   "outputs": {r["rule"]: _numbers(r["output"]) for r in res["seed0"]}}
+            for name, res in results.items()}
+
+
+@plotter("rules")
+def plot_rules(record: dict) -> Figure:
+    """Per task: every rule's learning curve (seed 0) and its trained output."""
+    need(record, "drawn")
+    fig = figure(13, 8.2)
+    drawn = record["drawn"]
+    axes = fig.subplots(len(drawn), 2, width_ratios=(1, 1.3), squeeze=False)
+    n = record.get("settings", {}).get("n_hidden", "")
+    specs = []
+    for row, (name, res) in enumerate(drawn.items()):
         ax_loss, ax_out = axes[row]
-        rows, T = res["seed0"], res["T"]
-        for r in rows:
-            curve = np.array(r["curve"], dtype=float)
-            color = COLORS[r["rule"]]
+        T = res["T"]
+        for rule, curve in res["curves"].items():
+            curve = np.array(curve, dtype=float).reshape(-1, 2)
             if len(curve) == 0:  # diverged in its first block
                 continue
             steps, loss = curve[:, 0] * T, np.maximum(curve[:, 1], FLOOR)
@@ -182,32 +198,38 @@ def _plot(results: dict, path: str) -> None:
                 loss = np.convolve(loss, np.ones(WINDOW) / WINDOW, mode="valid")
                 steps = steps[WINDOW - 1:]
             style = "-" if len(curve) > 1 else "o"
-            ax_loss.loglog(steps, loss, style, color=color, lw=1, label=r["rule"])
-        ax_loss.axhline(rows[0]["untrained_loss"], ls="--", color="0.4", lw=1, label="untrained")
-        ax_loss.axhline(THRESHOLD * rows[0]["untrained_loss"], ls=":", color="0.4", lw=1,
+            ax_loss.plot(steps, loss, style, color=COLORS[rule], lw=1, label=rule)
+        untrained = res["untrained_loss"]
+        ax_loss.axhline(untrained, ls="--", color="0.4", lw=1, label="untrained")
+        ax_loss.axhline(THRESHOLD * untrained, ls=":", color="0.4", lw=1,
                         label=f"threshold ({THRESHOLD:g} x untrained)")
         ax_loss.set_xlabel("simulated steps")
-        ax_loss.set_ylim(FLOOR / 2, None)
         ax_loss.set_ylabel(f"loss (running mean of {WINDOW}; floor {FLOOR:g})")
-        ax_loss.set_title(f"{name}: learning, seed 0 (FORCE, ESN, programming: free running)",
-                          fontsize=9)
+        log_axis(ax_loss, "x")
+        ax_loss.set_ylim(FLOOR / 2, None)
+        log_axis(ax_loss, "y")
+        ax_loss.set_title(f"rate model (N = {n}), every rule: {name} task, learning, seed 0\n"
+                          "(FORCE, echo state, programming: free running)", fontsize=9)
         t = np.arange(1, T + 1)
         ax_out.plot(t, res["target"], color="k", lw=2.5, alpha=0.3, label="target")
-        for r in rows:
-            ax_out.plot(t, r["output"], color=COLORS[r["rule"]], lw=1, label=r["rule"])
+        for rule, output in res["outputs"].items():
+            ax_out.plot(t, np.asarray(output, dtype=float), color=COLORS[rule], lw=1,
+                        label=rule)
         ax_out.set_ylim(-2.5, 2.5)
         ax_out.set_xlabel("step")
         ax_out.set_ylabel("output y")
-        ax_out.set_title(f"{name}: trained output on an evaluation trial")
-    axes[0][1].legend(fontsize=7, ncol=2, loc="upper right")
-    axes[0][0].legend(fontsize=7, loc="lower left")
-    fig.savefig(path, dpi=110)
+        ax_out.set_title(f"rate model (N = {n}), every rule: {name} task, trained output "
+                         "on an evaluation trial", fontsize=9)
+        specs += [(ax_loss, {"fontsize": 7}), (ax_out, {"fontsize": 7, "ncol": 2})]
+    header(fig, record)
+    place_legends(fig, specs)
+    return fig
 
 
 @register("rules", "RFLO, BPTT, node perturbation, FORCE, echo state and one-step "
           "programming on the periodic and interval tasks")
 def rules_figure(ctx: Context) -> dict:
-    """Train every rule on both tasks; write ``rules.png``; return the comparison table."""
+    """Train every rule on both tasks; return the comparison table and what the plot draws."""
     cfg = CONFIGS["quick" if ctx.quick else "full"]
     seeds = ctx.seeds or cfg["seeds"]
     tasks = {"periodic": Periodic(cfg["period"]), "interval": IntervalMatching(**cfg["interval"])}
@@ -224,7 +246,6 @@ def rules_figure(ctx: Context) -> dict:
         results[name] = {"seed0": per_seed[0], "T": task.T,
                          "target": probe.target[0, :, 0].tolist()}
         tables[name] = _summary(per_seed)
-    _plot(results, ctx.path("rules.png"))
     return {
         "settings": {**{k: v for k, v in cfg.items() if k != "seeds"}, "seeds": seeds,
                      "eta": ETA, "noise": NOISE, "threshold_fraction": THRESHOLD,
@@ -234,4 +255,6 @@ def rules_figure(ctx: Context) -> dict:
                              for r in rows] for rows in [res["seed0"]]]
                      for name, res in results.items()},
         "total_wall_time_s": round(time.perf_counter() - start, 1),
+        "model": "rate",
+        "drawn": _drawn(results),
     }

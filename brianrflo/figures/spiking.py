@@ -18,8 +18,9 @@ from brianrflo.spiking import SpikingNetwork, spiking_trace
 from brianrflo.tasks import IntervalMatching, Periodic
 from brianrflo.train import Settings, train
 
-from . import Context, register
-from .periodic import _band, _stats
+from . import Context, plotter, register
+from .periodic import _numbers, _stats, band, draw_band
+from .style import figure, header, log_axis, need, place_legends
 
 #: Learning rates (w_out, w_rec, w_in) of the LIF network: the most robust of a small
 #: grid over seeds 0-5 with the numpy reference (periodic, N = 30, 300 trials).
@@ -96,66 +97,45 @@ def spiking(ctx: Context) -> dict:
     lif_i = _runs(ctx, interval, "lif", ETA_LIF, s["interval_trials"], s["seeds"], n,
                   update=s["interval_update"])
 
-    fig = Figure(figsize=(13, 7.5), layout="constrained")
-    axes = fig.subplots(2, 3)
-    ax = axes[0, 0]
-    trials = np.arange(1, s["trials"] + 1)
-    _band(ax, trials, _curves(lif_p, s["trials"]), "C3", "LIF (spiking)", SMOOTH)
-    _band(ax, trials, _curves(rate_p, s["trials"]), "C0", "rate (tanh)", SMOOTH)
-    ax.axhline(np.median([r.untrained_loss for r in lif_p]), color="C3", ls="--", lw=0.8)
-    ax.axhline(np.median([r.untrained_loss for r in rate_p]), color="C0", ls="--", lw=0.8)
-    ax.set(yscale="log", xlabel="trial", ylabel="loss",
-           title=f"periodic, T = {s['period']} = {s['period'] / TAU:g} tau, N = {s['n_hidden']}")
-    ax.legend(frameon=False)
-
-    ax = axes[0, 1]
-    itrials = np.arange(1, s["interval_trials"] + 1)
-    _band(ax, itrials, _curves(lif_i, s["interval_trials"]), "C3", "LIF (spiking)", SMOOTH)
-    ax.axhline(np.median([r.untrained_loss for r in lif_i]), color="0.4", ls="--", lw=0.8,
-               label="untrained")
-    ax.set(yscale="log", xlabel="trial", ylabel="loss",
-           title=f"interval matching, delays {interval.delay_min}-{interval.delay_max} steps")
-    ax.legend(frameon=False)
-
     # Output against target: the median network of each task, before and after.
     k = _median_seed(lif_p)
     block = periodic.block(1)
     start = model.init_weights(s["n_hidden"], 0, 1, seed=k)
     before = spiking_trace(start, block, TAU, model)
     after = spiking_trace(lif_p[k].weights, block, TAU, model)
-    steps = np.arange(1, periodic.T + 1)
-    ax = axes[0, 2]
-    ax.plot(steps, block.target[0, :, 0], color="0.2", lw=3, alpha=0.35, label="target")
-    ax.plot(steps, before.y[:, 0], color="0.5", lw=1, label="LIF before")
-    ax.plot(steps, after.y[:, 0], color="C3", lw=1.2, label="LIF after")
-    ax.set(xlabel="step", ylabel="output", title=f"periodic, median seed ({k})")
-    ax.legend(frameon=False, fontsize=8)
-
     ki = _median_seed(lif_i)
     iblock = interval.trials([interval.delay_min, interval.delay_max])
-    ax = axes[1, 2]
-    for j, color in enumerate(("C3", "C1")):
+    interval_traces = []
+    for j in range(2):
         tr = spiking_trace(lif_i[ki].weights, iblock, TAU, model, k=j)
-        ax.plot(iblock.target[j, :, 0], color=color, lw=3, alpha=0.3)
-        ax.plot(iblock.x[j, :, 0], color=color, lw=0.8, ls=":")
-        ax.plot(tr.y[:, 0], color=color, lw=1.2,
-                label=f"delay {iblock.info['delay'][j]}: output (target thick, input dotted)")
-    ax.set(xlabel="step", ylabel="output", title=f"interval matching after training (seed {ki})")
-    ax.legend(frameon=False, fontsize=7)
+        delay = int(iblock.info["delay"][j])
+        interval_traces.append({"delay": delay, "ready": interval.onset,
+                                "set": interval.onset + delay, "input": _numbers(iblock.x[j, :, 0]),
+                                "target": _numbers(iblock.target[j, :, 0]),
+                                "output": _numbers(tr.y[:, 0])})
 
     # Rasters from the Brian2 network itself (no learning), before and after.
     net = SpikingNetwork(start, periodic.T, block_trials=1, tau=TAU, model=model, record=True)
-    rates = {}
-    for ax, w, name in ((axes[1, 0], start, "before"), (axes[1, 1], lif_p[k].weights, "after")):
+    rates, rasters = {}, {}
+    for w, name in ((start, "before"), (lif_p[k].weights, "after")):
         net.set_weights(w)
         net.run_block(block)
         units, when = net.spikes()
-        ax.plot(when + 1, units, "|", color="k", ms=4)
         rates[name] = float(len(units) / (periodic.T * s["n_hidden"]))
-        ax.set(xlabel="step", ylabel="unit", xlim=(0, periodic.T + 1),
-               title=f"spikes {name} training ({rates[name]:.3f} per unit and step)")
-    fig.savefig(ctx.path("spiking.png"), dpi=110)
-
+        rasters[name] = {"units": np.asarray(units).tolist(),
+                         "steps": (np.asarray(when) + 1).tolist()}
+    drawn = {
+        "periodic_curves": {"lif": band(np.arange(1, s["trials"] + 1),
+                                        _curves(lif_p, s["trials"]), SMOOTH),
+                            "rate": band(np.arange(1, s["trials"] + 1),
+                                         _curves(rate_p, s["trials"]), SMOOTH)},
+        "interval_curve": band(np.arange(1, s["interval_trials"] + 1),
+                               _curves(lif_i, s["interval_trials"]), SMOOTH),
+        "periodic_output": {"target": _numbers(block.target[0, :, 0]),
+                            "before": _numbers(before.y[:, 0]),
+                            "after": _numbers(after.y[:, 0])},
+        "interval_seed": ki, "interval_traces": interval_traces, "rasters": rasters,
+    }
     return {
         "n_hidden": s["n_hidden"], "tau": TAU, "seeds": s["seeds"],
         "lif_parameters": {"tau_m": TAU, **{k_: v for k_, v in model.namespace.items()},
@@ -169,5 +149,71 @@ def spiking(ctx: Context) -> dict:
                      # What an output stuck at 0 scores on the same evaluation trials:
                      # a network must beat this to have learnt the timed pulse.
                      "zero_output_loss": _zero_loss(interval, 10, 1)},
-        "raster_seed": k, "spikes_per_unit_step": rates,
+        "raster_seed": k, "spikes_per_unit_step": rates, "smooth": SMOOTH,
+        "drawn": drawn,
     }
+
+
+@plotter("spiking")
+def plot_spiking(record: dict) -> Figure:
+    """Loss curves, outputs and spike rasters of the LIF (and rate) networks."""
+    need(record, "drawn")
+    d, per = record["drawn"], record["periodic"]
+    period, n = per["period"], record["n_hidden"]
+    fig = figure(14, 8.2)
+    axes = fig.subplots(2, 3)
+    ax = axes[0, 0]
+    for name, color, label in (("lif", "C3", "LIF (spiking)"), ("rate", "C0", "rate (tanh)")):
+        draw_band(ax, d["periodic_curves"][name], color, f"{label}, median, 25-75%")
+        ax.axhline(per[name]["untrained"]["median"], color=color, ls="--", lw=0.8,
+                   label=f"{label}, untrained (median)")
+    ax.set(xlabel="trial", ylabel=f"loss (running mean of {record['smooth']})")
+    log_axis(ax, "y")
+    ax.set_title(f"LIF vs rate model, RFLO: periodic, T = {period} = {period / TAU:g} tau, "
+                 f"N = {n}", fontsize=9)
+
+    ax = axes[0, 1]
+    iv = record["interval"]
+    draw_band(ax, d["interval_curve"], "C3", "LIF (spiking), median, 25-75%")
+    ax.axhline(iv["lif"]["untrained"]["median"], color="0.4", ls="--", lw=0.8,
+               label="LIF, untrained (median)")
+    ax.axhline(iv["zero_output_loss"], color="0.4", ls=":", lw=0.8, label="output stuck at 0")
+    ax.set(xlabel="trial", ylabel=f"loss (running mean of {record['smooth']})")
+    log_axis(ax, "y")
+    ax.set_title(f"LIF model, RFLO: interval matching, delays {iv['delay_min']}-"
+                 f"{iv['delay_max']} steps", fontsize=9)
+
+    ax = axes[0, 2]
+    out = d["periodic_output"]
+    steps = np.arange(1, len(out["target"]) + 1)
+    ax.plot(steps, out["target"], color="0.2", lw=3, alpha=0.35, label="target")
+    ax.plot(steps, out["before"], color="0.5", lw=1, label="LIF before training")
+    ax.plot(steps, out["after"], color="C3", lw=1.2, label="LIF after training")
+    ax.set(xlabel="step", ylabel="output")
+    ax.set_title(f"LIF model, RFLO: periodic output, median seed ({record['raster_seed']})",
+                 fontsize=9)
+
+    ax = axes[1, 2]
+    for tr, color in zip(d["interval_traces"], ("C3", "C1"), strict=False):
+        t = np.arange(1, len(tr["target"]) + 1)
+        ax.plot(t, tr["target"], color=color, lw=3, alpha=0.3,
+                label=f"delay {tr['delay']}: target")
+        ax.plot(t, tr["input"], color=color, lw=0.8, ls=":", label=f"delay {tr['delay']}: input")
+        ax.plot(t, tr["output"], color=color, lw=1.2, label=f"delay {tr['delay']}: output")
+        ax.axvline(tr["set"], color=color, ls="-.", lw=1, label=f"delay {tr['delay']}: Set cue")
+    ax.axvline(d["interval_traces"][0]["ready"], color="C2", ls="-.", lw=1, label="Ready cue")
+    ax.set(xlabel="step", ylabel="input, output")
+    ax.set_title(f"LIF model, RFLO: interval matching after training (seed "
+                 f"{d['interval_seed']})", fontsize=9)
+
+    for ax, name in ((axes[1, 0], "before"), (axes[1, 1], "after")):
+        r = d["rasters"][name]
+        ax.plot(r["steps"], r["units"], "|", color="k", ms=4)
+        ax.set(xlabel="step", ylabel="unit", xlim=(0, period + 1))
+        ax.set_title(f"LIF model, RFLO: spikes {name} training "
+                     f"({record['spikes_per_unit_step'][name]:.3f} per unit and step)",
+                     fontsize=9)
+    header(fig, record)
+    place_legends(fig, [(axes[0, 0], {"fontsize": 7}), (axes[0, 1], {"fontsize": 7}),
+                        (axes[0, 2], {"fontsize": 7}), (axes[1, 2], {"fontsize": 7})])
+    return fig
