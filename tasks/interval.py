@@ -70,16 +70,43 @@ class IntervalMatching(Task):
         return {"task": "interval", "delay_min": self.delay_min, "delay_max": self.delay_max,
                 "sd": self.sd, "onset": self.onset}
 
+    def window(self, block: Block) -> tuple[np.ndarray, np.ndarray]:
+        """Shortest and longest interval each trial can produce, in steps after "set".
+
+        The window the target defines runs from the step after "set" to the trial's
+        last masked step (``go + tail``); the padding after it is not trained, so a
+        peak there says nothing about the interval the network learned.
+
+        Returns
+        -------
+        lo, hi
+            ``(n,)`` integer arrays: ``lo`` is 1, ``hi`` is ``T_delay + tail`` for
+            this task's masks.
+        """
+        mask = np.asarray(block.mask).reshape(block.n_trials, self.T, -1).any(axis=2)
+        # Last masked step, 1-based (0 for a trial with no masked step).
+        last = np.where(mask.any(axis=1), self.T - np.argmax(mask[:, ::-1], axis=1), 0)
+        set_time = self.onset + np.asarray(block.info["delay"])
+        return np.ones(block.n_trials, dtype=int), last - set_time
+
     def peak_delay(self, y: np.ndarray, block: Block) -> np.ndarray:
-        """Produced interval of each trial: output peak time after "set", in steps.
+        """Produced interval of each trial: the output's peak time after "set", in steps.
+
+        The peak is taken over steps ``t`` with ``set < t <= last masked step``
+        (see :meth:`window`), so the result ``argmax_t y(t) - set`` lies in
+        ``[1, T_delay + tail]``; the untrained padding after the mask and the
+        cues before "set" are ignored.
 
         Parameters
         ----------
         y
             Outputs ``(n, T)`` or ``(n, T, 1)``.
+        block
+            The trials ``y`` answers (their delays and masks).
         """
         y = np.asarray(y).reshape(block.n_trials, self.T)
-        set_time = self.onset + block.info["delay"]
-        t = np.arange(1, self.T + 1)[None, :]
-        after = np.where(t > set_time[:, None], y, -np.inf)
-        return np.argmax(after, axis=1) + 1 - set_time
+        lo, hi = self.window(block)
+        set_time = self.onset + np.asarray(block.info["delay"])
+        after = np.arange(1, self.T + 1)[None, :] - set_time[:, None]
+        inside = (after >= lo[:, None]) & (after <= hi[:, None])
+        return np.argmax(np.where(inside, y, -np.inf), axis=1) + 1 - set_time

@@ -60,3 +60,51 @@ def test_cli_trains_the_interval_task(tmp_path):
     assert metrics["settings"]["task"] == {"task": "interval", "delay_min": 10,
                                            "delay_max": 30, "sd": 15.0, "onset": 50}
     assert len(metrics["losses"]) == 20 and (out / "training.png").exists()
+
+
+def _hand_made(task, delays, where, rng):
+    """Outputs with a known peak ``where`` steps after "set", and larger decoys.
+
+    Each trial gets a unit bump peaking ``where[k]`` steps after "set", a bump 5x
+    as high before "set" (at "ready") and, when the trial is shorter than the
+    padded length, one 10x as high in the padding after its mask ends.
+    """
+    block = task.trials(delays)
+    t = np.arange(1, task.T + 1)
+    y = 0.01 * rng.normal(size=(len(delays), task.T))
+    for k, d in enumerate(block.info["delay"]):
+        set_time = task.onset + d
+        end = int(block.mask[k, :, 0].sum())  # the last masked step (the mask is a prefix)
+        y[k] += np.exp(-0.5 * ((t - set_time - where[k]) / 3.0) ** 2)
+        y[k] += 5 * np.exp(-0.5 * ((t - task.onset) / 3.0) ** 2)
+        if end < task.T:
+            y[k] += 10 * np.exp(-0.5 * ((t - (end + task.T) / 2) / 2.0) ** 2) * (t > end)
+    return block, y
+
+
+def test_peak_delay_ignores_the_padding_after_the_mask():
+    """The produced interval is the peak inside the window, not a larger one in the padding."""
+    task = IntervalMatching(delay_min=20, delay_max=120, sd=5, onset=30)
+    delays = np.array([20, 35, 50, 80, 119])
+    # Peaks inside the window (1 to T_delay + tail steps after "set"): at its first
+    # and last step and in between.
+    where = np.array([1, 20, 50 + task.tail, 40, 100])
+    assert np.all(where <= delays + task.tail)
+    block, y = _hand_made(task, delays, where, np.random.default_rng(0))
+    np.testing.assert_array_equal(task.peak_delay(y, block), where)
+    np.testing.assert_array_equal(task.peak_delay(y[:, :, None], block), where)
+    lo, hi = task.window(block)
+    np.testing.assert_array_equal(lo, 1)
+    np.testing.assert_array_equal(hi, delays + task.tail)
+
+
+def test_figure_counts_produced_intervals_outside_the_window():
+    from brianrflo.figures.interval import outside_window
+
+    task = IntervalMatching(delay_min=20, delay_max=60, sd=4, onset=20)
+    block = task.trials([20, 40, 60])
+    hi = 60 - 20 + task.tail  # the middle trial's longest interval
+    good = np.array([[1, 30, 72], [5, hi, 40]])
+    assert outside_window(task, block, good) == 0
+    assert outside_window(task, block, good + np.array([[0, 0, 0], [0, 1, 0]])) == 1
+    assert outside_window(task, block, np.array([[0, 30, np.nan], [5, 6, 7]])) == 2

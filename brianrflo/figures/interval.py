@@ -42,16 +42,36 @@ def test_block(task: IntervalMatching, n: int) -> Block:
 
 
 def produced(net: Replicas, task: IntervalMatching, block: Block) -> np.ndarray:
-    """``(R, n)`` interval each replica produces on each test trial (peak after "set")."""
-    n = block.n_trials
-    out = np.empty((net.R, n))
-    for k in range(n):
+    """``(R, n)`` interval each replica produces on each test trial.
+
+    The output's peak time after "set", taken inside the trial's window: from the
+    step after "set" to the last masked step (:meth:`IntervalMatching.peak_delay`),
+    never in the untrained padding that makes all trials one length.
+    """
+    out = np.empty((net.R, block.n_trials))
+    for k in range(block.n_trials):
         x, target, mask = (np.repeat(a[None], net.R, axis=0) for a in block.trial(k))
         y = net.forward(x, target, mask)["y"][:, :, 0].T  # (R, T)
-        one = Block(x=block.x[k:k + 1], target=block.target[k:k + 1], mask=block.mask[k:k + 1],
-                    info={"delay": block.info["delay"][k:k + 1]})
-        out[:, k] = [task.peak_delay(y[r][None], one)[0] for r in range(net.R)]
+        out[:, k] = task.peak_delay(y, _repeat(block, k, net.R))
     return out
+
+
+def _repeat(block: Block, k: int, n: int) -> Block:
+    """Trial ``k`` of ``block``, ``n`` times (one copy per replica's output)."""
+    return Block(x=np.repeat(block.x[k:k + 1], n, axis=0),
+                 target=np.repeat(block.target[k:k + 1], n, axis=0),
+                 mask=np.repeat(block.mask[k:k + 1], n, axis=0),
+                 info={"delay": np.repeat(block.info["delay"][k:k + 1], n)})
+
+
+def outside_window(task: IntervalMatching, block: Block, got: np.ndarray) -> int:
+    """How many produced intervals ``got`` ``(R, n)`` lie outside their trial's window.
+
+    The window is :meth:`IntervalMatching.window`: 1 to ``T_delay + tail`` steps
+    after "set". The record keeps this count so that a reader sees it is 0.
+    """
+    lo, hi = task.window(block)
+    return int(np.sum((got < lo[None, :]) | (got > hi[None, :]) | ~np.isfinite(got)))
 
 
 def tracked(delays: np.ndarray, produced_delays: np.ndarray, sd: float) -> list[int] | None:
@@ -95,6 +115,10 @@ def fig3(ctx: Context) -> dict:
             "untrained": float(np.median(sw.untrained[rows])),
             "final": float(np.median(sw.final[rows])),
             "test_delays": delays, "produced": got,
+            # Peaks are measured inside [1, T_delay + tail] steps after "set"; a count
+            # above 0 would mean the measurement strayed into the untrained padding.
+            "window": np.stack(task.window(block), axis=1),
+            "outside_window": outside_window(task, block, got),
             "slope": [float(np.polyfit(delays, g, 1)[0]) for g in got],
             "tracked": [tracked(delays, g, s["sd"]) for g in got],
             "diverged": int(sw.diverged.sum()),
