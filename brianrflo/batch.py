@@ -210,42 +210,22 @@ class Replicas:
         return sq / (2 * T), total
 
     def _gradient(self, x, target, mask):
-        """BPTT, RTRL or nonlocal RTRL with random feedback, stacked."""
+        """BPTT, RTRL or nonlocal RTRL with random feedback, stacked.
+
+        nonlocal-random runs as BPTT's backward pass with ``B`` in place of
+        ``w_out.T`` (:func:`brianrflo.reference.bptt_grad`), which equals RTRL's
+        sensitivities with feedback ``B`` at ``O(N^2)`` per step.
+        """
         tr = self.forward(x, target, mask)
         T = x.shape[1]
         d = (1.0 - np.tanh(tr["u"]) ** 2) / self.tau  # (T, R, N)
         h, eps = tr["h"], tr["eps"]
         xs = np.swapaxes(x, 0, 1)
-        g = {"w_rec": np.zeros_like(self.w_rec), "w_in": np.zeros_like(self.w_in)}
-        if self.rule == "bptt":
-            w_rec_t = np.swapaxes(self.w_rec, 1, 2)
-            w_out_t = np.swapaxes(self.w_out, 1, 2)
-            z = np.zeros((self.R, self.N))
-            for t in range(T - 1, -1, -1):
-                z_next = z
-                z = _mv(w_out_t, eps[t])
-                if t < T - 1:
-                    z = z + (1 - 1 / self.tau) * z_next + _mv(w_rec_t, z_next * d[t + 1])
-                zd = z * d[t]
-                g["w_rec"] -= zd[:, :, None] * h[t][:, None, :]
-                g["w_in"] -= zd[:, :, None] * xs[t][:, None, :]
+        if self.rule == "rtrl":
+            g = self._sensitivities(d, h, eps, xs, np.swapaxes(self.w_out, 1, 2))
         else:
             F = self.b if self.rule == "nonlocal-random" else np.swapaxes(self.w_out, 1, 2)
-            R, N, M = self.R, self.N, self.M
-            P = np.zeros((R, N, N * N))  # P[r, j, a*N + b] = dh_j/dW_ab
-            Q = np.zeros((R, N, N * M))
-            unit = np.arange(N)
-            keep = 1 - 1 / self.tau
-            for t in range(T):
-                # The nonlocal term sum_k W_jk P_kab: what no synapse can hold.
-                P = keep * P + d[t][:, :, None] * (self.w_rec @ P)
-                Q = keep * Q + d[t][:, :, None] * (self.w_rec @ Q)
-                # The local term: W_ab moves h_a through its own input h_b.
-                P.reshape(R, N, N, N)[:, unit, unit, :] += d[t][:, :, None] * h[t][:, None, :]
-                Q.reshape(R, N, N, M)[:, unit, unit, :] += d[t][:, :, None] * xs[t][:, None, :]
-                err = _mv(F, eps[t])[:, None, :]
-                g["w_rec"] -= (err @ P).reshape(R, N, N)
-                g["w_in"] -= (err @ Q).reshape(R, N, M)
+            g = self._backward(d, h, eps, xs, F)
         grads = {
             "w_out": -np.einsum("trk,trn->rkn", eps, h[1:]) / T,
             "w_rec": g["w_rec"] / T,
@@ -253,6 +233,43 @@ class Replicas:
         }
         dw = {n: -self.eta[:, k, None, None] * grads[n] for k, n in enumerate(NAMES)}
         return tr["loss"], dw
+
+    def _backward(self, d, h, eps, xs, F) -> dict:
+        """Trial-summed ``-dL/dW`` terms by a backward pass whose error enters through ``F``."""
+        T = eps.shape[0]
+        g = {"w_rec": np.zeros_like(self.w_rec), "w_in": np.zeros_like(self.w_in)}
+        w_rec_t = np.swapaxes(self.w_rec, 1, 2)
+        z = np.zeros((self.R, self.N))
+        for t in range(T - 1, -1, -1):
+            z_next = z
+            z = _mv(F, eps[t])
+            if t < T - 1:
+                z = z + (1 - 1 / self.tau) * z_next + _mv(w_rec_t, z_next * d[t + 1])
+            zd = z * d[t]
+            g["w_rec"] -= zd[:, :, None] * h[t][:, None, :]
+            g["w_in"] -= zd[:, :, None] * xs[t][:, None, :]
+        return g
+
+    def _sensitivities(self, d, h, eps, xs, F) -> dict:
+        """The same terms forwards, through RTRL's sensitivities ``dh/dW`` (``O(N^4)``)."""
+        T = eps.shape[0]
+        g = {"w_rec": np.zeros_like(self.w_rec), "w_in": np.zeros_like(self.w_in)}
+        R, N, M = self.R, self.N, self.M
+        P = np.zeros((R, N, N * N))  # P[r, j, a*N + b] = dh_j/dW_ab
+        Q = np.zeros((R, N, N * M))
+        unit = np.arange(N)
+        keep = 1 - 1 / self.tau
+        for t in range(T):
+            # The nonlocal term sum_k W_jk P_kab: what no synapse can hold.
+            P = keep * P + d[t][:, :, None] * (self.w_rec @ P)
+            Q = keep * Q + d[t][:, :, None] * (self.w_rec @ Q)
+            # The local term: W_ab moves h_a through its own input h_b.
+            P.reshape(R, N, N, N)[:, unit, unit, :] += d[t][:, :, None] * h[t][:, None, :]
+            Q.reshape(R, N, N, M)[:, unit, unit, :] += d[t][:, :, None] * xs[t][:, None, :]
+            err = _mv(F, eps[t])[:, None, :]
+            g["w_rec"] -= (err @ P).reshape(R, N, N)
+            g["w_in"] -= (err @ Q).reshape(R, N, M)
+        return g
 
 
 @dataclass

@@ -187,22 +187,41 @@ def bptt_grad(
     tau: float | Array = 10.0,
     phi=np.tanh,
     dphi=tanh_prime,
+    feedback: Array | None = None,
 ) -> tuple[dict[str, Array], Trace]:
-    """Exact gradient of the trial loss by backpropagation through time (Eqs. 18-23).
+    """Gradient of the trial loss by backpropagation through time (Eqs. 18-23).
 
-    Returns ``dL/dW`` by name and the forward trace. ``mask`` must be 0 or 1.
+    Parameters
+    ----------
+    feedback
+        ``(N, K)`` matrix through which ``eps(t)`` enters the backward pass; ``None``
+        is ``w_out.T``, the exact gradient. ``w.b`` gives nonlocal learning with
+        random feedback: the trial-summed update of :func:`rtrl_grad` with
+        ``feedback=w.b``, at ``O(N^2)`` per step instead of ``O(N^4)``.
+
+    Returns ``dL/dW`` by name (with ``feedback``, the approximate one; ``w_out``'s
+    is always the exact readout gradient) and the forward trace. ``mask`` must be
+    0 or 1.
+
+    Notes
+    -----
+    RTRL's update ``sum_t (F eps(t))^T P(t)`` is linear in the sensitivities
+    ``P(t) = dh(t)/dW``, whose recursion is linear; running that recursion
+    backwards with ``F eps(t)`` as the source gives the same sum. That is this
+    adjoint ``z`` with ``F`` in place of ``w_out.T``.
     """
     tr = forward(w, x, target, mask, tau, phi)
     T = x.shape[0]
+    F = w.w_out.T if feedback is None else feedback
     tau = _per_unit(tau, w.n_hidden)
     d = dphi(tr.u) / tau  # d[t] = phi'(u(t+1))/tau in paper indexing
     z = np.zeros(w.n_hidden)
     g_rec = np.zeros_like(w.w_rec)
     g_in = np.zeros_like(w.w_in)
     for t in range(T - 1, -1, -1):
-        # z(t) = (1-1/tau) z(t+1) + (1/tau) W^T (z(t+1) * phi'(u(t+1))) + W_out^T eps(t)
+        # z(t) = (1-1/tau) z(t+1) + (1/tau) W^T (z(t+1) * phi'(u(t+1))) + F eps(t)
         z_next = z
-        z = w.w_out.T @ tr.eps[t]
+        z = F @ tr.eps[t]
         if t < T - 1:
             z = z + (1 - 1 / tau) * z_next + w.w_rec.T @ (z_next * d[t + 1])
         zd = z * d[t]
@@ -233,7 +252,9 @@ def rtrl_grad(
     ----------
     feedback
         ``(N, K)`` matrix that carries ``eps`` back; ``None`` is exact RTRL
-        (``w_out.T``), ``w.b`` gives random feedback.
+        (``w_out.T``), ``w.b`` gives random feedback (nonlocal-random; the
+        trainers use :func:`bptt_grad` with the same ``feedback``, which equals
+        this and is far cheaper: this is its test reference).
     local
         Drop the nonlocal term ``sum_k W_jk P_kab`` (with ``feedback=w.b`` this is RFLO).
 

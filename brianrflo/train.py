@@ -353,11 +353,11 @@ class _NumpyEngine:
         for k in range(block.n_trials):
             x, target, mask = block.trial(k)
             if s.rule in NUMPY_RULES:
-                if s.rule == "bptt":
-                    grads, trace = ref.bptt_grad(w, x, target, mask, s.tau)
-                else:
+                if s.rule == "rtrl":
+                    grads, trace = ref.rtrl_grad(w, x, target, mask, s.tau)
+                else:  # nonlocal-random: the backward pass with B, equal to RTRL's with B
                     feedback = w.b if s.rule == "nonlocal-random" else None
-                    grads, trace = ref.rtrl_grad(w, x, target, mask, s.tau, feedback=feedback)
+                    grads, trace = ref.bptt_grad(w, x, target, mask, s.tau, feedback=feedback)
                 dw = {n: -eta * grads[n] for n, eta in zip(self.pending, self.eta, strict=True)}
             else:
                 dw, trace = ref.rflo_trial(
