@@ -36,9 +36,9 @@ def run_bytes(n_hidden: int, n_in: int, n_out: int, T: int, block_trials: int,
         "synapses": replicas * synapses * SYNAPSE_BYTES,
         "trial block": replicas * block_trials * T * (m + 2 * k) * STEP_BYTES,
     }
-    if rule == "bptt":  # the forward pass is kept for the backward one
-        parts["BPTT's stored trial"] = replicas * T * (3 * n + 2 * k) * 8
-    elif rule in ("rtrl", "nonlocal-random"):  # sensitivities dh_a/dW_bc
+    if rule in ("bptt", "nonlocal-random"):  # the forward pass is kept for the backward one
+        parts["the stored trial"] = replicas * T * (3 * n + 2 * k) * 8
+    elif rule == "rtrl":  # sensitivities dh_a/dW_bc
         parts["RTRL's sensitivities"] = replicas * 3 * n * (n * n + n * m) * 8
     return parts
 

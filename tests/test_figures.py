@@ -82,6 +82,7 @@ def test_interval_matching_learns(figures):
     for run in figures[1]["fig3"]["runs"]:
         assert run["final"] < 0.8 * run["untrained"], run["rule"]
         assert np.shape(run["produced"]) == (figures[1]["fig3"]["seeds"], 9)
+        assert run["outside_window"] == 0, run["rule"]
 
 
 def test_cli_lists_figures_and_names_a_bad_one():
