@@ -1,17 +1,20 @@
-"""RFLO training speed: numpy reference vs Brian2 cython vs cpp_standalone, one run.
+"""RFLO training speed: numpy reference, Brian2 cython and cpp_standalone, a C loop; one run.
 
 Each (engine, N) pair runs in a fresh subprocess so its peak memory is its own
 and Brian2's global device state cannot leak between measurements. Training
 time excludes building; build time (network construction, and compilation for
-cpp_standalone) is reported apart. Ratios are against the numpy reference
-measured in the same run.
+cpp_standalone and the C loop) is reported apart. Ratios are against the numpy
+reference and against the hand-written C loop (``c_loop.py``, the compiled limit:
+the same maths, compiled with Brian2's compiler flags) measured in the same run.
 
     python benchmarks/bench_rflo.py --threads 2 --json bench.json   # docs/performance.md
     python benchmarks/bench_rflo.py --sizes 30 --replicas 9 --no-demo  # a quick look
 
 It also times a grid of ``--replicas`` networks (seeds x learning rates) run as
 one Brian2 simulation against the same networks trained one after another in
-numpy, and ``make demo``'s time to its first trained trial.
+numpy, and ``make demo``'s time to its first trained trial. Before the table it
+reports how many code objects the Brian2 network runs per step and the cold
+compile time of its cpp_standalone project (an empty project folder).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import sys
 import tempfile
 import time
 
-ENGINES = ("reference", "cython", "cpp_standalone")
+ENGINES = ("reference", "cython", "cpp_standalone", "c-loop")
 #: From this N on, the numpy loop is slow enough that fewer trials are timed.
 LARGE = 300
 
@@ -52,6 +55,10 @@ def measure(engine: str, n_hidden: int, trials: int, period: int, block: int,
     if engine == "reference":
         net = _NumpyEngine(weights[0], Settings(target="reference", eta=tuple(eta[0]),
                                                 trials=trials, block_trials=block))
+    elif engine == "c-loop":
+        from c_loop import CLoop
+
+        net = CLoop(weights[0], tuple(eta[0]))
     else:
         net = BrianNetwork(weights if replicas > 1 else weights[0], period, block_trials=block,
                            eta=eta if replicas > 1 else tuple(eta[0]), target=engine,
@@ -75,6 +82,33 @@ def measure(engine: str, n_hidden: int, trials: int, period: int, block: int,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "final_loss": float(np.mean(losses[-1])),
     }
+
+
+def structure(n_hidden: int, period: int, block: int) -> dict:
+    """Code objects per step and per trial, and the cold compile of cpp_standalone.
+
+    Builds the benchmark's network on cpp_standalone in an empty project folder
+    (code generation and compilation from nothing; Brian2's standalone projects keep
+    no other cache) and counts the code objects of the objects on the step clock
+    (``dt`` of one step) and on the trial clock (resets, loss monitor).
+    """
+    import numpy as np
+
+    from brianrflo.network import DT, BrianNetwork
+    from brianrflo.weights import Weights
+
+    with tempfile.TemporaryDirectory(prefix="brianrflo_cold_") as folder:
+        start = time.perf_counter()
+        net = BrianNetwork(Weights.init(n_hidden, 0, 1, seed=0), period, block_trials=block,
+                           eta=(0.01,) * 3, target="cpp_standalone", directory=folder)
+        cold = time.perf_counter() - start
+    step, trial = [], []
+    for obj in net.net.sorted_objects:
+        if obj.active:
+            names = [c.name for c in obj.code_objects]
+            (step if np.isclose(float(obj.clock.dt), float(DT)) else trial).extend(names)
+    return {"engine": "structure", "n_hidden": n_hidden, "cold_compile_s": cold,
+            "step_code_objects": step, "trial_code_objects": trial}
 
 
 def demo_first_trial(block_trials: int = 1) -> float:
@@ -101,6 +135,7 @@ def demo_first_trial(block_trials: int = 1) -> float:
 
 
 def _child(engine: str, n: int, args, replicas: int = 1, threads: int = 1) -> dict:
+    """``measure`` (or ``structure``, engine ``"structure"``) in a fresh process."""
     large = n >= LARGE
     trials = args.large_trials if large else args.trials
     block = args.large_block_trials if large else args.block_trials
@@ -134,6 +169,10 @@ def main() -> None:
                         help="also time cpp_standalone with this many OpenMP threads")
     parser.add_argument("--no-demo", action="store_true",
                         help="skip timing make demo's first trained trial")
+    parser.add_argument("--no-structure", action="store_true",
+                        help="skip counting code objects and the cold cpp_standalone compile")
+    parser.add_argument("--structure-n", type=int, default=30,
+                        help="N of the network whose code objects and cold compile are reported")
     parser.add_argument("--json", help="also write the rows to this file")
     parser.add_argument("--one", nargs=2, metavar=("ENGINE", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -142,8 +181,11 @@ def main() -> None:
                      "(--large-block-trials)")
     if args.one:
         engine, n = args.one
-        print(json.dumps(measure(engine, int(n), args.trials, args.period, args.block_trials,
-                                 args.replicas, args.threads)))
+        if engine == "structure":
+            print(json.dumps(structure(int(n), args.period, args.block_trials)))
+        else:
+            print(json.dumps(measure(engine, int(n), args.trials, args.period,
+                                     args.block_trials, args.replicas, args.threads)))
         return
 
     import brian2
@@ -154,19 +196,26 @@ def main() -> None:
     print(f"RFLO, periodic task T={args.period}, updates per trial, {args.trials} trials "
           f"in blocks of {args.block_trials} ({args.large_trials} in blocks of "
           f"{args.large_block_trials} from N = {LARGE}), single thread unless said")
+    engines = _c_loop_note(args.engines)
     rows = []
-    header = (f"{'N':>5}  {'engine':<22}{'first build_s':>14}{'build_s':>9}{'steps/s':>11}"
-              f"{'x numpy':>9}{'peak MB':>9}")
-    print(header)
+    if not args.no_structure:
+        rows.append(_structure_note(args))
+    print(f"{'N':>5}  {'engine':<22}{'first build_s':>14}{'build_s':>9}{'steps/s':>11}"
+          f"{'x numpy':>9}{'x C loop':>10}{'peak MB':>9}")
 
-    def report(row, base, label, first=None):
-        row["x_numpy"] = row["steps_per_s"] / base
+    def ratio(value, base):
+        return None if base is None else value / base
+
+    def report(row, label, first, numpy_base, c_base):
+        row["x_numpy"] = ratio(row["steps_per_s"], numpy_base)
+        row["x_c_loop"] = ratio(row["steps_per_s"], c_base)
         row["first_build_s"] = first
         rows.append(row)
         cold = "-" if first is None else f"{first:.2f}"
         build = "-" if row["engine"] == "reference" else f"{row['build_s']:.2f}"
+        x_np, x_c = ("-" if r is None else f"{r:.2f}" for r in (row["x_numpy"], row["x_c_loop"]))
         print(f"{row['n_hidden']:>5}  {label:<22}{cold:>14}{build:>9}{row['steps_per_s']:>11.0f}"
-              f"{row['x_numpy']:>9.2f}{row['peak_rss_mb']:>9.0f}", flush=True)
+              f"{x_np:>9}{x_c:>10}{row['peak_rss_mb']:>9.0f}", flush=True)
 
     def timed(engine, n, replicas=1, threads=1):
         # The first child fills the compile cache: its build time is the cold one.
@@ -175,26 +224,32 @@ def main() -> None:
             first = _child(engine, n, args, replicas, threads)["build_s"]
         return _child(engine, n, args, replicas, threads), first
 
-    base = {}
+    # Steps/s of one network, by engine and N: the bases of the ratios.
+    speed = {}
     for n in args.sizes:
-        for engine in args.engines:
-            row, first = timed(engine, n)
-            base.setdefault(n, row["steps_per_s"])
-            report(row, base[n], engine, first)
-        if args.threads > 1 and "cpp_standalone" in args.engines:
-            row, first = timed("cpp_standalone", n, threads=args.threads)
-            report(row, base[n], f"cpp_standalone {args.threads} thr", first)
+        # Every engine of this N is measured before any is printed, so each row can
+        # be given as a ratio to the C loop whatever the order of --engines.
+        measured = [(*timed(engine, n), engine) for engine in engines]
+        if args.threads > 1 and "cpp_standalone" in engines:
+            measured.append((*timed("cpp_standalone", n, threads=args.threads),
+                             f"cpp_standalone {args.threads} thr"))
+        for row, _, label in measured:
+            speed[label, n] = row["steps_per_s"]
+        for row, first, label in measured:
+            report(row, label, first, speed.get(("reference", n)), speed.get(("c-loop", n)))
     if args.replicas > 1:
         n = args.grid_n
-        if n not in base:
-            base[n] = _child("reference", n, args)["steps_per_s"]
+        for engine in ("reference", "c-loop"):
+            if (engine == "reference" or engine in engines) and (engine, n) not in speed:
+                speed[engine, n] = _child(engine, n, args)["steps_per_s"]
         print(f"grid: {args.replicas} networks (seeds x learning rates) at N = {n} in one "
-              f"simulation; 'x numpy' is against training them one after another in numpy "
-              f"({args.replicas} x one measured network: the numpy loop's cost is linear in "
-              "the networks)")
+              f"simulation; 'x numpy' and 'x C loop' are against training them one after "
+              f"another in numpy or the C loop ({args.replicas} x one measured network: "
+              "those loops' cost is linear in the networks)")
         for engine in ("cython", "cpp_standalone"):
             row, first = timed(engine, n, args.replicas)
-            report(row, base[n], f"{engine} x{args.replicas}", first)
+            report(row, f"{engine} x{args.replicas}", first, speed.get(("reference", n)),
+                   speed.get(("c-loop", n)))
     if not args.no_demo:
         demo = demo_first_trial()
         rows.append({"engine": "demo", "first_trial_s": demo})
@@ -202,6 +257,32 @@ def main() -> None:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
+
+
+def _c_loop_note(engines: list[str]) -> list[str]:
+    """Print how the C loop is compiled; drop it from ``engines`` without a compiler."""
+    if "c-loop" not in engines:
+        return engines
+    from c_loop import compiler_and_flags, missing_compiler
+
+    reason = missing_compiler()
+    if reason:
+        print(f"c-loop left out: {reason}")
+        return [e for e in engines if e != "c-loop"]
+    cxx, flags = compiler_and_flags()
+    print(f"c-loop: benchmarks/c_loop/rflo.c compiled as Brian2's cpp_standalone code is: "
+          f"{cxx} {' '.join(flags)} (+ -fPIC -shared)")
+    return engines
+
+
+def _structure_note(args) -> dict:
+    """Count the Brian2 network's code objects and time its cold standalone compile."""
+    row = _child("structure", args.structure_n, args)
+    step, trial = row["step_code_objects"], row["trial_code_objects"]
+    print(f"Brian2 network at N = {row['n_hidden']}: {len(step)} code objects per step "
+          f"({', '.join(step)}); {len(trial)} per trial; cold cpp_standalone compile "
+          f"(empty project folder): {row['cold_compile_s']:.2f} s")
+    return row
 
 
 if __name__ == "__main__":
