@@ -22,6 +22,8 @@ import brian2
 import numpy as np
 from matplotlib.figure import Figure
 
+from brianrflo.runfolder import write_json
+
 __all__ = ["FIGURES", "PLOTS", "Context", "plotter", "register", "replot_figure",
            "run_figure"]
 
@@ -125,9 +127,7 @@ def run_figure(
         **numbers,
     }
     path = os.path.join(out, f"{name}.json")
-    with open(path + ".tmp", "w") as f:
-        json.dump(record, f, indent=1, default=_plain)
-    os.replace(path + ".tmp", path)
+    write_json(path, record, default=_plain)
     # Draw from what the JSON holds, exactly as --replot will.
     with open(path) as f:
         record = json.load(f)

@@ -21,6 +21,8 @@ from matplotlib.image import AxesImage
 from matplotlib.path import Path
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
 
+from brianrflo.runfolder import atomic_write
+
 __all__ = ["RecordError", "covers_data", "figure", "header", "log_axis", "need",
            "place_legends", "save"]
 
@@ -221,12 +223,5 @@ def _wrap_titles(fig: Figure) -> bool:
 
 def save(fig: Figure, path: str | os.PathLike, dpi: int = 120) -> None:
     """Write ``fig`` as PNG through a temporary file, so a failure leaves no half image."""
-    path = os.fspath(path)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        fig.savefig(tmp, dpi=dpi, format="png")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    atomic_write(path, lambda f: fig.savefig(f, dpi=dpi, format="png"))
 
