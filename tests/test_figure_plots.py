@@ -169,6 +169,11 @@ def _cues(fig: Figure) -> list[tuple[str, float]]:
 def draw(name: str, record: dict) -> Figure:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        # pyparsing 3.3 deprecates the camelCase API that matplotlib's mathtext (3.9,
+        # pinned through neurogym) and Brian2 still call: not our figures' warnings.
+        for message in (r"'\w+' deprecated - use '\w+'",
+                        r"'\w+' argument is deprecated, use '\w+'"):
+            warnings.filterwarnings("ignore", message, DeprecationWarning)
         fig = PLOTS[name](record)
         fig.canvas.draw()
     assert [str(w.message) for w in caught] == []
