@@ -77,7 +77,7 @@ def build(cache: str | os.PathLike | None = None) -> tuple[Path, float]:
     """
     cxx, flags = compiler_and_flags()
     source = SOURCE.read_bytes()
-    key = hashlib.sha1(repr((source, cxx, flags)).encode()).hexdigest()[:12]
+    key = hashlib.sha1(repr((source, cxx, flags, "link-apart")).encode()).hexdigest()[:12]
     folder = Path(cache) if cache is not None else CACHE
     path = folder / f"rflo_{key}.so"
     if path.exists():
@@ -87,16 +87,24 @@ def build(cache: str | os.PathLike | None = None) -> tuple[Path, float]:
     # leaves a half-written library where the next run would load it.
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=folder)
     os.close(fd)
-    cmd = [*shlex.split(cxx), "-x", "c++", *flags, "-fPIC", "-shared", str(SOURCE), "-o", tmp]
+    obj = tmp[:-3] + ".o"
+    # Compiled with Brian2's flags, but linked without -ffast-math: linking with it
+    # adds crtfastmath.o, which flushes subnormals to zero in the whole process that
+    # loads the library (pytest included), not only in this code.
+    steps = [[*shlex.split(cxx), "-x", "c++", *flags, "-fPIC", "-c", str(SOURCE), "-o", obj],
+             [*shlex.split(cxx), "-shared", obj, "-o", tmp]]
     start = time.perf_counter()
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if done.returncode:
-            raise RuntimeError(f"compiling {SOURCE} failed ({shlex.join(cmd)}):\n{done.stderr}")
+        for cmd in steps:
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if done.returncode:
+                raise RuntimeError(
+                    f"compiling {SOURCE} failed ({shlex.join(cmd)}):\n{done.stderr}")
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        for name in (tmp, obj):
+            if os.path.exists(name):
+                os.remove(name)
     return path, time.perf_counter() - start
 
 
