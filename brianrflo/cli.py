@@ -21,7 +21,7 @@ from brianrflo.tasks import TASKS
 
 from . import checkpoint
 from .resources import check_memory
-from .runfolder import RunFolder, atomic_write
+from .runfolder import RunFolder, atomic_write, check_out_dir
 from .train import ENGINES, LOCAL_RULES, ON_DIVERGE, RULES, Settings, train
 from .validation import check_int
 from .weights import Weights
@@ -126,32 +126,29 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", help="output folder (receives config.json, checkpoint.npz, "
                     "weights.npz, metrics.json, training.png)")
     tr.add_argument("--overwrite", action="store_true", help="replace results already in --out")
-    # The sweep's own options; tracked copies note what was given, so that
-    # --resume takes the checkpoint's settings for the rest.
+    # The sweep's own options; --resume takes the checkpoint's settings for every
+    # option not given on the command line (main() records which were).
     from . import sweep_folder
 
-    own = argparse.ArgumentParser(add_help=False)
-    own.add_argument("--rule", choices=RULES, default="rflo",
-                     help="rules of the RFLO family run as Brian2 replicas; with --target "
-                     "reference, or for bptt, rtrl and nonlocal-random, the grid runs as "
-                     "stacked numpy networks")
-    own.add_argument("--etas", type=float, nargs="+",
-                     help="learning rates (each sets eta1 = eta2 = eta3); required unless "
-                     "--resume")
-    own.add_argument("--seeds", type=int, default=3, help="networks per rate: seeds 0..n-1")
-    own.add_argument("--out", help="output folder (receives sweep.npz, sweep.json and "
-                     f"{sweep_folder.FILE}, the checkpoint written after every block)")
-    own.add_argument("--overwrite", action="store_true",
-                     help="replace a sweep already in --out (once the new one has "
-                     "checkpointed its first block)")
-    own.add_argument("--resume", metavar="DIR",
-                     help="continue the sweep checkpointed in DIR (its settings, unless "
-                     "given here; --trials may grow)")
-    sw = sub.add_parser("sweep", parents=[sweep_folder.tracking(common),
-                                          sweep_folder.tracking(own)],
+    sw = sub.add_parser("sweep", parents=[common], formatter_class=_Help,
                         help="train a grid of seeds x learning rates as replicas of one "
                         "Brian2 network")
-    sw.set_defaults(**{sweep_folder.GIVEN: set()})
+    sw.add_argument("--rule", choices=RULES, default="rflo",
+                    help="rules of the RFLO family run as Brian2 replicas; with --target "
+                    "reference, or for bptt, rtrl and nonlocal-random, the grid runs as "
+                    "stacked numpy networks")
+    sw.add_argument("--etas", type=float, nargs="+",
+                    help="learning rates (each sets eta1 = eta2 = eta3); required unless "
+                    "--resume")
+    sw.add_argument("--seeds", type=int, default=3, help="networks per rate: seeds 0..n-1")
+    sw.add_argument("--out", help="output folder (receives sweep.npz, sweep.json and "
+                    f"{sweep_folder.FILE}, the checkpoint written after every block)")
+    sw.add_argument("--overwrite", action="store_true",
+                    help="replace a sweep already in --out (once the new one has "
+                    "checkpointed its first block)")
+    sw.add_argument("--resume", metavar="DIR",
+                    help="continue the sweep checkpointed in DIR (its settings, unless "
+                    "given here; --trials may grow)")
     fig = sub.add_parser("figure", help="reproduce a paper figure (PNG + JSON of its numbers)",
                          formatter_class=_Help)
     fig.add_argument("name", help="figure name, or 'list'")
@@ -184,7 +181,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _figure(args) -> int:
     from .figures import available, replot_figure, run_figure
-    from .runfolder import check_out_dir
 
     figures = available()
     if args.name == "list":
@@ -458,13 +454,12 @@ def _sweep(args) -> int:
     start = saved = None
     if args.resume is not None:
         start, saved = sweep_folder.read(out)  # a corrupt checkpoint fails here
-        given = getattr(args, sweep_folder.GIVEN)
         for key, value in saved.get("options", {}).items():
-            if key not in given and hasattr(args, key):
+            if key not in args.given and hasattr(args, key):
                 setattr(args, key, value)
     task, settings, numpy_engine, record = _sweep_settings(args)
     # What the sweep computes, not where or how it runs: saved, and reused on resume.
-    run_options = {"command", "out", "overwrite", "resume", "quiet", sweep_folder.GIVEN}
+    run_options = {"command", "out", "overwrite", "resume", "quiet", "given"}
     options = {k: v for k, v in vars(args).items() if k not in run_options}
     replace = []
     if start is not None:  # compared before anything is written
@@ -515,8 +510,6 @@ def _sweep(args) -> int:
 
 def _sweep_folder(args) -> str:
     """The sweep's folder from --out / --resume, refused unless the sweep can write it."""
-    from . import sweep_folder
-
     if args.resume is not None:
         if args.overwrite:
             raise ValueError("--overwrite and --resume exclude each other: --resume continues "
@@ -524,11 +517,11 @@ def _sweep_folder(args) -> str:
         if args.out is not None and os.path.abspath(args.out) != os.path.abspath(args.resume):
             raise ValueError(f"--out {args.out!r} differs from --resume {args.resume!r}; a "
                              "resumed sweep stays in its folder")
-        sweep_folder.check_out(args.resume, "--resume")
+        check_out_dir(args.resume, "--resume")
         return args.resume
     if args.out is None:
         raise ValueError("--out is required (or --resume DIR)")
-    sweep_folder.check_out(args.out, "--out")
+    check_out_dir(args.out, "--out")
     return args.out
 
 
@@ -563,15 +556,13 @@ def _sweep_settings(args) -> tuple:
 def _given(parser: argparse.ArgumentParser, argv: list[str] | None) -> set[str]:
     """The options typed on the command line (not defaults, not a saved config)."""
     blank = copy.deepcopy(parser)
-    positional = set()
+    absent = object()  # not a string: argparse checks no choices against it
     for action in _all_actions(blank):
-        if action.option_strings:
-            action.default = argparse.SUPPRESS
-        else:  # argparse checks a positional's default against its choices
-            positional.add(action.dest)
+        action.default = argparse.SUPPRESS if action.option_strings else absent
         action.required = False
     with contextlib.redirect_stderr(io.StringIO()):
-        return set(vars(blank.parse_known_args(argv)[0])) - positional
+        parsed = vars(blank.parse_known_args(argv)[0])
+    return {dest for dest, value in parsed.items() if value is not absent}
 
 
 def _all_actions(parser: argparse.ArgumentParser):

@@ -17,8 +17,6 @@ replace the first. So, as ``brianrflo train`` does:
 
 from __future__ import annotations
 
-import argparse
-import copy
 import json
 import os
 import zipfile
@@ -26,11 +24,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .runfolder import atomic_write, check_out_dir, write_json
+from .runfolder import atomic_write, write_json
 from .weights import Weights
 
-__all__ = ["FILE", "RESULTS", "OUTPUTS", "SweepState", "write", "read", "held", "check_out",
-           "compare", "Checkpointer", "write_results", "same_results", "tracking", "GIVEN"]
+__all__ = ["FILE", "RESULTS", "OUTPUTS", "SweepState", "write", "read", "held", "compare",
+           "Checkpointer", "write_results", "same_results"]
 
 #: The checkpoint inside a sweep's output folder.
 FILE = "sweep_checkpoint.npz"
@@ -169,17 +167,6 @@ def held(out: str | os.PathLike) -> list[str]:
     return [f for f in OUTPUTS if os.path.exists(os.path.join(out, f))]
 
 
-def check_out(out: str | None, option: str = "--out") -> None:
-    """Refuse an output folder the sweep could not write, before anything runs.
-
-    Raises
-    ------
-    ValueError
-        One line naming ``option`` (see :func:`brianrflo.runfolder.check_out_dir`).
-    """
-    check_out_dir(out if out is not None else "", option)
-
-
 def compare(saved: dict, now: dict, out: str | os.PathLike) -> None:
     """Refuse to resume with settings other than the checkpoint's (trials may grow)."""
     keys = sorted(set(saved) | set(now))
@@ -233,40 +220,3 @@ def same_results(a, b) -> bool:
             return False
     return a.rule == b.rule and len(a.weights) == len(b.weights) and all(
         v.allclose(w, atol=0.0) for v, w in zip(a.weights, b.weights, strict=True))
-
-
-#: Attribute of the parsed arguments listing the options given on the command line.
-GIVEN = "given"
-
-
-def tracking(parent: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """A copy of ``parent`` whose options note in ``args.given`` that they were given.
-
-    ``--resume`` takes the checkpoint's settings for every option not given (as
-    ``train --resume`` takes config.json's). The copies leave ``parent``'s actions,
-    which other commands share, untouched.
-    """
-    tracked = argparse.ArgumentParser(add_help=False)
-    for action in parent._actions:
-        if isinstance(action, argparse._HelpAction):
-            continue
-        new = copy.copy(action)
-        new.__class__ = _tracked_class(type(action))
-        tracked._add_action(new)
-    return tracked
-
-
-_TRACKED: dict[type, type] = {}
-
-
-def _tracked_class(base: type) -> type:
-    if base not in _TRACKED:
-        def call(self, parser, namespace, values, option_string=None):
-            base.__call__(self, parser, namespace, values, option_string)
-            # An option is given when called; an optional positional is called with
-            # its default object when absent (argparse's own test).
-            if option_string is not None or values is not self.default:
-                setattr(namespace, GIVEN, {*getattr(namespace, GIVEN, ()), self.dest})
-
-        _TRACKED[base] = type(f"Given{base.__name__}", (base,), {"__call__": call})
-    return _TRACKED[base]
