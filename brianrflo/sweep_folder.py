@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .runfolder import atomic_write, write_json
-from .weights import Weights
+from .weights import Weights, read_npz
 
 __all__ = ["FILE", "RESULTS", "OUTPUTS", "SweepState", "write", "read", "held", "compare",
            "Checkpointer", "write_results", "same_results"]
@@ -141,22 +140,22 @@ def read(out: str | os.PathLike) -> tuple[SweepState, dict]:
     if not os.path.exists(path):
         raise ValueError(f"--resume {os.fspath(out)!r}: no sweep checkpoint ({FILE}) to "
                          "resume from; a sweep writes one after its first block")
+    fields = ("losses", "stopped", "eta", "untrained", "marks", "alignment")
+    arrays = read_npz(path, "sweep checkpoint", (*fields, "meta", *(f"w_{n}" for n in NAMES)),
+                      optional=tuple(f"pending_{n}" for n in LEARNED))
     try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            arrays = {k: data[k] for k in data.files if k != "meta"}
+        meta = json.loads(str(arrays["meta"]))
         state = SweepState(
             done=int(meta["done"]), count=int(meta["count"]),
             wall_time=float(meta["wall_time"]),
             rng={int(s): v for s, v in meta["rng"].items()},
             weights={n: arrays[f"w_{n}"] for n in NAMES},
             pending={n: arrays[f"pending_{n}"] for n in LEARNED if f"pending_{n}" in arrays},
-            **{k: arrays[k] for k in ("losses", "stopped", "eta", "untrained", "marks",
-                                      "alignment")},
+            **{k: arrays[k] for k in fields},
         )
         settings = meta["settings"]
-    except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile, EOFError) as err:
-        raise ValueError(f"sweep checkpoint {path!r} is corrupt or truncated: {err}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise ValueError(f"sweep checkpoint {path!r} is corrupt: {err}") from None
     if not isinstance(settings, dict) or state.losses.shape != (state.R, state.done):
         raise ValueError(f"sweep checkpoint {path!r} is inconsistent")
     return state, settings

@@ -29,8 +29,11 @@ def dale_clip(w_rec: np.ndarray) -> np.ndarray:
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
-def read_npz(path: str, what: str, names: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """The arrays ``names`` of the ``.npz`` file ``path``, read without pickles.
+def read_npz(path: str, what: str, names: tuple[str, ...],
+             optional: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """The arrays ``names`` (and those of ``optional`` it holds) of the ``.npz`` file ``path``.
+
+    Read without pickles.
 
     Raises
     ------
@@ -51,7 +54,7 @@ def read_npz(path: str, what: str, names: tuple[str, ...]) -> dict[str, np.ndarr
             missing = [n for n in names if n not in data.files]
             if missing:
                 raise ValueError(f"{what} {path!r} lacks arrays {missing}")
-            return {n: data[n] for n in names}
+            return {n: data[n] for n in (*names, *optional) if n in data.files}
     except (OSError, zipfile.BadZipFile, EOFError) as err:
         raise ValueError(f"cannot read {what} {path!r}, truncated or corrupt: {err}") from None
     except ValueError as err:
