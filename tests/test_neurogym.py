@@ -158,7 +158,8 @@ def _trained(name: str, trials: int, seeds=range(5)):
 def test_ready_set_go_learns():
     """Median final/untrained loss of 5 networks after 1000 trials below 0.25.
 
-    Measured (40 networks, seeds 0-39, 1000 trials): final/untrained 0.031 to 0.25,
+    Measured by tools/neurogym_margins.py (40 networks, seeds 0-39, 1000 trials):
+    final/untrained 0.031 to 0.25,
     median 0.068; medians of 8 groups of 5: 0.058 to 0.094. The bound 0.25 is 2.5x the
     worst group median. What is learnt is mostly the fixation output through the
     production period: the loss settles near 0.017, about the 1/T = 0.018 left by a
@@ -173,7 +174,8 @@ def test_perceptual_decision_making_learns_and_chooses_above_chance():
     """Median final/untrained loss of 5 networks after 2000 trials below 0.5, and
     median accuracy on 200 fresh trials above chance (1/2) + 0.2.
 
-    Measured (40 networks, seeds 0-39, 2000 trials): final/untrained 0.13 to 0.48,
+    Measured by tools/neurogym_margins.py (40 networks, seeds 0-39, 2000 trials):
+    final/untrained 0.13 to 0.48,
     median 0.22, medians of 8 groups of 5: 0.16 to 0.30; accuracy 0.715 to 0.91,
     median 0.885, group medians 0.875 to 0.90 (coherence-0 trials cap it near 0.9).
     Bounds: 0.5 is above every single network; 0.7 lies below the worst network.
