@@ -65,6 +65,7 @@ from brianrflo.models.rate import (
 )
 from brianrflo.tasks.base import Block
 
+from .dense import DenseCodeObject, mark_dense
 from .validation import check_int, check_real
 from .weights import Weights, dale_signs
 
@@ -362,8 +363,12 @@ class BrianNetwork:
         objects = []
 
         def synapses(source, target, eqs, name, when, order):
-            syn = b2.Synapses(source, target, eqs, method="euler", name=name, namespace=ns, dt=DT)
+            dense = self.target == "cpp_standalone"
+            syn = b2.Synapses(source, target, eqs, method="euler", name=name, namespace=ns, dt=DT,
+                              codeobj_class=DenseCodeObject if dense else None)
             i, j = pre_post(len(source) // R, len(target) // R, R)
+            if dense:
+                mark_dense(syn, R, len(source) // R, len(target) // R)
             syn.connect(i=i, j=j)
             for updater in syn.summed_updaters.values():
                 updater.when, updater.order = when, order
