@@ -10,7 +10,7 @@ import numpy as np
 from .runfolder import atomic_write
 from .weights import Weights, read_npz
 
-__all__ = ["FILE", "write", "read"]
+__all__ = ["FILE", "write", "read", "saved_settings"]
 
 #: Name of the checkpoint inside an output folder.
 FILE = "checkpoint.npz"
@@ -48,3 +48,10 @@ def read(out: str | os.PathLike) -> tuple[Weights, dict]:
         return Weights(**arrays), state
     except ValueError as err:
         raise ValueError(f"checkpoint {path!r}: {err}") from None
+
+
+def saved_settings(out: str | os.PathLike) -> dict | None:
+    """The settings record of the checkpoint in ``out``, or ``None`` if there is none."""
+    if not os.path.exists(os.path.join(out, FILE)):
+        return None
+    return read(out)[1].get("settings")

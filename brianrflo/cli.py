@@ -87,7 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--block-trials", type=int, default=default.block_trials,
                         help="trials per Brian2 run")
     common.add_argument("--target", choices=ENGINES, default=default.target,
-                        help="Brian2 code generation target, or 'reference' (numpy)")
+                        help="'auto': cpp_standalone (compiled once per shape) unless the "
+                        "run is smaller than a compile; a Brian2 code generation target; or "
+                        "'reference' (numpy)")
     common.add_argument("--threads", type=int, default=default.threads,
                         help="OpenMP threads (target cpp_standalone only)")
     common.add_argument("--explode", type=float, default=default.explode,

@@ -23,6 +23,7 @@ from .analysis import alignment
 from .batch import Sweep
 from .network import BrianNetwork
 from .sweep_folder import SweepState
+from .targets import AUTO, choose_target
 from .train import (
     LOCAL_RULES,
     Settings,
@@ -94,6 +95,12 @@ def replica_sweep(
         raise ValueError("etas and seeds must each hold at least one value")
     began = time.perf_counter()
     eta_r, seed_r = np.repeat(etas, seeds.size), np.tile(seeds, etas.size)
+    if settings.target == AUTO:
+        target, why = choose_target(n_hidden, settings.trials * task.T * eta_r.size,
+                                    settings.threads)
+        settings = dataclasses.replace(settings, target=target)
+        if progress is not None:
+            progress(f"target {target} ({why})")
     fed_back = readout_fed_back(settings.rule)
     rngs = {int(s): np.random.default_rng(int(s)) for s in seeds}
     losses = np.full((eta_r.size, settings.trials), np.nan)

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import brian2
 import numpy as np
@@ -29,6 +29,7 @@ from .analysis import alignment
 from .network import TARGETS, BrianNetwork, check_tau, update_period
 from .resources import check_memory
 from .runfolder import RunFolder, atomic_write, write_json
+from .targets import AUTO, choose_target
 from .validation import check_int, check_real
 from .weights import Weights, dale_clip
 
@@ -50,8 +51,8 @@ LOCAL_RULES = {
 NUMPY_RULES = ("bptt", "rtrl", "nonlocal-random")
 #: Learning rules a network can be trained with.
 RULES = (*LOCAL_RULES, *NUMPY_RULES)
-#: Where RFLO runs: Brian2 targets, or the plain numpy reference.
-ENGINES = (*TARGETS, "reference")
+#: Where RFLO runs: chosen per run, a Brian2 target, or the plain numpy reference.
+ENGINES = (AUTO, *TARGETS, "reference")
 #: What to do when a block diverges.
 ON_DIVERGE = ("stop", "lower-lr")
 #: Halvings of the learning rate tried on one block before giving up.
@@ -84,7 +85,9 @@ class Settings:
     block_trials
         Trials per Brian2 run (progress, checks and checkpoints happen between blocks).
     target
-        Brian2 code-generation target, or ``'reference'`` for the numpy RFLO loop.
+        ``'auto'`` (cpp_standalone unless the run is smaller than a compile, see
+        :func:`~brianrflo.targets.choose_target`), a Brian2 code-generation target, or
+        ``'reference'`` for the numpy RFLO loop. Saved runs record the target used.
     seed
         Seeds the weights, the task and Brian2.
     explode
@@ -109,7 +112,7 @@ class Settings:
     update: str | int = "trial"
     tau: float | tuple[float, ...] = 10.0
     block_trials: int = 100
-    target: str = "cython"
+    target: str = AUTO
     seed: int = 0
     explode: float = 100.0
     model: str = "rate"
@@ -133,7 +136,7 @@ class Settings:
         if self.threads > cores:
             raise ValueError(f"threads must be at most {cores} (the cores of this machine), "
                              f"got {self.threads}")
-        if self.threads > 1 and self.target != "cpp_standalone":
+        if self.threads > 1 and self.target not in ("cpp_standalone", AUTO):
             raise ValueError(f"threads > 1 needs target='cpp_standalone', got {self.target!r}")
         if not isinstance(self.dale, bool):
             raise ValueError(f"dale must be True or False, got {self.dale!r}")
@@ -481,13 +484,15 @@ def train(
         out, resume=resume, overwrite=overwrite)
     resume = folder is not None and folder.resume
     fed_back = readout_fed_back(settings.rule)
-    size = _blocks(settings)
     if weights is None:
         n_hidden = check_int("n_hidden", n_hidden, 1)
     elif not isinstance(weights, Weights):
         raise ValueError(f"weights must be a brianrflo.Weights, got {type(weights).__name__}")
     else:
         n_hidden = weights.n_hidden
+    say = _say if progress else _quiet
+    settings = _concrete_target(settings, n_hidden, task, model, folder if resume else None, say)
+    size = _blocks(settings)
     check_memory(n_hidden, task.n_in, task.n_out, task.T, size, settings.rule)
     check_tau(settings.tau, n_hidden)
     if isinstance(model, RateModel):
@@ -530,7 +535,6 @@ def train(
             )
         rng.bit_generator.state = state["rng"]
         state["settings"] = record
-    say = _say if progress else _quiet
     if resume:
         say(f"resuming {folder.path} from trial {state['trials_done']}" if state else
             f"no checkpoint in {folder.path}: starting from trial 0")
@@ -561,6 +565,25 @@ def train(
         raise
 
 
+def _concrete_target(settings: Settings, n_hidden: int, task: Task, model,
+                     folder: RunFolder | None, say: Callable[[str], None]) -> Settings:
+    """``settings`` with ``target='auto'`` replaced by the target this run uses.
+
+    A resumed run keeps the target its checkpoint was made with, so that it
+    continues on the same code.
+    """
+    if settings.target != AUTO or settings.rule not in LOCAL_RULES:
+        return settings
+    saved = checkpoint.saved_settings(folder.path) if folder is not None else None
+    if saved and saved.get("target") not in (None, AUTO):
+        target, why = saved["target"], "the target of the run being resumed"
+    else:
+        target, why = choose_target(n_hidden, settings.trials * task.T, settings.threads,
+                                    isinstance(model, RateModel) and model.stochastic())
+    say(f"target {target} ({why}; choose with --target)")
+    return replace(settings, target=target)
+
+
 def _engine(weights: Weights, task: Task, settings: Settings, model, size: int, state,
             say: Callable[[str], None]):
     """The network that trains: Brian2 for the RFLO family, numpy for the rest."""
@@ -568,8 +591,9 @@ def _engine(weights: Weights, task: Task, settings: Settings, model, size: int, 
     if settings.rule in LOCAL_RULES and settings.target != "reference":
         where = (os.path.join(tempfile.gettempdir(), "brianrflo_standalone")
                  if settings.target == "cpp_standalone" else brian2_cache())
+        cost = "about 10 s" if settings.target == "cpp_standalone" else "30-120 s"
         say(f"building the Brian2 network ({settings.target}); a new shape compiles once, "
-            f"30-120 s, cached in {where}")
+            f"{cost}, cached in {where}")
     if isinstance(model, LIFModel):
         from .spiking import SpikingNetwork
         return SpikingNetwork(weights, task.T, block_trials=size, eta=eta,

@@ -116,8 +116,10 @@ def demo_section(runs: dict[str, dict]) -> str:
         "",
         textwrap.fill(
             f"\\*Wall time measured on the machine that ran the tool ({os.cpu_count()} "
-            "cores), after Brian2's cython code was compiled once (the first-ever run also "
-            "compiles it into `~/.cython/brian_extensions`).", WIDTH),
+            "cores), with compiled code cached: the first-ever run also compiles the "
+            "cpp_standalone project (about 10 s, kept in the temporary folder's "
+            "`brianrflo_standalone`) and the cython code that scores the untrained and "
+            "trained network (`~/.cython/brian_extensions`).", WIDTH),
         "",
         f"![training]({PICTURE.relative_to(ROOT).as_posix()})",
     ]
