@@ -36,12 +36,12 @@ from dataclasses import dataclass
 
 import brian2 as b2
 import numpy as np
-from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 
 from brianrflo.models import loop as eqs
 from brianrflo.tasks.reach import HOLD, allowed_syllables, reach_directions
 
-from .network import DT, check_tau, from_synapses, pre_post, to_synapses
+from .assembly import DT, Assembly, Simulation, from_synapses, pre_post, to_synapses
+from .network import check_tau
 from .validation import check_array, check_int, check_real
 from .weights import Weights
 
@@ -185,10 +185,9 @@ class LoopNetwork:
         self.T = self.S * self.syllable
         if w_s is None:
             w_s = np.random.default_rng(seed).normal(0.0, 0.01, (self.units, weights.n_hidden))
-        if isinstance(b2.get_device(), CPPStandaloneDevice):
-            b2.set_device("runtime")
-        b2.prefs.codegen.target = "cython"
+        self.sim = Simulation("cython")
         self._build()
+        self.sim.build(self.net, self.block_trials * self.T)
         self.w_s = w_s
         self.eta_s = eta_s
 
@@ -197,76 +196,64 @@ class LoopNetwork:
         N, M, U, S = self.weights.n_hidden, self.n_reaches, self.units, self.S
         decisions = self.block_trials * S
         syl_dt = self.syllable * DT
-        self.explore_ta = b2.TimedArray(np.zeros(decisions), dt=syl_dt, name="loop_explore_ta")
-        self.key_ta = b2.TimedArray(np.zeros((decisions, U)), dt=syl_dt, name="loop_key_ta")
-        self.target_ta = b2.TimedArray(np.zeros(decisions), dt=syl_dt, name="loop_target_ta")
-        ns = {"explore_ta": self.explore_ta, "key_ta": self.key_ta,
-              "target_ta": self.target_ta, "limit": self.bound + 0.25 * self.length,
-              "n_reaches": M}
-        syllable_clock = b2.Clock(dt=syl_dt, name="syllable_clock")
-        trial_clock = b2.Clock(dt=self.T * DT, name="loop_trial_clock")
+        a = Assembly({"limit": self.bound + 0.25 * self.length, "n_reaches": M}, self.T,
+                     prefix="loop_")
+        self.explore_ta = a.timed_array("explore_ta", decisions, dt=syl_dt,
+                                        name="loop_explore_ta")
+        self.key_ta = a.timed_array("key_ta", decisions, U, dt=syl_dt, name="loop_key_ta")
+        self.target_ta = a.timed_array("target_ta", decisions, dt=syl_dt,
+                                       name="loop_target_ta")
+        syllable = b2.Clock(dt=syl_dt, name="syllable_clock")
         w = self.weights
 
-        cortex = b2.NeuronGroup(N, eqs.CORTEX, method="euler", name="cortex", namespace=ns,
-                                dt=DT)
+        cortex = a.group("cortex", N, eqs.CORTEX, "cortex (the rate network)", method="euler")
         cortex.tau = self.tau * DT
         cortex.h0 = w.h0
         cortex.h = w.h0
-        cortex.run_regularly(eqs.CORTEX_RESET, clock=trial_clock, when="start", order=0,
-                             name="cortex_reset")
-        thalamus = b2.NeuronGroup(M, eqs.THALAMUS, name="thalamus", namespace=ns, dt=DT)
-        cursor = b2.NeuronGroup(2, eqs.CURSOR, name="cursor", namespace=ns, dt=DT)
-        cursor.run_regularly(eqs.CURSOR_UPDATE, when="after_groups", order=1,
-                             name="cursor_update")
-        cursor.run_regularly(eqs.CURSOR_RESET, clock=trial_clock, when="start", order=0,
-                             name="cursor_reset")
-        striatum = b2.NeuronGroup(U, eqs.STRIATUM, name="striatum", namespace=ns,
-                                  clock=syllable_clock)
-        striatum.run_regularly(eqs.SCORE, when="start", order=2, name="striatum_score")
-        striatum.run_regularly(eqs.WINNER, when="start", order=4, name="striatum_winner")
-        striatum.run_regularly(eqs.REWARD, when="start", order=6, name="striatum_reward")
-        striatum.run_regularly(eqs.STRIATUM_RESET, clock=trial_clock, when="start", order=0,
-                               name="striatum_reset")
+        a.at_trial_start(cortex, eqs.CORTEX_RESET, "cortex_reset", order=0)
+        thalamus = a.group("thalamus", M, eqs.THALAMUS, "thalamus (gated reach inputs)")
+        cursor = a.group("cursor", 2, eqs.CURSOR, "cursor")
+        a.every_step(cursor, eqs.CURSOR_UPDATE, "after_groups", 1, "cursor_update",
+                     "cursor moves by the readout")
+        a.at_trial_start(cursor, eqs.CURSOR_RESET, "cursor_reset", order=0)
+        striatum = a.group("striatum", U, eqs.STRIATUM, "striatum", clock=syllable)
+        for code, order, name, title in ((eqs.SCORE, 2, "striatum_score", "scores"),
+                                         (eqs.WINNER, 4, "striatum_winner", "winner-take-all"),
+                                         (eqs.REWARD, 6, "striatum_reward", "dopamine reward")):
+            a.every_step(striatum, code, "start", order, name, title, clock=syllable)
+        a.at_trial_start(striatum, eqs.STRIATUM_RESET, "striatum_reset", order=0)
 
-        def connect(source, target, model, name, i, j, when, order, clock=None):
-            kwargs = {"clock": clock} if clock is not None else {"dt": DT}
-            syn = b2.Synapses(source, target, model, name=name, namespace=ns, **kwargs)
-            syn.connect(i=np.asarray(i, dtype=int), j=np.asarray(j, dtype=int))
-            for updater in syn.summed_updaters.values():
-                updater.when, updater.order = when, order
-            return syn
-
-        rec = connect(cortex, cortex, eqs.RECURRENT, "loop_rec", *pre_post(N, N),
-                      "before_groups", 0)
+        rec = a.synapses("loop_rec", cortex, cortex, eqs.RECURRENT, "before_groups", 0,
+                         "recurrent synapses")
         rec.w_rec = to_synapses(w.w_rec)
-        inp = connect(thalamus, cortex, eqs.INPUT, "loop_inp", *pre_post(M, N), "before_groups", 0)
+        inp = a.synapses("loop_inp", thalamus, cortex, eqs.INPUT, "before_groups", 0,
+                         "input synapses")
         inp.w_in = to_synapses(w.w_in)
-        out = connect(cortex, cursor, eqs.READOUT, "loop_out", *pre_post(N, 2), "after_groups", 0)
+        out = a.synapses("loop_out", cortex, cursor, eqs.READOUT, "after_groups", 0,
+                         "readout synapses (cursor velocity)")
         out.w_out = to_synapses(w.w_out)
-        cs = connect(cortex, striatum, eqs.CORTICOSTRIATAL, "corticostriatal", *pre_post(N, U),
-                     "start", 1, clock=syllable_clock)
-        cs.run_regularly(eqs.RULES[self.rule], when="start", order=7, name="plasticity")
+        cs = a.synapses("corticostriatal", cortex, striatum, eqs.CORTICOSTRIATAL, "start", 1,
+                        "corticostriatal synapses", clock=syllable)
+        a.every_step(cs, eqs.RULES[self.rule], "start", 7, "plasticity",
+                     f"corticostriatal plasticity ({self.rule})", clock=syllable)
         # Reach units only: a hold does not move the cursor, so it is always allowed.
-        bounds = connect(cursor, striatum, eqs.BOUNDS, "bounds", *pre_post(2, M), "start", 1,
-                         clock=syllable_clock)
+        bounds = a.synapses("bounds", cursor, striatum, eqs.BOUNDS, "start", 1,
+                            "workspace bounds", connect=pre_post(2, M), clock=syllable)
         bounds.reach = to_synapses(self.length * reach_directions(M))
-        wta = connect(striatum, striatum, eqs.COMPETITION, "wta", *pre_post(U, U), "start", 3,
-                      clock=syllable_clock)
+        wta = a.synapses("wta", striatum, striatum, eqs.COMPETITION, "start", 3,
+                         "competition", clock=syllable)
         wta.summed_updaters["hit_post"].order = 5
-        gate = connect(striatum, thalamus, eqs.GATE, "gate", np.arange(M), np.arange(M),
-                       "start", 5, clock=syllable_clock)
-        self.monitor = b2.StateMonitor(striatum, ["win", "R", "z", "explore", "allowed"],
-                                       record=True, clock=syllable_clock, when="start",
-                                       order=8, name="striatum_monitor")
-        objects = [cortex, thalamus, cursor, striatum, rec, inp, out, cs, bounds, wta, gate,
-                   self.monitor]
+        a.synapses("gate", striatum, thalamus, eqs.GATE, "start", 5, "thalamic gate",
+                   connect=(np.arange(M), np.arange(M)), clock=syllable)
+        self.monitor = a.monitor("striatum_monitor", striatum,
+                                 ["win", "R", "z", "explore", "allowed"], "start", 8,
+                                 clock=syllable)
         if self.record:
-            self.pos_monitor = b2.StateMonitor(cursor, ["pos", "y"], record=True,
-                                               when="after_groups", order=2,
-                                               name="cursor_monitor")
-            objects.append(self.pos_monitor)
+            self.pos_monitor = a.monitor("cursor_monitor", cursor, ["pos", "y"],
+                                         "after_groups", 2)
         self.cortex, self.striatum, self.cs, self.cursor = cortex, striatum, cs, cursor
-        self.net = b2.Network(objects)
+        self.assembly = a
+        self.net = a.network()
 
     # ----------------------------------------------------------------- weights
     @property
@@ -318,17 +305,12 @@ class LoopNetwork:
         if target_units is None:
             target_units = self.target_units
         target_units = np.broadcast_to(np.asarray(target_units, dtype=float), (n, S))
-        self.explore_ta.values[: n * S] = explore.ravel()
-        self.key_ta.values[: n * S] = keys.reshape(n * S, U)
-        self.target_ta.values[: n * S] = target_units.ravel()
-        if isinstance(b2.get_device(), CPPStandaloneDevice):
-            b2.set_device("runtime")
-        b2.prefs.codegen.target = "cython"
-        self.striatum.t_block = self.net.t
+        args = {self.explore_ta: explore.ravel(), self.key_ta: keys.reshape(n * S, U),
+                self.target_ta: target_units.ravel(), (self.striatum, "t_block"): self.net.t}
         before = self.monitor.win.shape[1]
         if self.record:
             self._record_from = self.pos_monitor.pos.shape[1]
-        self.net.run(n * self.T * DT, namespace={})
+        self.sim.run(n * self.T, args)
 
         def get(name):  # (units, n*S) -> (n, S, units)
             return np.array(getattr(self.monitor, name)[:, before:]).T.reshape(n, S, U)

@@ -34,7 +34,7 @@ import time
 import brian2 as b2
 import numpy as np
 
-from brianrflo.network import DT, from_synapses, pre_post, to_synapses
+from brianrflo.assembly import DT, Assembly, Simulation, from_synapses, to_synapses
 from brianrflo.tasks.base import Block, Task
 from brianrflo.validation import check_int, check_real
 from brianrflo.weights import Weights
@@ -174,95 +174,75 @@ class PerturbationNetwork:
         self.n_hidden, self.n_in, self.n_out = weights.n_hidden, weights.n_in, weights.n_out
         self._weights = weights.copy()
         self._eta = self._check_eta(eta)  # before building: no orphaned Brian2 objects
-        b2.prefs.codegen.target = target
+        self.sim = Simulation(target)
         self._build()
+        self.sim.build(self.net, self.block_trials * self.T)
         self.set_weights(weights)
         self.eta = eta
 
     def _build(self) -> None:
         N, M, K, T = self.n_hidden, self.n_in, self.n_out, self.T
         steps = self.block_trials * T
-        self.xi_ta = b2.TimedArray(np.zeros((steps, N)), dt=DT, name="xi_ta")
-        self.xi_out_ta = b2.TimedArray(np.zeros((steps, K)), dt=DT, name="xi_out_ta")
-        self.x_ta = b2.TimedArray(np.zeros((steps, max(M, 1))), dt=DT, name="x_ta")
-        self.target_ta = b2.TimedArray(np.zeros((steps, K)), dt=DT, name="target_ta")
-        self.mask_ta = b2.TimedArray(np.zeros((steps, K)), dt=DT, name="mask_ta")
-        ns = {"xi_ta": self.xi_ta, "xi_out_ta": self.xi_out_ta, "x_ta": self.x_ta,
-              "target_ta": self.target_ta, "mask_ta": self.mask_ta, "steps_per_trial": T,
-              "tau_e": self.tau_e * DT, "tau_bar": self.tau_bar, "alpha_R": self.alpha}
-        trial_clock = b2.Clock(dt=T * DT, name="np_trial_clock")
-        objects = []
-
-        def group(n, eqs, name, **kw):
-            g = b2.NeuronGroup(n, eqs, name=name, namespace=ns, dt=DT, **kw)
-            objects.append(g)
-            return g
-
-        def synapses(source, target, eqs, name, when, order, state=None):
-            syn = b2.Synapses(source, target, eqs, method="euler", name=name, namespace=ns,
-                              dt=DT)
-            i, j = pre_post(len(source), len(target))
-            syn.connect(i=i, j=j)
-            for updater in syn.summed_updaters.values():
-                updater.when, updater.order = when, order
-            if state is not None:
-                syn.state_updater.when, syn.state_updater.order = state
-            objects.append(syn)
-            return syn
+        a = Assembly({"steps_per_trial": T, "tau_e": self.tau_e * DT, "tau_bar": self.tau_bar,
+                      "alpha_R": self.alpha}, T, prefix="np_")
+        self.xi_ta = a.timed_array("xi_ta", steps, N)
+        self.xi_out_ta = a.timed_array("xi_out_ta", steps, K)
+        self.x_ta = a.timed_array("x_ta", steps, M)
+        self.target_ta = a.timed_array("target_ta", steps, K)
+        self.mask_ta = a.timed_array("mask_ta", steps, K)
 
         fluct = FLUCTUATION[self.variant]
-        hidden = group(N, HIDDEN, "np_hidden", method="euler")
+        hidden = a.group("np_hidden", N, HIDDEN, "hidden units", method="euler")
         hidden.tau = self.tau * DT
-        hidden.run_regularly("noise = xi_ta(t - t_block, i)", when="start", order=0,
-                             name="np_hidden_noise")
-        hidden.run_regularly(FIRST + fluct.format(u="u"), when="before_groups", order=1,
-                             name="np_hidden_fluct")
-        hidden.run_regularly("h = h0", clock=trial_clock, when="start", order=1,
-                             name="np_hidden_reset")
-        output = group(K, OUTPUT, "np_output")
+        a.every_step(hidden, "noise = xi_ta(t - t_block, i)", "start", 0, "np_hidden_noise",
+                     "noise read")
+        a.every_step(hidden, FIRST + fluct.format(u="u"), "before_groups", 1, "np_hidden_fluct",
+                     "postsynaptic fluctuation")
+        a.at_trial_start(hidden, "h = h0", "np_hidden_reset")
+        output = a.group("np_output", K, OUTPUT, "output units")
         output.inv_2T = 1.0 / (2 * T)
-        output.run_regularly(OUTPUT_ERROR + FIRST + fluct.format(u="z"), when="after_groups",
-                             order=1, name="np_output_error")
-        output.run_regularly("loss = 0", clock=trial_clock, when="start", order=1,
-                             name="np_output_reset")
-        reward = group(1, REWARD, "np_reward")
-        reward.run_regularly(REWARD_UPDATE, when="after_groups", order=4, name="np_reward_update")
+        a.every_step(output, OUTPUT_ERROR + FIRST + fluct.format(u="z"), "after_groups", 1,
+                     "np_output_error", "noisy output, error, loss")
+        a.at_trial_start(output, "loss = 0", "np_output_reset")
+        reward = a.group("np_reward", 1, REWARD, "reward unit")
+        a.every_step(reward, REWARD_UPDATE, "after_groups", 4, "np_reward_update",
+                     "reward prediction error at trial ends")
 
-        rec = synapses(hidden, hidden, _synapse_eqs("w_rec", "h", "u_rec"), "np_rec",
-                       "before_groups", 0, state=("before_groups", 2))
-        out = synapses(hidden, output, _synapse_eqs("w_out", "h", "y"), "np_out",
-                       "after_groups", 0, state=("after_groups", 2))
-        synapses(output, reward, "R_post = -loss_pre : 1 (summed)", "np_reward_in",
-                 "after_groups", 3)
-        synapses(reward, hidden, "delta_post = delta_pre : 1 (summed)", "np_delta_hidden",
-                 "after_groups", 5)
-        synapses(reward, output, "delta_post = delta_pre : 1 (summed)", "np_delta_output",
-                 "after_groups", 5)
+        def traced(source, weight, pre, summed, name, when, title):
+            return a.synapses(name, source, hidden if weight != "w_out" else output,
+                              _synapse_eqs(weight, pre, summed), when, 0, title,
+                              state=(when, 2))
+
+        rec = traced(hidden, "w_rec", "h", "u_rec", "np_rec", "before_groups",
+                     "recurrent synapses")
+        out = traced(hidden, "w_out", "h", "y", "np_out", "after_groups", "readout synapses")
+        a.synapses("np_reward_in", output, reward, "R_post = -loss_pre : 1 (summed)",
+                   "after_groups", 3, "reward from the outputs' loss")
+        a.synapses("np_delta_hidden", reward, hidden, "delta_post = delta_pre : 1 (summed)",
+                   "after_groups", 5, "neuromodulator broadcast")
+        a.synapses("np_delta_output", reward, output, "delta_post = delta_pre : 1 (summed)",
+                   "after_groups", 5, "neuromodulator broadcast")
         learners = [(rec, "w_rec"), (out, "w_out")]
         self.inputs = self.inp = None
         if M:
-            self.inputs = group(M, "x : 1\nt_block : second (shared)", "np_inputs")
-            self.inputs.run_regularly("x = x_ta(t - t_block, i)", when="start", order=0,
-                                      name="np_inputs_read")
-            self.inp = synapses(self.inputs, hidden, _synapse_eqs("w_in", "x", "u_in"),
-                                "np_inp", "before_groups", 0, state=("before_groups", 2))
+            self.inputs = a.group("np_inputs", M, "x : 1\nt_block : second (shared)", "inputs")
+            a.every_step(self.inputs, "x = x_ta(t - t_block, i)", "start", 0, "np_inputs_read",
+                         "inputs read")
+            self.inp = traced(self.inputs, "w_in", "x", "u_in", "np_inp", "before_groups",
+                              "input synapses")
             learners.append((self.inp, "w_in"))
         for syn, name in learners:
-            syn.run_regularly("elig = 0\nE = 0", clock=trial_clock, when="start", order=1,
-                              name=f"{syn.name}_reset")
-            syn.run_regularly(_update(name), when="after_groups", order=6,
-                              name=f"{syn.name}_update")
-        self.loss_monitor = b2.StateMonitor(output, "loss", record=True, clock=trial_clock,
-                                            when="start", order=0, name="np_loss_monitor")
-        objects.append(self.loss_monitor)
+            a.at_trial_start(syn, "elig = 0\nE = 0", f"{syn.name}_reset")
+            a.every_step(syn, _update(name), "after_groups", 6, f"{syn.name}_update",
+                         f"{name} update")
+        self.loss_monitor = a.monitor("np_loss_monitor", output, "loss", "start", 0,
+                                      per_trial=True)
         if self.record:
-            self.h_monitor = b2.StateMonitor(hidden, "h", record=True, when="after_groups",
-                                             order=10, name="np_h_monitor")
-            self.z_monitor = b2.StateMonitor(output, ["z", "eps"], record=True,
-                                             when="after_groups", order=10, name="np_z_monitor")
-            objects += [self.h_monitor, self.z_monitor]
+            self.h_monitor = a.monitor("np_h_monitor", hidden, "h", "after_groups", 10)
+            self.z_monitor = a.monitor("np_z_monitor", output, ["z", "eps"], "after_groups", 10)
         self.hidden, self.output, self.reward, self.rec, self.out = hidden, output, reward, rec, out
-        self.net = b2.Network(objects)
+        self.assembly = a
+        self.net = a.network()
 
     # ----------------------------------------------------------------- weights
     @property
@@ -341,22 +321,19 @@ class PerturbationNetwork:
         if xi.shape != (n, T, self.n_hidden) or xi_out.shape != (n, T, self.n_out):
             raise ValueError(f"xi must be {(n, T, self.n_hidden)} and xi_out {(n, T, self.n_out)}"
                              f", got {xi.shape} and {xi_out.shape}")
-        b2.prefs.codegen.target = self.target
         steps = n * T
-        self.xi_ta.values[:steps] = xi.reshape(steps, -1)
-        self.xi_out_ta.values[:steps] = xi_out.reshape(steps, -1)
+        args = {self.xi_ta: xi.reshape(steps, -1), self.xi_out_ta: xi_out.reshape(steps, -1),
+                self.target_ta: block.target.reshape(steps, -1),
+                self.mask_ta: block.mask.reshape(steps, -1)}
         if self.n_in:
-            self.x_ta.values[:steps] = block.x.reshape(steps, -1)
-        self.target_ta.values[:steps] = block.target.reshape(steps, -1)
-        self.mask_ta.values[:steps] = block.mask.reshape(steps, -1)
-        t0 = self.net.t
+            args[self.x_ta] = block.x.reshape(steps, -1)
         for g in (self.hidden, self.output, self.inputs):
             if g is not None:
-                g.t_block = t0
+                args[g, "t_block"] = self.net.t
         before = self.loss_monitor.loss.shape[1]
         if self.record:
             self._record_from = self.h_monitor.h.shape[1]
-        self.net.run(steps * DT, namespace={})
+        self.sim.run(steps, args)
         records = self.loss_monitor.loss[:, before:]
         # Record k (at trial k's start, before the reset) is trial k-1's loss.
         return np.concatenate([records[:, 1:].sum(axis=0), [self.output.loss[:].sum()]])

@@ -1,0 +1,310 @@
+"""One assembler for every Brian2 network brianrflo runs, and one device life cycle.
+
+:class:`Assembly` makes the Brian2 objects of a network (groups, all-to-all
+synapses, code run every step or at trial starts, monitors) and records each with
+its schedule, so :meth:`Assembly.show` prints exactly what was built, in the order
+Brian2 runs it. The rate network and its RFLO family, the LIF network, node
+perturbation and the basal-ganglia loop are all assembled here.
+
+:class:`Simulation` is the one way to switch Brian2 targets and run a network a
+block at a time: on the runtime targets a block is ``Network.run``; on
+cpp_standalone the project is built once and every block is ``device.run`` with
+the block's values passed as ``run_args``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+
+import brian2 as b2
+import numpy as np
+from brian2 import ms
+from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+from brian2.devices.device import reinit_devices
+
+from .dense import DenseCodeObject, mark_dense
+
+__all__ = ["DT", "TARGETS", "Assembly", "Simulation", "pre_post", "to_synapses",
+           "from_synapses"]
+
+#: One step of the paper's discrete-time map.
+DT = 1 * ms
+
+#: Code-generation targets: Brian2's runtime cython (and numpy, for debugging)
+#: and the C++ standalone device.
+TARGETS = ("cython", "numpy", "cpp_standalone")
+
+#: Brian2's slots within a time step, in the order it runs them.
+_SLOTS = ("start", "before_groups", "groups", "after_groups", "before_thresholds",
+          "thresholds", "after_thresholds", "before_synapses", "synapses", "after_synapses",
+          "before_resets", "resets", "after_resets", "before_end", "end")
+
+
+def pre_post(n_pre: int, n_post: int, replicas: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """All-to-all ``(i, j)`` for ``Synapses.connect``, presynaptic unit by presynaptic unit.
+
+    Synapse ``k = b * n_post + a`` is ``b -> a``. Consecutive synapses thus reach
+    different targets, so a summed variable's scatter-add never waits on its own
+    last write (at N = 100 it runs 3x faster than in ``W.ravel()`` order,
+    ``benchmarks/scatter_order.py``), while each target still sums its inputs in
+    presynaptic order. A weight matrix ``W[post, pre]`` maps to the synapses by
+    :func:`to_synapses` and back by :func:`from_synapses`. With ``replicas = R``
+    the groups hold ``R`` blocks of units, each connected only to its own block,
+    and the synapses of replica ``r`` follow those of ``r - 1``.
+    """
+    i = np.repeat(np.arange(n_pre), n_post)
+    j = np.tile(np.arange(n_post), n_pre)
+    r = np.repeat(np.arange(replicas), i.size)
+    return np.tile(i, replicas) + r * n_pre, np.tile(j, replicas) + r * n_post
+
+
+def to_synapses(w: np.ndarray) -> np.ndarray:
+    """Matrices ``W[..., post, pre]`` (replicas first) as synapse values in
+    :func:`pre_post` order."""
+    return np.swapaxes(np.asarray(w, dtype=np.float64), -1, -2).ravel()
+
+
+def from_synapses(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Synapse values in :func:`pre_post` order as matrices of ``shape`` ``(..., post, pre)``."""
+    *lead, n_post, n_pre = shape
+    return np.swapaxes(np.asarray(values).reshape(*lead, n_pre, n_post), -1, -2).copy()
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One piece of a network as :meth:`Assembly.show` prints it."""
+
+    clock: str
+    when: str
+    order: int
+    title: str
+    text: str
+
+    def key(self) -> tuple:
+        return (self.clock != "step", _SLOTS.index(self.when), self.order)
+
+
+class Assembly:
+    """Builds one Brian2 network and records what it built.
+
+    Parameters
+    ----------
+    namespace
+        Constants and functions the equations refer to.
+    trial_steps
+        Steps per trial: the period of the trial clock that resets state at trial starts.
+    prefix
+        Prefix of the trial clock's name (Brian2 names must be unique among live objects).
+    replicas
+        Independent copies of the network in every group (all-to-all synapses
+        connect only units of one copy).
+    dense
+        Run all-to-all synapses with :mod:`brianrflo.dense`'s templates (cpp_standalone).
+    """
+
+    def __init__(self, namespace: dict, trial_steps: int, prefix: str = "",
+                 replicas: int = 1, dense: bool = False):
+        self.ns = dict(namespace)
+        self.R, self.dense = replicas, dense
+        self.trial_clock = b2.Clock(dt=trial_steps * DT, name=f"{prefix}trial_clock")
+        self.objects: list = []
+        self._entries: list[_Entry] = []
+
+    # ---------------------------------------------------------------- objects
+    def timed_array(self, key: str, rows: int, columns: int | None = None, dt=DT,
+                    name: str | None = None) -> b2.TimedArray:
+        """A TimedArray of zeros (filled per block), known to the equations as ``key``
+        (its Brian2 name is ``name``, default ``key``)."""
+        shape = (rows,) if columns is None else (rows, max(columns, 1))
+        ta = b2.TimedArray(np.zeros(shape), dt=dt, name=name or key)
+        self.ns[key] = ta
+        return ta
+
+    def group(self, name: str, n: int, equations, title: str, method: str | None = None,
+              clock: b2.Clock | None = None, **kwargs) -> b2.NeuronGroup:
+        """A NeuronGroup; ``method`` integrates its differential equations."""
+        timing = {"clock": clock} if clock is not None else {"dt": DT}
+        group = b2.NeuronGroup(n, equations, method=method or "euler", name=name,
+                               namespace=self.ns, **timing, **kwargs)
+        text = str(equations).strip()
+        for what in ("threshold", "reset"):
+            if kwargs.get(what):
+                text += f"\n{what}: {kwargs[what].strip()}"
+        self._add("step" if clock is None else clock.name, "groups", 0,
+                  f"{name}: {title} ({n} units"
+                  + (f", method={method!r})" if method else ")"), text)
+        self.objects.append(group)
+        return group
+
+    def synapses(self, name: str, source, target, equations: str, when: str, order: int,
+                 title: str, connect: tuple | None = None, clock: b2.Clock | None = None,
+                 state: tuple[str, int] | None = None) -> b2.Synapses:
+        """Synapses ``source -> target`` whose summed variables run at ``when``/``order``.
+
+        Without ``connect`` (an ``(i, j)`` pair) they are all-to-all within each
+        replica (:func:`pre_post`), dense on cpp_standalone; ``state`` schedules
+        their state updater (differential equations), if any.
+        """
+        all_to_all = connect is None
+        dense = self.dense and all_to_all
+        timing = {"clock": clock} if clock is not None else {"dt": DT}
+        syn = b2.Synapses(source, target, equations, method="euler", name=name,
+                          namespace=self.ns, codeobj_class=DenseCodeObject if dense else None,
+                          **timing)
+        n_pre, n_post = len(source) // self.R, len(target) // self.R
+        i, j = pre_post(n_pre, n_post, self.R) if all_to_all else connect
+        syn.connect(i=np.asarray(i, dtype=int), j=np.asarray(j, dtype=int))
+        if dense:
+            mark_dense(syn, self.R, n_pre, n_post)
+        for updater in syn.summed_updaters.values():
+            updater.when, updater.order = when, order
+        if state is not None:
+            syn.state_updater.when, syn.state_updater.order = state
+        kind = "all-to-all" if all_to_all else f"{len(i)} synapses"
+        self._add("step" if clock is None else clock.name, when, order,
+                  f"{name}: {title}, {source.name} -> {target.name} ({kind})",
+                  equations.strip())
+        self.objects.append(syn)
+        return syn
+
+    def every_step(self, owner, code: str, when: str, order: int, name: str,
+                   title: str, clock: b2.Clock | None = None) -> None:
+        """Run ``code`` on ``owner`` every step (or every tick of ``clock``)."""
+        kwargs = {"clock": clock} if clock is not None else {}
+        owner.run_regularly(code, when=when, order=order, name=name, **kwargs)
+        every = "every step" if clock is None else f"every tick of {clock.name}"
+        self._add("step" if clock is None else clock.name, when, order,
+                  f"{name}: {title}, {every}", code.strip())
+
+    def at_trial_start(self, owner, code: str, name: str, order: int = 1) -> None:
+        """Run ``code`` on ``owner`` at the start of every trial."""
+        owner.run_regularly(code, clock=self.trial_clock, when="start", order=order,
+                            name=name)
+        self._add(self.trial_clock.name, "start", order, f"{name}: at each trial start",
+                  code.strip())
+
+    def monitor(self, name: str, source, variables, when: str, order: int,
+                per_trial: bool = False, clock: b2.Clock | None = None) -> b2.StateMonitor:
+        """A StateMonitor of ``variables`` every step (or at trial starts, or on ``clock``)."""
+        if per_trial:
+            clock = self.trial_clock
+        kwargs = {"clock": clock} if clock is not None else {}
+        mon = b2.StateMonitor(source, variables, record=True, when=when, order=order,
+                              name=name, **kwargs)
+        self.objects.append(mon)
+        return mon
+
+    def add(self, obj) -> None:
+        """Another Brian2 object of the network (a SpikeMonitor, say)."""
+        self.objects.append(obj)
+
+    def network(self) -> b2.Network:
+        """A Brian2 Network of everything assembled so far."""
+        return b2.Network(self.objects)
+
+    # ------------------------------------------------------------------- show
+    def _add(self, clock: str, when: str, order: int, title: str, text: str) -> None:
+        self._entries.append(_Entry(clock, when, order, title, text))
+
+    def show(self) -> str:
+        """What was built, object by object, in the order Brian2 runs it each step."""
+        lines = []
+        for e in sorted(self._entries, key=_Entry.key):
+            lines.append(f"# [{e.when}, order {e.order}] {e.title}\n{e.text}\n")
+        return "\n".join(lines)
+
+
+#: The Simulation that holds Brian2's one cpp_standalone project in this process.
+_live_standalone: list[Simulation] = []
+
+
+class Simulation:
+    """A Brian2 network on one target, built once and run a block at a time.
+
+    Parameters
+    ----------
+    target
+        ``'cython'``, ``'numpy'`` (runtime) or ``'cpp_standalone'``.
+    directory
+        The cpp_standalone project folder.
+    threads
+        OpenMP threads of a cpp_standalone project (1: none).
+    """
+
+    def __init__(self, target: str, directory: str | None = None, threads: int = 1):
+        if target not in TARGETS:
+            raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
+        self.target, self.directory, self.threads = target, directory, threads
+        self.net: b2.Network | None = None
+        self._stale = False
+        if target == "cpp_standalone":
+            for old in _live_standalone:
+                old._stale = True
+            _live_standalone[:] = [self]
+            reinit_devices()
+            b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
+            b2.prefs.devices.cpp_standalone.openmp_threads = threads if threads > 1 else 0
+            # Kept: a runtime network made meanwhile switches Brian2's global device.
+            self._device = b2.get_device()
+        else:
+            self.activate()
+
+    @property
+    def standalone(self) -> bool:
+        return self.target == "cpp_standalone"
+
+    def activate(self) -> None:
+        """Make this simulation's target Brian2's current one (before running it)."""
+        if self._stale:
+            raise RuntimeError(
+                "this cpp_standalone network was replaced by a newer one; Brian2 runs "
+                "one standalone project per process, so build it again"
+            )
+        if not self.standalone:
+            if isinstance(b2.get_device(), CPPStandaloneDevice):
+                b2.set_device("runtime")
+            b2.prefs.codegen.target = self.target
+
+    def build(self, net: b2.Network, steps: int) -> None:
+        """Build ``net`` for blocks of ``steps`` steps (cpp_standalone: compile the project)."""
+        self.net = net
+        if self.standalone:
+            net.run(steps * DT, namespace={})
+            self._device.build(directory=self.directory, run=False)
+        else:
+            net.store("fresh")  # what restart() returns to
+
+    def restart(self) -> None:
+        """Back to the state just after :meth:`build` (a standalone run always starts there)."""
+        if not self.standalone:
+            self.activate()
+            self.net.restore("fresh")
+
+    def run(self, steps: int, run_args: dict) -> None:
+        """Run one block of ``steps`` steps.
+
+        ``run_args`` maps TimedArrays and ``(group, variable)`` pairs to this
+        block's values: set before the run on the runtime targets, passed to the
+        binary on cpp_standalone.
+        """
+        self.activate()
+        if self.standalone:
+            args = {(getattr(k[0], k[1]) if isinstance(k, tuple) else k): v
+                    for k, v in run_args.items()}
+            self._device.run(directory=self.directory, with_output=False, run_args=args)
+            # Every run writes its arguments to new files; they are not needed again.
+            self._device.delete(code=False, data=False, run_args=True, directory=False)
+            return
+        for key, value in run_args.items():
+            if isinstance(key, tuple):
+                setattr(key[0], key[1], value)
+            else:
+                key.values[:len(value)] = value
+        self.net.run(steps * DT, namespace={})
+
+
+def standalone_folder(key: str) -> str:
+    """The cached cpp_standalone project folder of a network with hash ``key``."""
+    return os.path.join(tempfile.gettempdir(), "brianrflo_standalone", key)
