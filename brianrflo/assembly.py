@@ -14,6 +14,7 @@ the block's values passed as ``run_args``.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 from dataclasses import dataclass
@@ -218,6 +219,39 @@ class Assembly:
 
 #: The Simulation that holds Brian2's one cpp_standalone project in this process.
 _live_standalone: list[Simulation] = []
+#: Most project folders one network shape may have (one per process running it at once).
+MAX_COPIES = 64
+
+
+class ProjectFolder:
+    """A cpp_standalone project folder this process alone uses while it holds it.
+
+    Runs write their arguments and results into the project folder, so two
+    processes running the same network shape at once (two terminals, two Dask
+    workers) must not share one. The folder ``base`` is taken if no other
+    process holds it, else ``base-1``, ``base-2``, ...; each is compiled once
+    and reused by later runs. The hold is an advisory lock on ``.in-use``,
+    released by :meth:`release` or when the process ends.
+    """
+
+    def __init__(self, base: str):
+        for k in range(MAX_COPIES):
+            path = base if k == 0 else f"{base}-{k}"
+            os.makedirs(path, exist_ok=True)
+            handle = open(os.path.join(path, ".in-use"), "w")  # noqa: SIM115 (held open)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()
+                continue
+            self.path, self._handle = path, handle
+            return
+        raise RuntimeError(f"{MAX_COPIES} processes hold copies of {base}; wait for one")
+
+    def release(self) -> None:
+        """Let other processes use the folder."""
+        if not self._handle.closed:
+            self._handle.close()
 
 
 class Simulation:
@@ -236,19 +270,28 @@ class Simulation:
     def __init__(self, target: str, directory: str | None = None, threads: int = 1):
         if target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
-        self.target, self.directory, self.threads = target, directory, threads
+        self.target, self.threads = target, threads
         self.net: b2.Network | None = None
         self._stale = False
+        self.folder: ProjectFolder | None = None
         if target == "cpp_standalone":
             for old in _live_standalone:
                 old._stale = True
+                if old.folder is not None:
+                    old.folder.release()
             _live_standalone[:] = [self]
+            if directory is None:
+                raise ValueError("a cpp_standalone Simulation needs its project directory")
+            self.folder = ProjectFolder(directory)
+            directory = self.folder.path
+            self.directory = directory
             reinit_devices()
             b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
             b2.prefs.devices.cpp_standalone.openmp_threads = threads if threads > 1 else 0
             # Kept: a runtime network made meanwhile switches Brian2's global device.
             self._device = b2.get_device()
         else:
+            self.directory = None
             self.activate()
 
     @property
