@@ -22,7 +22,7 @@ from .analysis import alignment
 from .network import update_period
 from .runfolder import atomic_write
 from .sweep_folder import SweepState
-from .train import LOCAL_RULES, NUMPY_RULES, RULES
+from .train import LOCAL_RULES, NUMPY_RULES, RULES, Settings, _blocks, _diverged
 from .validation import check_real
 from .weights import Weights, dale_signs
 
@@ -94,15 +94,35 @@ class Replicas:
         self.pending = {n: np.zeros_like(getattr(self, n)) for n in NAMES}
         self.count = 0
         self.sign = dale_signs(self.N)
-        #: Replicas stopped because their loss diverged (their weights stay as before).
+        #: Replicas stopped (:meth:`freeze`): their weights no longer change.
         self.stopped = np.zeros(self.R, dtype=bool)
-        #: A trial loss above this (per replica) or not finite stops the replica.
-        self.limit = np.full(self.R, np.inf)
 
     # ---------------------------------------------------------------- access
     def weights(self, r: int) -> Weights:
         """Replica ``r``'s current weights."""
         return Weights(**{n: getattr(self, n)[r] for n in Weights.NAMES})
+
+    def finite(self) -> np.ndarray:
+        """``(R,)`` whether each replica's weights are all finite."""
+        return np.all([np.isfinite(getattr(self, n)).reshape(self.R, -1).all(axis=1)
+                       for n in Weights.NAMES], axis=0)
+
+    def snapshot(self) -> dict:
+        """Copies of the stacked weights, for :meth:`freeze` to go back to."""
+        return {n: getattr(self, n).copy() for n in Weights.NAMES}
+
+    def freeze(self, rows: np.ndarray, snapshot: dict) -> None:
+        """Stop ``rows`` at their weights in ``snapshot``; they learn no more.
+
+        Their pending updates are dropped: a network stopped by divergence keeps the
+        weights it had, as :func:`brianrflo.train.train` does.
+        """
+        self.stopped[rows] = True
+        self.eta[rows] = 0.0
+        for n, stacked in snapshot.items():
+            getattr(self, n)[rows] = stacked[rows]
+        for n in NAMES:
+            self.pending[n][rows] = 0.0
 
     def _feedback(self) -> np.ndarray:
         return np.swapaxes(self.w_out, 1, 2) if self.symmetric else self.b
@@ -134,29 +154,21 @@ class Replicas:
     def train_trial(self, x: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """One trial of learning for every replica; returns the losses ``(R,)``.
 
-        A replica whose loss is not finite or exceeds :attr:`limit` is stopped: its
-        weights go back to those it had before the trial and stay there.
+        Stopped replicas keep their weights. A diverging replica's losses and weights
+        may overflow; the caller judges divergence (per block, :func:`sweep`).
         """
-        before = {n: getattr(self, n).copy() for n in (*NAMES, "b")}
         with np.errstate(over="ignore", invalid="ignore"):
             if self.rule in LOCAL_RULES:
                 losses, dw = self._local(x, target, mask)
             else:
                 losses, dw = self._gradient(x, target, mask)
-        bad = ~self.stopped & ~(losses <= self.limit)
-        if bad.any():
-            self.stopped |= bad
-            for n, old in before.items():
-                getattr(self, n)[bad] = old[bad]
+            frozen = self.stopped[:, None, None]
+            self.count += 1
             for n in NAMES:
-                self.pending[n][bad] = 0.0
-        frozen = self.stopped[:, None, None]
-        self.count += 1
-        for n in NAMES:
-            self.pending[n] += np.where(frozen, 0.0, dw[n])
-        if self.period is not None and self.count % self.period == 0:
-            self._apply(self.pending)
-            self.pending = {n: np.zeros_like(v) for n, v in self.pending.items()}
+                self.pending[n] += np.where(frozen, 0.0, dw[n])
+            if self.period is not None and self.count % self.period == 0:
+                self._apply(self.pending)
+                self.pending = {n: np.zeros_like(v) for n, v in self.pending.items()}
         return losses
 
     def _apply(self, dw: dict) -> None:
@@ -281,7 +293,7 @@ class Sweep:
     eta, seed
         ``(R,)`` learning rate (all three pathways) and seed of each network.
     losses
-        ``(R, trials)`` training loss per trial (NaN after a divergence).
+        ``(R, trials)`` training loss per trial (NaN from the block a row diverged in).
     untrained, final
         ``(R,)`` loss on the evaluation trials before and after training
         (``inf`` for a diverged network).
@@ -379,22 +391,34 @@ def sweep(
     """Train ``rule`` at every (eta, seed) pair at once.
 
     Network ``seed`` starts from ``Weights.init(n_hidden, ..., seed)`` and sees the
-    task's trials drawn as :func:`brianrflo.train` draws them (blocks of
-    ``block_trials`` from ``default_rng(seed)``), so each row equals
-    ``train(task, Settings(rule=rule, eta=(e, e, e), seed=seed, target='reference'))``.
-    Losses are evaluated on ``eval_trials`` trials drawn with ``seed + 1``.
+    task's trials drawn as :func:`brianrflo.train` draws them (in blocks of
+    :func:`brianrflo.train._blocks`'s size from ``default_rng(seed)``), so row ``r``
+    equals ``train(task, Settings(rule=rule, trials=trials, eta=(e, e, e), update=update,
+    tau=tau, block_trials=block_trials, seed=seed, explode=explode, dale=dale,
+    target='reference'), n_hidden=n_hidden)``. Losses are evaluated on ``eval_trials``
+    trials drawn with ``seed + 1``.
+
+    Divergence is judged after every block, as ``train()`` judges it with
+    ``on_diverge='stop'``: a row with a trial loss in the block that is not finite or
+    above ``explode`` times its untrained loss, or with weights that are not finite at
+    the block's end, diverged. A diverged row keeps the weights it had before that
+    block (``weights``, and ``final = inf``); its losses are NaN from that block on,
+    its alignment at later marks is that of the kept weights, and it learns no more
+    while the other rows go on. Up to that block it is ``train()``'s run of that
+    network alone, which stops there.
 
     ``on_block`` is given a :class:`~brianrflo.sweep_folder.SweepState` after every
     block; passed back as ``start`` (same arguments, ``trials`` may grow) it continues
     the sweep to the numbers an uninterrupted one gives, bit for bit. Extending a
-    sweep is exact when its earlier trial count was a multiple of ``block_trials``
+    sweep is exact when its earlier trial count was a multiple of the block size
     (the trial streams are drawn a block at a time); the alignment is then kept at
     the trials the earlier sweep measured it and at this one's marks after them.
     """
     etas = np.atleast_1d(np.asarray(etas, dtype=np.float64))
     seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
-    if trials < 1:
-        raise ValueError(f"trials must be >= 1, got {trials}")
+    size = _blocks(Settings(rule=rule, trials=trials, update=update, tau=tau,
+                            block_trials=block_trials, explode=explode, dale=dale,
+                            target="reference"))
     began = time.perf_counter()
     eta_r = np.repeat(etas, len(seeds))
     seed_r = np.tile(seeds, len(etas))
@@ -418,7 +442,7 @@ def sweep(
     marks = set(np.unique(np.linspace(0, trials, checkpoints + 1).astype(int)).tolist())
     if start is None:
         untrained = evaluate()
-        align = {0: [alignment(net.weights(r)) for r in range(net.R)]}
+        align = {0: _alignments(net)}
         done, elapsed = 0, 0.0
     else:
         start.check(net.R, trials)
@@ -426,25 +450,30 @@ def sweep(
         _restore(net, start, rngs)
         losses[:, :done] = start.losses
         align = {int(m): list(a) for m, a in zip(start.marks, start.alignment.T, strict=True)}
-    net.limit = explode * np.maximum(untrained, 1e-12)
+    # As train(): an untrained loss of 0 must not make every trial "diverge".
+    limit = explode * np.maximum(untrained, 1e-12)
     while done < trials:
-        n = min(block_trials, trials - done)
+        n = min(size, trials - done)
         blocks = {s: task.block(n, rng) for s, rng in rngs.items()}
+        first, good = done, net.snapshot()
         for k in range(n):
             parts = [blocks[int(s)].trial(k) for s in seed_r]
             x, target, mask = (np.stack(a) for a in zip(*parts, strict=True))
-            stopped = net.stopped.copy()
             losses[:, done] = net.train_trial(x, target, mask)
-            losses[stopped, done] = np.nan
             done += 1
             if done in marks:
-                align[done] = [alignment(net.weights(r)) for r in range(net.R)]
+                align[done] = _alignments(net)
+        _stop_diverged(net, losses[:, first:done], limit, good, first)
+        losses[net.stopped, first:done] = np.nan
+        kept = _alignments(net)  # a row stopped here measures its restored weights
+        for m in (m for m in align if first < m <= done):
+            align[m] = [kept[r] if net.stopped[r] else a for r, a in enumerate(align[m])]
         wall = elapsed + time.perf_counter() - began
         if on_block is not None:
             on_block(_state(net, done, losses, untrained, align, rngs, wall))
         if progress is not None:
             progress(f"{rule}: trial {done}/{trials}, median loss "
-                     f"{np.nanmedian(losses[:, done - n:done]):.4g}, "
+                     f"{np.nanmedian(losses[:, first:done]):.4g}, "
                      f"{int(net.stopped.sum())} of {net.R} diverged")
     final = np.where(net.stopped, np.inf, evaluate())
     measured = sorted(align)
@@ -453,6 +482,22 @@ def sweep(
                  checkpoints=np.array(measured), diverged=net.stopped.copy(),
                  wall_time=elapsed + time.perf_counter() - began,
                  weights=[net.weights(r) for r in range(net.R)])
+
+
+def _stop_diverged(net: Replicas, losses: np.ndarray, limit: np.ndarray, good: dict,
+                   first: int) -> None:
+    """Stop the rows whose block (trials ``first + 1...``) diverged, as train() judges it."""
+    finite = net.finite()
+    bad = [r for r in np.flatnonzero(~net.stopped)
+           if not finite[r] or _diverged(losses[r], limit[r], first)]
+    net.freeze(np.array(bad, dtype=int), good)
+
+
+def _alignments(net: Replicas) -> list[float]:
+    """Each row's alignment (NaN for weights that overflowed, until the block's end)."""
+    finite = net.finite()
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging row's huge norms
+        return [alignment(net.weights(r)) if finite[r] else np.nan for r in range(net.R)]
 
 
 def _state(net: Replicas, done: int, losses: np.ndarray, untrained: np.ndarray, align: dict,
@@ -478,6 +523,7 @@ def _restore(net: Replicas, state: SweepState, rngs: dict) -> None:
                    else np.zeros_like(getattr(net, n)) for n in NAMES}
     net.count = state.count
     net.stopped = state.stopped.astype(bool, copy=True)
+    net.eta = state.eta.astype(np.float64, copy=True)
     if set(state.rng) != set(rngs):
         raise ValueError(f"the checkpoint's seeds {sorted(state.rng)} are not the sweep's "
                          f"{sorted(rngs)}")

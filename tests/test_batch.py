@@ -48,6 +48,37 @@ def test_sweep_online_batches_and_dale_on_random_trials(update, dale):
         np.testing.assert_allclose(got.weights[r].w_rec, alone.weights.w_rec, rtol=0, atol=TOL)
 
 
+@pytest.mark.parametrize("rule", ["bptt", "nonlocal-random"])
+def test_diverging_row_ends_where_training_it_alone_ends(rule):
+    """Divergence is judged per block, as train() judges it: the row stops at a block start."""
+    task, trials, blocks, explode = Periodic(period=30), 16, 4, 2.0
+    got = sweep(task, rule, (0.5, 5.0), (0, 1), trials, n_hidden=6, explode=explode,
+                block_trials=blocks, checkpoints=trials)
+    stopped_part_way = []
+    for r in range(len(got.eta)):
+        alone = train(task, Settings(rule=rule, trials=trials, eta=(got.eta[r],) * 3,
+                                     seed=int(got.seed[r]), explode=explode,
+                                     block_trials=blocks, target="reference"),
+                      n_hidden=6, progress=False)
+        ran = len(alone.losses)
+        assert got.diverged[r] == (alone.diverged is not None)
+        np.testing.assert_allclose(got.losses[r, :ran], alone.losses, rtol=0, atol=1e-12)
+        assert np.all(np.isnan(got.losses[r, ran:]))
+        for name, arr in alone.weights.as_dict().items():
+            np.testing.assert_allclose(getattr(got.weights[r], name), arr, rtol=0, atol=1e-12,
+                                       err_msg=f"{rule} row {r} {name}")
+        expected = np.inf if got.diverged[r] else alone.final_loss
+        assert got.final[r] == pytest.approx(expected, rel=0, abs=1e-12)
+        # After the stop the row's alignment is that of the weights it kept.
+        after = dict(alone.alignment)
+        for m, a in zip(got.checkpoints, got.alignment[r], strict=True):
+            if m in after or m > ran:
+                assert a == pytest.approx(after[min(m, ran)], abs=1e-12)
+        stopped_part_way.append(0 < ran < trials)
+    # The grid holds a row that learned for some blocks, then diverged.
+    assert any(stopped_part_way)
+
+
 def test_diverging_replica_stops_with_its_last_good_weights():
     task = Periodic(period=30)
     got = sweep(task, "rflo", (0.01, 1e4), (0,), 4, n_hidden=6, block_trials=4)
