@@ -77,14 +77,15 @@ def from_synapses(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 class _Entry:
     """One piece of a network as :meth:`Assembly.show` prints it."""
 
-    clock: str
     when: str
     order: int
+    name: str
     title: str
     text: str
 
     def key(self) -> tuple:
-        return (self.clock != "step", _SLOTS.index(self.when), self.order)
+        # Brian2 orders a step's work by slot, order and name, whatever the clock.
+        return (_SLOTS.index(self.when), self.order, self.name)
 
 
 class Assembly:
@@ -133,9 +134,9 @@ class Assembly:
         for what in ("threshold", "reset"):
             if kwargs.get(what):
                 text += f"\n{what}: {kwargs[what].strip()}"
-        self._add("step" if clock is None else clock.name, "groups", 0,
-                  f"{name}: {title} ({n} units"
-                  + (f", method={method!r})" if method else ")"), text)
+        self._add("groups", 0, f"{name}_stateupdater",
+                  f"{name}: {title} ({n} units" + (f", method={method!r})" if method else ")"),
+                  text)
         self.objects.append(group)
         return group
 
@@ -164,8 +165,7 @@ class Assembly:
         if state is not None:
             syn.state_updater.when, syn.state_updater.order = state
         kind = "all-to-all" if all_to_all else f"{len(i)} synapses"
-        self._add("step" if clock is None else clock.name, when, order,
-                  f"{name}: {title}, {source.name} -> {target.name} ({kind})",
+        self._add(when, order, name, f"{name}: {title}, {source.name} -> {target.name} ({kind})",
                   equations.strip())
         self.objects.append(syn)
         return syn
@@ -176,15 +176,13 @@ class Assembly:
         kwargs = {"clock": clock} if clock is not None else {}
         owner.run_regularly(code, when=when, order=order, name=name, **kwargs)
         every = "every step" if clock is None else f"every tick of {clock.name}"
-        self._add("step" if clock is None else clock.name, when, order,
-                  f"{name}: {title}, {every}", code.strip())
+        self._add(when, order, name, f"{name}: {title}, {every}", code.strip())
 
     def at_trial_start(self, owner, code: str, name: str, order: int = 1) -> None:
         """Run ``code`` on ``owner`` at the start of every trial."""
         owner.run_regularly(code, clock=self.trial_clock, when="start", order=order,
                             name=name)
-        self._add(self.trial_clock.name, "start", order, f"{name}: at each trial start",
-                  code.strip())
+        self._add("start", order, name, f"{name}: at each trial start", code.strip())
 
     def monitor(self, name: str, source, variables, when: str, order: int,
                 per_trial: bool = False, clock: b2.Clock | None = None) -> b2.StateMonitor:
@@ -194,6 +192,10 @@ class Assembly:
         kwargs = {"clock": clock} if clock is not None else {}
         mon = b2.StateMonitor(source, variables, record=True, when=when, order=order,
                               name=name, **kwargs)
+        every = ("at each trial start" if per_trial else "every step" if clock is None
+                 else f"every tick of {clock.name}")
+        self._add(when, order, name, f"{name}: records {source.name}, {every}",
+                  ", ".join(np.atleast_1d(variables)))
         self.objects.append(mon)
         return mon
 
@@ -206,8 +208,8 @@ class Assembly:
         return b2.Network(self.objects)
 
     # ------------------------------------------------------------------- show
-    def _add(self, clock: str, when: str, order: int, title: str, text: str) -> None:
-        self._entries.append(_Entry(clock, when, order, title, text))
+    def _add(self, when: str, order: int, name: str, title: str, text: str) -> None:
+        self._entries.append(_Entry(when, order, name, title, text))
 
     def show(self) -> str:
         """What was built, object by object, in the order Brian2 runs it each step."""
