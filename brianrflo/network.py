@@ -13,7 +13,8 @@ start (0, 1)       read ``x(t)``; at trial starts record the     inputs, trial c
 before_groups (0)  ``u_rec = W h(t-1)``, ``u_in = W_in x(t)``    summed variables
 before_groups (1)  ``phi(u(t))``, ``df/dh``, ``df/du``           hidden
                    (``phi'(u(t))/tau``), ``h_prev = h(t-1)``
-groups             ``h(t)`` (Eq. 1, forward Euler)               hidden state updater
+groups             ``h(t)`` (Eq. 1, forward Euler; a noisy       hidden state updater
+                   model reads the block's noise draws)
 after_groups (0)   ``y(t) = W_out h(t)``                         summed variable
 after_groups (1)   ``eps(t)``, running loss                      error units
 after_groups (2)   ``fb = B eps(t)``                             summed variable
@@ -253,12 +254,6 @@ class BrianNetwork:
                              "(u = u_rec + u_in + u_y)")
         self.feedback = feedback
         self.readout_feedback = bool(readout_feedback)
-        if target == "cpp_standalone" and self.model.stochastic():
-            raise ValueError(
-                "a noisy model (xi) cannot run on target='cpp_standalone': its binary is "
-                "seeded when built, so every block would replay the same noise; use "
-                "target='cython'"
-            )
         self.target = target
         self.threads = check_int("threads", threads, 1)
         if threads > 1 and target != "cpp_standalone":
@@ -270,6 +265,7 @@ class BrianNetwork:
         self._replicas = [w.copy() for w in replicas]
         self._finite = [True] * self.R
         self._trials_run = 0
+        self.noise_ta = None  # the block's noise draws, for a noisy model (_build)
         self._activate(directory)
         self._build()
         if target == "cpp_standalone":
@@ -381,6 +377,11 @@ class BrianNetwork:
         R, T = self.R, self.T
         N, M, K = R * self.n_hidden, R * self.n_in, R * self.n_out
         ns, trial_clock, synapses, objects = self._scaffold(self.model.namespace)
+        terms = len(self.model.noise_terms())
+        if terms:
+            self.noise_ta = b2.TimedArray(np.zeros((self.block_trials * T, terms * N)), dt=DT,
+                                          name="noise_ta")
+            ns["noise_ta"] = self.noise_ta
 
         hidden = b2.NeuronGroup(
             N, self.model.hidden_equations(), method="euler", name="hidden", namespace=ns, dt=DT
@@ -546,10 +547,23 @@ class BrianNetwork:
                 setattr(group, name, value)
 
     # --------------------------------------------------------------------- run
-    def run_block(self, block: Block | Sequence[Block]) -> np.ndarray:
+    def run_block(self, block: Block | Sequence[Block],
+                  noise_seed: int | Sequence[int] | None = None) -> np.ndarray:
         """Run the trials of ``block`` end to end, learning as set up.
 
         Replicas take one block per replica (or one block that all of them run).
+
+        Parameters
+        ----------
+        block
+            The trials, or one block per replica.
+        noise_seed
+            Seed of a noisy model's noise in this block (ignored without noise): one
+            seed (>= 0) for every replica, or one per replica. The draws are made
+            in numpy (``np.random.default_rng(seed)``), so the same seed gives the
+            same noise on every target, and a replica gets the noise it would get
+            alone. ``None`` takes a seed from numpy's global random state, which
+            ``brian2.seed()`` sets, as it sets Brian2's own noise.
 
         Returns
         -------
@@ -584,12 +598,38 @@ class BrianNetwork:
 
         x = lay_out("x", self.n_in)
         target, mask = lay_out("target", self.n_out), lay_out("mask", self.n_out)
+        if self.noise_ta is not None:
+            self._noise = self._draw_noise(steps, noise_seed)
         if self.target == "cpp_standalone":
             losses = self._run_standalone(x, target, mask)
         else:
             losses = self._run_runtime(x, target, mask, steps)
         self._trials_run += n
         return losses[0] if self._single else losses
+
+    def _noise_seeds(self, noise_seed) -> list[int]:
+        if noise_seed is None:
+            return [int(np.random.randint(0, 2**63 - 1, dtype=np.int64))] * self.R
+        if np.ndim(noise_seed) == 0:
+            return [check_int("noise_seed", noise_seed, 0)] * self.R
+        seeds = list(noise_seed)
+        if len(seeds) != self.R:
+            raise ValueError(f"noise_seed must be one seed or a list of one seed per replica "
+                             f"({self.R}), got {len(seeds)} seeds")
+        return [check_int("noise_seed", s, 0) for s in seeds]
+
+    def _draw_noise(self, steps: int, noise_seed) -> np.ndarray:
+        """``noise_ta``'s values for a block: ``(steps, terms * R * N)`` standard normals.
+
+        Replica ``r``'s draws come from its own generator, shaped as for one network,
+        so they do not depend on the other replicas.
+        """
+        terms = len(self.model.noise_terms())
+        draws = [np.random.default_rng(seed).standard_normal((steps, terms, self.n_hidden))
+                 for seed in self._noise_seeds(noise_seed)]
+        # Column i + k * (R * N) (the group's N) is unit i's draw of noise symbol k,
+        # as the hidden units read it (models/rate.py, NOISE_READ).
+        return np.stack(draws, axis=2).reshape(steps, -1)
 
     def _losses(self, records: np.ndarray, last: np.ndarray) -> np.ndarray:
         # The monitor samples at trial starts, before the reset: record k is the
@@ -606,6 +646,9 @@ class BrianNetwork:
         self.readout.t_block = t0
         if self.inputs is not None:
             self.inputs.t_block = t0
+        if self.noise_ta is not None:
+            self.noise_ta.values[:steps] = self._noise
+            self.hidden.t_block = t0
         before = self.loss_monitor.loss.shape[1]
         if self.record:
             self._mark_record()
@@ -619,6 +662,8 @@ class BrianNetwork:
         args.update({self.target_ta: target, self.mask_ta: mask})
         if self.inp is not None:
             args[self.x_ta] = x
+        if self.noise_ta is not None:
+            args[self.noise_ta] = self._noise
         self._device.run(directory=self.directory, with_output=False, run_args=args)
         for fname in glob.glob(os.path.join(self.directory, "static_arrays", "init_*")):
             os.remove(fname)

@@ -350,7 +350,8 @@ class _NumpyEngine:
         self.count = 0
         self.eta = settings.eta
 
-    def run_block(self, block) -> np.ndarray:
+    def run_block(self, block, noise_seed: int | None = None) -> np.ndarray:
+        """Train on every trial of ``block``; the numpy rules' networks have no noise."""
         s, w = self.settings, self.weights
         losses = []
         for k in range(block.n_trials):
@@ -632,9 +633,10 @@ def _loop(task, settings, model, engine, weights, state, rng, size, folder, say,
     while done < settings.trials:
         n = min(size, settings.trials - done)
         rng_before = rng.bit_generator.state
-        # Seeded per block, so noise is the same whether or not the run was resumed.
-        brian2.seed(settings.seed * 1_000_003 + done)
-        block_losses = engine.run_block(task.block(n, rng))
+        # A noisy model's noise is drawn from (seed, trials done): a resumed run and
+        # a retried block replay it.
+        block_losses = engine.run_block(task.block(n, rng),
+                                        noise_seed=settings.seed * 1_000_003 + done)
         message = _diverged(block_losses, limit, done)
         try:
             current = engine.get_weights()

@@ -18,6 +18,7 @@ and ``df/dh``, ``df/du`` are derived symbolically from ``f``. For the paper's
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 
 import brian2 as b2
@@ -26,6 +27,7 @@ import sympy
 from brian2 import Equations
 from brian2.core.functions import exprel as _brian_exprel
 from brian2.core.namespace import DEFAULT_CONSTANTS, DEFAULT_FUNCTIONS, DEFAULT_UNITS
+from brian2.equations.codestrings import Expression
 from brian2.equations.equations import PARAMETER, SUBEXPRESSION, SingleEquation
 from brian2.parsing.sympytools import str_to_sympy, sympy_to_str
 from brian2.units.fundamentalunits import DIMENSIONLESS
@@ -66,6 +68,18 @@ h_prev = h
 dfdh = {dfdh}
 dfdu = {dfdu}
 """
+
+#: Noise: each of the model's noise symbols (``xi``, ``xi_1``, ...; Brian2's white
+#: noise of units ``second**-0.5``) becomes a read of standard-normal draws, made in
+#: numpy per block, divided by ``sqrt(dt)``. Forward Euler then adds
+#: ``dt * g * draw / sqrt(dt) = sqrt(dt) * g * draw``, which is Brian2's Euler-Maruyama
+#: step for ``g * xi``; but the draws are data, so every target runs the same noise and
+#: a resumed run replays it. Column ``i + k*N`` holds unit ``i``'s draws of symbol ``k``.
+NOISE_READ = "(noise_ta(t - t_block, {column}) / sqrt(dt))"
+NOISE_RULE = """
+t_block : second (shared)
+"""
+_NOISE_SYMBOL = re.compile(r"\b(xi(?:_\w+)?)\b")
 
 #: Inputs ``x(t)``, read from a TimedArray once per unit and step.
 INPUTS = """
@@ -165,7 +179,7 @@ UPDATE_FACTORS = {
 RULE_NAMES = frozenset(
     {"u_rec", "u_in", "u_y", "fb", "h_prev", "dfdh", "dfdu", "h0", "dale_sign", "p", "q", "x",
      "y", "eps", "loss", "w_rec", "w_in", "w_out", "b", "dw", "eta", "apply", "scale",
-     "update_period", "x_ta", "target_ta", "mask_ta", "t_block", "inv_2T"}
+     "update_period", "x_ta", "target_ta", "mask_ta", "t_block", "inv_2T", "noise_ta"}
 )
 _SPECIAL = {"t", "dt", "i", "N", "t_in_timesteps", "xi"}
 #: The rule's unit variables a model's equations may read; ``df/dh`` and ``df/du``
@@ -426,7 +440,21 @@ class RateModel:
                 f"undefined names in the model equations: {undefined}; define them as "
                 "parameters or pass their values in namespace"
             )
+        if eqs.stochastic_type == "multiplicative":
+            raise ModelError(
+                f"the noise in dh/dt must be additive: its factors ({self._noise_factors(eqs)}) "
+                "may not depend on h or t; the units are integrated by forward Euler, which "
+                "is right for additive noise only"
+            )
         self.derivatives()  # raises if f has no derivative Brian2 code can compute
+        random = sorted(set().union(*(eq.identifiers for eq in eqs.values())) & set(_RANDOM))
+        if random:
+            # Brian2's generator is seeded once per cpp_standalone binary: every block
+            # would replay its numbers, and a resumed runtime run would not.
+            raise ModelError(
+                f"the model calls {random}, Brian2's random functions; give the units noise "
+                "through xi instead (drawn per block, the same on every target)"
+            )
         self._check_units(eqs)
 
     def _checked_params(self, eqs: Equations) -> dict:
@@ -538,7 +566,19 @@ class RateModel:
 
     def stochastic(self) -> bool:
         """Whether the units receive noise (``xi``)."""
-        return bool(self._parse()["h"].expr.split_stochastic()[1])
+        return bool(self.noise_terms())
+
+    def noise_terms(self) -> tuple[str, ...]:
+        """The model's noise symbols (``xi``, ``xi_1``, ...), sorted.
+
+        Symbol ``k`` reads columns ``k*N`` to ``(k+1)*N - 1`` of ``noise_ta``.
+        """
+        return tuple(sorted(self._parse().stochastic_variables))
+
+    @staticmethod
+    def _noise_factors(eqs: Equations) -> str:
+        return ", ".join(f"{name}: {factor.code!r}"
+                         for name, factor in sorted(eqs["h"].expr.split_stochastic()[1].items()))
 
     def has_parameter(self, name: str) -> bool:
         """Whether ``name`` is a per-unit parameter of the model."""
@@ -552,16 +592,26 @@ class RateModel:
         :meth:`hidden_derivative_code` sets once per step, so that ``phi(u)`` (a
         transcendental for the paper's units) is computed once per unit and step
         for both the state update and ``df/du``, as the numpy reference does.
+        Noise symbols become reads of the block's draws (:data:`NOISE_READ`).
         """
         eqs = self._parse()
+        replaced = {}
         if "phi" in eqs.subexpr_names:
             phi = eqs["phi"]
-            eqs = Equations([
-                SingleEquation(PARAMETER, "phi", dimensions=phi.dim, var_type=phi.var_type)
-                if eq.varname == "phi" else eq
-                for eq in eqs.values()
-            ])
-        return eqs + Equations(HIDDEN_RULE)
+            replaced["phi"] = SingleEquation(PARAMETER, "phi", dimensions=phi.dim,
+                                             var_type=phi.var_type)
+        terms = self.noise_terms()
+        if terms:
+            h = eqs["h"]
+            reads = {name: NOISE_READ.format(column="i" if k == 0 else f"i + {k} * N")
+                     for k, name in enumerate(terms)}
+            code = _NOISE_SYMBOL.sub(lambda m: reads.get(m.group(1), m.group(0)), h.expr.code)
+            replaced["h"] = SingleEquation(h.type, "h", dimensions=h.dim, var_type=h.var_type,
+                                           expr=Expression(code), flags=h.flags)
+        if replaced:
+            eqs = Equations([replaced.get(eq.varname, eq) for eq in eqs.values()])
+        rule = HIDDEN_RULE + NOISE_RULE if terms else HIDDEN_RULE
+        return eqs + Equations(rule)
 
     def hidden_derivative_code(self) -> str:
         """Per-step code computing ``phi`` (if the model has it), ``df/dh`` and ``df/du``."""
@@ -592,6 +642,12 @@ class RateModel:
         parts = [
             ("hidden units (NeuronGroup, method='euler')", str(self.hidden_equations())),
             ("hidden units, every step before the state update", self.hidden_derivative_code()),
+        ]
+        if self.stochastic():
+            parts.append(("noise_ta (TimedArray), filled before every block",
+                          "standard normals from numpy's default_rng(the block's noise seed); "
+                          f"column i + k*N: unit i, noise symbol k of {list(self.noise_terms())}"))
+        parts += [
             ("inputs (NeuronGroup)", INPUTS + "\nevery step: " + INPUTS_READ),
             ("error units (NeuronGroup)", ERROR + "\nevery step:" + ERROR_UPDATE),
             ("recurrent synapses hidden -> hidden", RECURRENT),

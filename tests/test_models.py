@@ -134,8 +134,3 @@ def test_other_models_need_a_brian2_engine():
     with pytest.raises(ValueError, match="Brian2 engines"):
         train(Periodic(20), Settings(rule="bptt", target="reference", model="rate-sigmoid"),
               progress=False)
-
-
-def test_noisy_model_refuses_standalone(weights):
-    with pytest.raises(ValueError, match="same noise"):
-        BrianNetwork(weights, T, target="cpp_standalone", model=MODELS["rate-noisy"])
