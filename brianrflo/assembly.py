@@ -15,6 +15,7 @@ the block's values passed as ``run_args``.
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import tempfile
 from dataclasses import dataclass
@@ -142,12 +143,14 @@ class Assembly:
 
     def synapses(self, name: str, source, target, equations: str, when: str, order: int,
                  title: str, connect: tuple | None = None, clock: b2.Clock | None = None,
-                 state: tuple[str, int] | None = None) -> b2.Synapses:
+                 state: tuple[str, int] | None = None,
+                 summed: dict[str, tuple[str, int]] | None = None) -> b2.Synapses:
         """Synapses ``source -> target`` whose summed variables run at ``when``/``order``.
 
         Without ``connect`` (an ``(i, j)`` pair) they are all-to-all within each
         replica (:func:`pre_post`), dense on cpp_standalone; ``state`` schedules
-        their state updater (differential equations), if any.
+        their state updater (differential equations), if any, and ``summed`` gives
+        single summed variables (``'u_y_post'``) a ``(when, order)`` of their own.
         """
         all_to_all = connect is None
         dense = self.dense and all_to_all
@@ -160,13 +163,17 @@ class Assembly:
         syn.connect(i=np.asarray(i, dtype=int), j=np.asarray(j, dtype=int))
         if dense:
             mark_dense(syn, self.R, n_pre, n_post)
-        for updater in syn.summed_updaters.values():
-            updater.when, updater.order = when, order
+        summed = summed or {}
+        for var, updater in syn.summed_updaters.items():
+            updater.when, updater.order = summed.get(var, (when, order))
         if state is not None:
             syn.state_updater.when, syn.state_updater.order = state
         kind = "all-to-all" if all_to_all else f"{len(i)} synapses"
         self._add(when, order, name, f"{name}: {title}, {source.name} -> {target.name} ({kind})",
                   equations.strip())
+        for var, (w, o) in summed.items():
+            self._add(w, o, f"{name}_{var}", f"{name}: summed {var} of the synapses above",
+                      f"{var} (summed)")
         self.objects.append(syn)
         return syn
 
@@ -277,17 +284,22 @@ class Simulation:
         self._stale = False
         self.folder: ProjectFolder | None = None
         if target == "cpp_standalone":
-            for old in _live_standalone:
-                old._stale = True
-                if old.folder is not None:
-                    old.folder.release()
-            _live_standalone[:] = [self]
+            while _live_standalone:  # no name may keep the old one alive (see below)
+                _live_standalone[0]._stale = True
+                if _live_standalone[0].folder is not None:
+                    _live_standalone[0].folder.release()
+                del _live_standalone[0]
+            _live_standalone.append(self)
             if directory is None:
                 raise ValueError("a cpp_standalone Simulation needs its project directory")
             self.folder = ProjectFolder(directory)
             directory = self.folder.path
             self.directory = directory
             reinit_devices()
+            # Brian2 names code objects uniquely among live objects: unless the
+            # last network's are collected now, this project's files get other
+            # names (``*_codeobject_1``) and nothing of a cached build is reused.
+            gc.collect()
             b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
             b2.prefs.devices.cpp_standalone.openmp_threads = threads if threads > 1 else 0
             # Kept: a runtime network made meanwhile switches Brian2's global device.

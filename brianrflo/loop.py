@@ -240,9 +240,8 @@ class LoopNetwork:
         bounds = a.synapses("bounds", cursor, striatum, eqs.BOUNDS, "start", 1,
                             "workspace bounds", connect=pre_post(2, M), clock=syllable)
         bounds.reach = to_synapses(self.length * reach_directions(M))
-        wta = a.synapses("wta", striatum, striatum, eqs.COMPETITION, "start", 3,
-                         "competition", clock=syllable)
-        wta.summed_updaters["hit_post"].order = 5
+        a.synapses("wta", striatum, striatum, eqs.COMPETITION, "start", 3, "competition",
+                   clock=syllable, summed={"hit_post": ("start", 5)})
         a.synapses("gate", striatum, thalamus, eqs.GATE, "start", 5, "thalamic gate",
                    connect=(np.arange(M), np.arange(M)), clock=syllable)
         self.monitor = a.monitor("striatum_monitor", striatum,

@@ -38,18 +38,11 @@ Python only acts between blocks.
 
 from __future__ import annotations
 
-import glob
 import hashlib
-import os
-import tempfile
 from collections.abc import Sequence
 from typing import Literal
 
-import brian2 as b2
 import numpy as np
-from brian2 import ms
-from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
-from brian2.devices.device import reinit_devices
 
 from brianrflo.models.rate import (
     ERROR,
@@ -66,24 +59,23 @@ from brianrflo.models.rate import (
 )
 from brianrflo.tasks.base import Block
 
-from .dense import DenseCodeObject, mark_dense
+from .assembly import (
+    DT,
+    TARGETS,
+    Assembly,
+    Simulation,
+    from_synapses,
+    pre_post,
+    standalone_folder,
+    to_synapses,
+)
 from .validation import check_int, check_real
 from .weights import Weights, dale_signs
 
 __all__ = ["BrianNetwork", "TARGETS", "DT", "check_tau", "pre_post", "to_synapses",
            "from_synapses", "update_period"]
 
-#: One step of the paper's discrete-time map.
-DT = 1 * ms
-
-#: Code-generation targets: Brian2's runtime cython (and numpy, for debugging)
-#: and the C++ standalone device.
-TARGETS = ("cython", "numpy", "cpp_standalone")
-
 Target = Literal["cython", "numpy", "cpp_standalone"]
-
-# Only one cpp_standalone project can be live in a Brian2 process.
-_live_standalone: list[BrianNetwork] = []
 
 
 def update_period(update: str | int) -> int | None:
@@ -116,37 +108,6 @@ def check_tau(tau, n_hidden: int) -> np.ndarray:
             f"got an array of shape {arr.shape}"
         )
     return arr
-
-
-def pre_post(n_pre: int, n_post: int, replicas: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """All-to-all ``(i, j)`` for ``Synapses.connect``, presynaptic unit by presynaptic unit.
-
-    Synapse ``k = b * n_post + a`` is ``b -> a``. Consecutive synapses thus reach
-    different targets, so a summed variable's scatter-add never waits on its own
-    last write (at N = 100 it runs 3x faster than in ``W.ravel()`` order,
-    ``benchmarks/scatter_order.py``), while each target still sums its inputs in
-    presynaptic order. A weight matrix
-    ``W[post, pre]`` maps to the synapses by :func:`to_synapses` and back by
-    :func:`from_synapses`. With ``replicas = R`` the groups hold ``R`` blocks of
-    units, each connected only to its own block, and the synapses of replica ``r``
-    follow those of ``r - 1``.
-    """
-    i = np.repeat(np.arange(n_pre), n_post)
-    j = np.tile(np.arange(n_post), n_pre)
-    r = np.repeat(np.arange(replicas), i.size)
-    return np.tile(i, replicas) + r * n_pre, np.tile(j, replicas) + r * n_post
-
-
-def to_synapses(w: np.ndarray) -> np.ndarray:
-    """Matrices ``W[..., post, pre]`` (replicas first) as synapse values in
-    :func:`pre_post` order."""
-    return np.swapaxes(np.asarray(w, dtype=np.float64), -1, -2).ravel()
-
-
-def from_synapses(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Synapse values in :func:`pre_post` order as matrices of ``shape`` ``(..., post, pre)``."""
-    *lead, n_post, n_pre = shape
-    return np.swapaxes(np.asarray(values).reshape(*lead, n_pre, n_post), -1, -2).copy()
 
 
 class BrianNetwork:
@@ -266,13 +227,10 @@ class BrianNetwork:
         self._finite = [True] * self.R
         self._trials_run = 0
         self.noise_ta = None  # the block's noise draws, for a noisy model (_build)
-        self._activate(directory)
+        self.sim = Simulation(target, directory or standalone_folder(self._key()), self.threads)
         self._build()
-        if target == "cpp_standalone":
-            self.net.run(self.block_trials * self.T * DT, namespace={})
-            self._device.build(directory=self.directory, run=False)
-        else:
-            self.net.store("fresh")  # what restart() returns to
+        self.sim.build(self.net, self.block_trials * self.T)
+        if target != "cpp_standalone":  # a standalone binary takes them with every block
             self.set_weights(replicas[0] if self._single else replicas)
             self.eta = eta
 
@@ -302,144 +260,81 @@ class BrianNetwork:
             parts += (sorted(params.items()),)
         return hashlib.sha1(repr(parts).encode()).hexdigest()[:12]
 
-    def _activate(self, directory: str | None) -> None:
-        if self.target == "cpp_standalone":
-            for old in _live_standalone:
-                old._stale = True
-            _live_standalone[:] = [self]
-            self.directory = directory or os.path.join(
-                tempfile.gettempdir(), "brianrflo_standalone", self._key()
-            )
-            reinit_devices()
-            b2.set_device("cpp_standalone", directory=self.directory, build_on_run=False)
-            b2.prefs.devices.cpp_standalone.openmp_threads = (
-                self.threads if self.threads > 1 else 0)
-            # Kept: a runtime network made meanwhile switches Brian2's global device.
-            self._device = b2.get_device()
-        else:
-            if isinstance(b2.get_device(), CPPStandaloneDevice):
-                b2.set_device("runtime")
-            b2.prefs.codegen.target = self.target
-        self._stale = False
+    @property
+    def directory(self) -> str | None:
+        """The cpp_standalone project folder (``None`` on the runtime targets)."""
+        return self.sim.directory
 
-    def _ensure_live(self) -> None:
-        if self._stale:
-            raise RuntimeError(
-                "this cpp_standalone network was replaced by a newer one; Brian2 runs "
-                "one standalone project per process, so build it again"
-            )
-        if self.target != "cpp_standalone":
-            if isinstance(b2.get_device(), CPPStandaloneDevice):
-                b2.set_device("runtime")
-            b2.prefs.codegen.target = self.target
-
-    def _scaffold(self, namespace: dict):
-        """What every model's network shares: TimedArrays, namespace, trial clock.
-
-        Returns ``(ns, trial_clock, synapses, objects)``: ``synapses(source, target,
-        eqs, name, when, order)`` makes all-to-all synapses within each replica, with
-        their summed variables scheduled at ``when``/``order``, and adds them to ``objects``.
-        """
+    def _assembly(self, namespace: dict) -> Assembly:
+        """What every model's network shares: TimedArrays, update constants, trial clock."""
         R, T = self.R, self.T
-        M, K = R * self.n_in, R * self.n_out
         steps = self.block_trials * T
-        self.x_ta = b2.TimedArray(np.zeros((steps, max(M, 1))), dt=DT, name="x_ta")
-        self.target_ta = b2.TimedArray(np.zeros((steps, K)), dt=DT, name="target_ta")
-        self.mask_ta = b2.TimedArray(np.zeros((steps, K)), dt=DT, name="mask_ta")
         online = self.period is None
-        ns = {
-            **namespace,
-            "x_ta": self.x_ta,
-            "target_ta": self.target_ta,
-            "mask_ta": self.mask_ta,
-            "update_period": 1 if online else self.period * T,
-            "scale": 1.0 if online else 1.0 / T,
-        }
-        trial_clock = b2.Clock(dt=T * DT, name="trial_clock")
-        objects = []
-
-        def synapses(source, target, eqs, name, when, order):
-            dense = self.target == "cpp_standalone"
-            syn = b2.Synapses(source, target, eqs, method="euler", name=name, namespace=ns, dt=DT,
-                              codeobj_class=DenseCodeObject if dense else None)
-            i, j = pre_post(len(source) // R, len(target) // R, R)
-            if dense:
-                mark_dense(syn, R, len(source) // R, len(target) // R)
-            syn.connect(i=i, j=j)
-            for updater in syn.summed_updaters.values():
-                updater.when, updater.order = when, order
-            objects.append(syn)
-            return syn
-
-        return ns, trial_clock, synapses, objects
+        a = Assembly({**namespace, "update_period": 1 if online else self.period * T,
+                      "scale": 1.0 if online else 1.0 / T}, T, replicas=R,
+                     dense=self.target == "cpp_standalone")
+        self.x_ta = a.timed_array("x_ta", steps, R * self.n_in)
+        self.target_ta = a.timed_array("target_ta", steps, R * self.n_out)
+        self.mask_ta = a.timed_array("mask_ta", steps, R * self.n_out)
+        return a
 
     def _build(self) -> None:
         R, T = self.R, self.T
         N, M, K = R * self.n_hidden, R * self.n_in, R * self.n_out
-        ns, trial_clock, synapses, objects = self._scaffold(self.model.namespace)
+        a = self._assembly(self.model.namespace)
         terms = len(self.model.noise_terms())
         if terms:
-            self.noise_ta = b2.TimedArray(np.zeros((self.block_trials * T, terms * N)), dt=DT,
-                                          name="noise_ta")
-            ns["noise_ta"] = self.noise_ta
+            self.noise_ta = a.timed_array("noise_ta", self.block_trials * T, terms * N)
 
-        hidden = b2.NeuronGroup(
-            N, self.model.hidden_equations(), method="euler", name="hidden", namespace=ns, dt=DT
-        )
+        hidden = a.group("hidden", N, self.model.hidden_equations(), "hidden units",
+                         method="euler")
         hidden.dale_sign = np.tile(dale_signs(self.n_hidden), R)
         if self.model.has_parameter("tau"):
             hidden.tau = np.tile(self.tau, R) * DT
         for name, value in self._params.items():  # the model's own parameters
             setattr(hidden, name, np.tile(value, R) if np.ndim(value) else value)
-        hidden.run_regularly(self.model.hidden_derivative_code(), when="before_groups",
-                             order=1, name="hidden_derivatives")
-        hidden.run_regularly("h = h0", clock=trial_clock, when="start", order=1,
-                             name="hidden_reset")
-        readout = b2.NeuronGroup(K, ERROR, name="readout", namespace=ns, dt=DT)
+        a.every_step(hidden, self.model.hidden_derivative_code(), "before_groups", 1,
+                     "hidden_derivatives", "phi, df/dh, df/du and h(t-1)")
+        a.at_trial_start(hidden, "h = h0", "hidden_reset")
+        readout = a.group("readout", K, ERROR, "error units")
         readout.inv_2T = 1.0 / (2 * T)
-        readout.run_regularly(ERROR_UPDATE, when="after_groups", order=1, name="readout_error")
-        readout.run_regularly("loss = 0\ny = 0", clock=trial_clock, when="start", order=1,
-                              name="readout_reset")
-        objects += [hidden, readout]
+        a.every_step(readout, ERROR_UPDATE, "after_groups", 1, "readout_error",
+                     "error and loss")
+        a.at_trial_start(readout, "loss = 0\ny = 0", "readout_reset")
 
-        rec = synapses(hidden, hidden, RECURRENT, "rec", "before_groups", 0)
-        rec.run_regularly("p = 0", clock=trial_clock, when="start", order=1, name="rec_reset")
-        out = synapses(hidden, readout, READOUT, "out", "after_groups", 0)
-        fb = synapses(readout, hidden, feedback_equations(self.feedback, self.readout_feedback),
-                      "fb", "after_groups", 2)
-        if self.readout_feedback:  # y(t-1) enters u(t), before the units' update
-            fb.summed_updaters["u_y_post"].when = "before_groups"
-            fb.summed_updaters["u_y_post"].order = 0
+        rec = a.synapses("rec", hidden, hidden, RECURRENT, "before_groups", 0,
+                         "recurrent synapses")
+        a.at_trial_start(rec, "p = 0", "rec_reset")
+        out = a.synapses("out", hidden, readout, READOUT, "after_groups", 0, "readout synapses")
+        # With readout feedback, y(t-1) enters u(t) before the units' update.
+        fb = a.synapses("fb", readout, hidden,
+                        feedback_equations(self.feedback, self.readout_feedback),
+                        "after_groups", 2, "error-feedback synapses",
+                        summed={"u_y_post": ("before_groups", 0)}
+                        if self.readout_feedback else None)
         learners = [(out, "w_out"), (rec, "w_rec")]
         if self.feedback == "symmetric":
             learners.append((fb, "b"))
         inputs = inp = None
         if M:
-            inputs = b2.NeuronGroup(M, INPUTS, name="inputs", namespace=ns, dt=DT)
-            inputs.run_regularly(INPUTS_READ, when="start", order=0, name="inputs_read")
-            objects.append(inputs)
-            inp = synapses(inputs, hidden, INPUT, "inp", "before_groups", 0)
-            inp.run_regularly("q = 0", clock=trial_clock, when="start", order=1,
-                              name="inp_reset")
+            inputs = a.group("inputs", M, INPUTS, "inputs")
+            a.every_step(inputs, INPUTS_READ, "start", 0, "inputs_read", "x(t)")
+            inp = a.synapses("inp", inputs, hidden, INPUT, "before_groups", 0, "input synapses")
+            a.at_trial_start(inp, "q = 0", "inp_reset")
             learners.append((inp, "w_in"))
         for syn, name in learners:
-            syn.run_regularly(self.model.update_code(name, self.dale), when="after_groups", order=3,
-                              name=f"{syn.name}_update")
+            a.every_step(syn, self.model.update_code(name, self.dale), "after_groups", 3,
+                         f"{syn.name}_update", f"trace and {name} update")
 
-        self.loss_monitor = b2.StateMonitor(
-            readout, "loss", record=True, clock=trial_clock, when="start", order=0,
-            name="loss_monitor",
-        )
-        objects.append(self.loss_monitor)
+        self.loss_monitor = a.monitor("loss_monitor", readout, "loss", "start", 0,
+                                      per_trial=True)
         if self.record:
-            self.h_monitor = b2.StateMonitor(hidden, "h", record=True, when="after_groups",
-                                             order=10, name="h_monitor")
-            self.y_monitor = b2.StateMonitor(readout, ["y", "eps"], record=True,
-                                             when="after_groups", order=10, name="y_monitor")
-            objects += [self.h_monitor, self.y_monitor]
+            self.h_monitor = a.monitor("h_monitor", hidden, "h", "after_groups", 10)
+            self.y_monitor = a.monitor("y_monitor", readout, ["y", "eps"], "after_groups", 10)
         self.hidden, self.readout, self.inputs = hidden, readout, inputs
         self.rec, self.out, self.fb, self.inp = rec, out, fb, inp
-        self.net = b2.Network(objects)
+        self.assembly = a
+        self.net = a.network()
 
     # ----------------------------------------------------------------- weights
     def get_weights(self) -> Weights | list[Weights]:
@@ -493,7 +388,7 @@ class BrianNetwork:
         self._finite = [True] * self.R
         if self.target == "cpp_standalone":
             return
-        self._ensure_live()
+        self.sim.activate()
         for (group, name), value in self._weight_values().items():
             setattr(group, name, value)
 
@@ -504,9 +399,7 @@ class BrianNetwork:
         non-finite state (pending changes ``dw``, traces, ``h``) would carry on.
         A ``cpp_standalone`` binary starts every block from its initial state anyway.
         """
-        if self.target != "cpp_standalone":
-            self._ensure_live()
-            self.net.restore("fresh")
+        self.sim.restart()
         self.set_weights(weights)
         self.eta = eta
 
@@ -570,7 +463,7 @@ class BrianNetwork:
         ndarray, shape (n,), or (R, n) for replicas
             The loss of each trial (paper Eq. 2), computed in compiled code.
         """
-        self._ensure_live()
+        self.sim.activate()
         blocks = [block] * self.R if isinstance(block, Block) else list(block)
         if len(blocks) != self.R:
             raise ValueError(f"the network has {self.R} replicas, got {len(blocks)} blocks")
@@ -637,36 +530,33 @@ class BrianNetwork:
         per_unit = np.concatenate([records[:, 1:], last[:, None]], axis=1)
         return per_unit.reshape(self.R, -1, per_unit.shape[1]).sum(axis=1)
 
-    def _run_runtime(self, x, target, mask, steps) -> np.ndarray:
-        if self.n_in:
-            self.x_ta.values[:steps] = x
-        self.target_ta.values[:steps] = target
-        self.mask_ta.values[:steps] = mask
-        t0 = self.net.t
-        self.readout.t_block = t0
-        if self.inputs is not None:
-            self.inputs.t_block = t0
-        if self.noise_ta is not None:
-            self.noise_ta.values[:steps] = self._noise
-            self.hidden.t_block = t0
-        before = self.loss_monitor.loss.shape[1]
-        if self.record:
-            self._mark_record()
-        self.net.run(steps * DT, namespace={})
-        records = self.loss_monitor.loss[:, before:]
-        return self._losses(records, self.readout.loss[:])
-
-    def _run_standalone(self, x, target, mask) -> np.ndarray:
-        args = {getattr(group, name): value for (group, name), value in
-                {**self._weight_values(), **self._eta_values()}.items()}
-        args.update({self.target_ta: target, self.mask_ta: mask})
+    def _block_args(self, x, target, mask) -> dict:
+        """The block's inputs, targets, masks and noise, as :meth:`Simulation.run` takes them."""
+        args = {self.target_ta: target, self.mask_ta: mask}
         if self.inp is not None:
             args[self.x_ta] = x
         if self.noise_ta is not None:
             args[self.noise_ta] = self._noise
-        self._device.run(directory=self.directory, with_output=False, run_args=args)
-        for fname in glob.glob(os.path.join(self.directory, "static_arrays", "init_*")):
-            os.remove(fname)
+        return args
+
+    def _run_runtime(self, x, target, mask, steps) -> np.ndarray:
+        args = self._block_args(x, target, mask)
+        for group in (self.readout, self.inputs, self.hidden):
+            if group is not None and "t_block" in group.variables:
+                args[group, "t_block"] = self.net.t
+        before = self.loss_monitor.loss.shape[1]
+        if self.record:
+            self._mark_record()
+        self.sim.run(steps, args)
+        records = self.loss_monitor.loss[:, before:]
+        return self._losses(records, self.readout.loss[:])
+
+    def _run_standalone(self, x, target, mask) -> np.ndarray:
+        # Every run of the binary starts from its initial state: the weights and
+        # rates go in with the block.
+        args = {**self._weight_values(), **self._eta_values(),
+                **self._block_args(x, target, mask)}
+        self.sim.run(self.block_trials * self.T, args)
         read = self._read_weights()
         self._finite = [w is not None for w in read]
         self._replicas = [old if w is None else w

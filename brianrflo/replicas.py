@@ -14,7 +14,6 @@ import dataclasses
 import time
 from collections.abc import Callable
 
-import brian2
 import numpy as np
 
 from brianrflo.tasks.base import Task
@@ -124,7 +123,6 @@ def replica_sweep(
     limit = settings.explode * np.maximum(untrained, 1e-12)
     while done < settings.trials:
         n = min(size, settings.trials - done)
-        brian2.seed(int(seeds[0]) * 1_000_003 + done)
         blocks = {s: task.block(n, rng) for s, rng in rngs.items()}
         block_losses = net.run_block([blocks[int(s)] for s in seed_r])
         current = net.replica_weights()

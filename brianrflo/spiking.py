@@ -94,65 +94,62 @@ class SpikingNetwork(BrianNetwork):
         N, M, K, T = self.n_hidden, self.n_in, self.n_out, self.T
         m: LIFModel = self.model
         tau_m = float(self.tau[0])
-        ns, trial_clock, synapses, objects = self._scaffold(
-            {**m.namespace, "tau_m": tau_m * DT, "tau_m_steps": tau_m})
+        a = self._assembly({**m.namespace, "tau_m": tau_m * DT, "tau_m_steps": tau_m})
 
-        hidden = b2.NeuronGroup(
-            N, lif.LIF_EQUATIONS, threshold=lif.THRESHOLD, reset=lif.RESET,
-            refractory=(m.n_ref + 1) * DT, method="euler", name="hidden", namespace=ns, dt=DT,
-        )
+        hidden = a.group("hidden", N, lif.LIF_EQUATIONS, "hidden LIF units", method="euler",
+                         threshold=lif.THRESHOLD, reset=lif.RESET,
+                         refractory=(m.n_ref + 1) * DT)
         hidden.thresholder["spike"].when = "thresholds"
         hidden.resetter["spike"].when = "resets"
         hidden.dale_sign = dale_signs(N)
-        hidden.run_regularly(lif.PSEUDO_DERIVATIVE, when="before_thresholds", order=0,
-                             name="hidden_psi")
-        hidden.run_regularly(lif.FILTERS, when="after_resets", order=0, name="hidden_filters")
-        hidden.run_regularly(lif.HIDDEN_RESET, clock=trial_clock, when="start", order=1,
-                             name="hidden_reset")
-        readout = b2.NeuronGroup(K, ERROR, name="readout", namespace=ns, dt=DT)
+        a.every_step(hidden, lif.PSEUDO_DERIVATIVE, "before_thresholds", 0, "hidden_psi",
+                     "pseudo-derivative")
+        a.every_step(hidden, lif.FILTERS, "after_resets", 0, "hidden_filters",
+                     "filtered spike trains")
+        a.at_trial_start(hidden, lif.HIDDEN_RESET, "hidden_reset")
+        readout = a.group("readout", K, ERROR, "error units")
         readout.inv_2T = 1.0 / (2 * T)
-        readout.run_regularly(ERROR_UPDATE, when="after_resets", order=2, name="readout_error")
-        readout.run_regularly("loss = 0\ny = 0", clock=trial_clock, when="start", order=1,
-                              name="readout_reset")
-        objects += [hidden, readout]
+        a.every_step(readout, ERROR_UPDATE, "after_resets", 2, "readout_error",
+                     "error and loss")
+        a.at_trial_start(readout, "loss = 0\ny = 0", "readout_reset")
 
-        rec = synapses(hidden, hidden, lif.RECURRENT, "rec", "before_groups", 0)
-        rec.run_regularly(lif.TRACE_REC, when="before_thresholds", order=1, name="rec_trace")
-        rec.run_regularly("p = 0", clock=trial_clock, when="start", order=1, name="rec_reset")
-        out = synapses(hidden, readout, lif.READOUT, "out", "after_resets", 1)
-        fb = synapses(readout, hidden, FEEDBACK, "fb", "after_resets", 3)
+        rec = a.synapses("rec", hidden, hidden, lif.RECURRENT, "before_groups", 0,
+                         "recurrent synapses")
+        a.every_step(rec, lif.TRACE_REC, "before_thresholds", 1, "rec_trace",
+                     "eligibility trace")
+        a.at_trial_start(rec, "p = 0", "rec_reset")
+        out = a.synapses("out", hidden, readout, lif.READOUT, "after_resets", 1,
+                         "readout synapses")
+        fb = a.synapses("fb", readout, hidden, FEEDBACK, "after_resets", 3,
+                        "error-feedback synapses")
         learners = [(out, "w_out"), (rec, "w_rec")]
         inputs = inp = None
         if M:
-            inputs = b2.NeuronGroup(M, lif.INPUTS, name="inputs", namespace=ns, dt=DT)
-            inputs.run_regularly(lif.INPUTS_READ, when="start", order=2, name="inputs_read")
-            inputs.run_regularly("xbar = 0", clock=trial_clock, when="start", order=1,
-                                 name="inputs_reset")
-            objects.append(inputs)
-            inp = synapses(inputs, hidden, lif.INPUT, "inp", "before_groups", 0)
-            inp.run_regularly(lif.TRACE_IN, when="before_thresholds", order=1, name="inp_trace")
-            inp.run_regularly("q = 0", clock=trial_clock, when="start", order=1,
-                              name="inp_reset")
+            inputs = a.group("inputs", M, lif.INPUTS, "inputs")
+            a.every_step(inputs, lif.INPUTS_READ, "start", 2, "inputs_read",
+                         "x(t) and its filter")
+            a.at_trial_start(inputs, "xbar = 0", "inputs_reset")
+            inp = a.synapses("inp", inputs, hidden, lif.INPUT, "before_groups", 0,
+                             "input synapses")
+            a.every_step(inp, lif.TRACE_IN, "before_thresholds", 1, "inp_trace",
+                         "eligibility trace")
+            a.at_trial_start(inp, "q = 0", "inp_reset")
             learners.append((inp, "w_in"))
         for syn, name in learners:
-            syn.run_regularly(m.update_code(name, self.dale), when="after_resets", order=4,
-                              name=f"{syn.name}_update")
+            a.every_step(syn, m.update_code(name, self.dale), "after_resets", 4,
+                         f"{syn.name}_update", f"{name} update")
 
-        self.loss_monitor = b2.StateMonitor(
-            readout, "loss", record=True, clock=trial_clock, when="start", order=0,
-            name="loss_monitor",
-        )
-        objects.append(self.loss_monitor)
+        self.loss_monitor = a.monitor("loss_monitor", readout, "loss", "start", 0,
+                                      per_trial=True)
         if self.record:
-            self.h_monitor = b2.StateMonitor(hidden, ["v", "z", "r", "psi"], record=True,
-                                             when="end", order=10, name="h_monitor")
-            self.y_monitor = b2.StateMonitor(readout, ["y", "eps"], record=True,
-                                             when="end", order=10, name="y_monitor")
+            self.h_monitor = a.monitor("h_monitor", hidden, ["v", "z", "r", "psi"], "end", 10)
+            self.y_monitor = a.monitor("y_monitor", readout, ["y", "eps"], "end", 10)
             self.spike_monitor = b2.SpikeMonitor(hidden, name="spike_monitor")
-            objects += [self.h_monitor, self.y_monitor, self.spike_monitor]
+            a.add(self.spike_monitor)
         self.hidden, self.readout, self.inputs = hidden, readout, inputs
         self.rec, self.out, self.fb, self.inp = rec, out, fb, inp
-        self.net = b2.Network(objects)
+        self.assembly = a
+        self.net = a.network()
 
     # --------------------------------------------------------------------- run
     def _mark_record(self) -> None:

@@ -36,8 +36,7 @@ def compiler_available() -> bool:
     return any(shutil.which(name) for name in [*names, "g++", "c++", "clang++"])
 
 
-def choose_target(n_hidden: int, network_steps: int, threads: int = 1,
-                  stochastic: bool = False) -> tuple[str, str]:
+def choose_target(n_hidden: int, network_steps: int, threads: int = 1) -> tuple[str, str]:
     """The Brian2 target for a run, and why, in words.
 
     Parameters
@@ -48,14 +47,9 @@ def choose_target(n_hidden: int, network_steps: int, threads: int = 1,
         Time steps the run simulates, summed over networks (trials x T x replicas).
     threads
         OpenMP threads asked for (more than 1 needs cpp_standalone).
-    stochastic
-        Whether the model draws noise (``xi``), which standalone binaries cannot
-        reseed per block.
     """
     if not compiler_available():
         return "numpy", "no C++ compiler found (install g++ for compiled targets)"
-    if stochastic:
-        return "cython", "a noisy model (xi) runs on the runtime target"
     if threads > 1:
         return "cpp_standalone", f"{threads} OpenMP threads"
     estimate = cython_seconds(n_hidden, network_steps)

@@ -579,8 +579,7 @@ def _concrete_target(settings: Settings, n_hidden: int, task: Task, model,
     if saved and saved.get("target") not in (None, AUTO):
         target, why = saved["target"], "the target of the run being resumed"
     else:
-        target, why = choose_target(n_hidden, settings.trials * task.T, settings.threads,
-                                    isinstance(model, RateModel) and model.stochastic())
+        target, why = choose_target(n_hidden, settings.trials * task.T, settings.threads)
     say(f"target {target} ({why}; choose with --target)")
     return replace(settings, target=target)
 
