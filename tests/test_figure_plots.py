@@ -7,6 +7,7 @@ suptitle says quick or full, every panel names the model and the rule, no legend
 covers plotted data (legend box against the data's display coordinates, checked
 here independently of the placement code), log axes label their ticks one way,
 reference lines have legend entries, interval trials show their Ready/Set cues.
+The same computation checks which engine trained each grid.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.path import Path
 
+from brianrflo import batch
 from brianrflo.figures import (
     PLOTS,
+    Context,
     available,
     interval,
     periodic,
@@ -37,7 +40,7 @@ from brianrflo.figures import (
 from brianrflo.figures import fig4 as fig4_module
 from brianrflo.figures.style import RecordError, figure, place_legends
 from brianrflo.models import MODELS
-from brianrflo.train import RULES
+from brianrflo.train import LOCAL_RULES, RULES
 
 DOCS = FilePath(__file__).resolve().parent.parent / "docs"
 COMMITTED = {p.stem: p for p in [*(DOCS / "figures").glob("*.json"), DOCS / "fig4.json"]}
@@ -227,7 +230,7 @@ def _tiny(monkeypatch):
     def tiny_periodic(ctx):
         s = quick_periodic(ctx)
         s.update(n_hidden=12, trials=30, seeds=2, d_trials=20, sizes=(8, 16),
-                 size_trials=20, aux_trials=20, dale_target="reference")
+                 size_trials=20, aux_trials=20)
         return s
 
     quick_interval = interval.settings
@@ -257,22 +260,48 @@ def _tiny(monkeypatch):
         n_hidden=20, reach_trials=20, loop_trials=20, direct_trials=10, block_trials=10))
 
 
+def _stacked_rules(monkeypatch) -> list[str]:
+    """The rule of every network stack the numpy engine (batch.Replicas) builds from now on."""
+    rules, build = [], batch.Replicas.__init__
+
+    def spy(self, weights, rule, *args, **kwargs):
+        rules.append(rule)
+        build(self, weights, rule, *args, **kwargs)
+
+    monkeypatch.setattr(batch.Replicas, "__init__", spy)
+    return rules
+
+
 @pytest.fixture(scope="module")
 def computed(tmp_path_factory):
     monkeypatch = pytest.MonkeyPatch()
     _tiny(monkeypatch)
+    stacked = _stacked_rules(monkeypatch)
     out = tmp_path_factory.mktemp("tiny")
     try:
         records = {name: run_figure(name, out, quick=True, progress=False)
                    for name in sorted(available())}
     finally:
         monkeypatch.undo()
-    return out, records
+    return out, records, stacked
+
+
+def test_rflo_family_grids_run_as_brian2_replicas_not_on_the_numpy_engine(computed):
+    """Every figure's RFLO-family grid trains on Brian2 (replica_sweep, where a diverging
+    network stops where train() of it alone stops); numpy stacks only numpy-only rules."""
+    stacked = computed[2]
+    assert "bptt" in stacked  # the spy sees the numpy engine where it is used
+    assert not set(stacked) & set(LOCAL_RULES), stacked
+
+
+@pytest.mark.parametrize("module", [periodic, interval, spiking])
+def test_full_runs_train_on_cpp_standalone(module):
+    assert module.settings(Context(out=".", quick=False))["target"] == "cpp_standalone"
 
 
 @pytest.mark.parametrize("name", sorted(COMMITTED))
 def test_figure_drawn_from_its_record(computed, name):
-    out, records = computed
+    out, records, _ = computed
     record = json.loads((out / f"{name}.json").read_text())
     assert record == records[name]
     check_figure(draw(name, record), record)
@@ -283,7 +312,7 @@ def test_figure_drawn_from_its_record(computed, name):
 
 
 def test_interval_trials_show_ready_and_set_cues(computed):
-    out, records = computed
+    out, records, _ = computed
     fig = draw("fig3", records["fig3"])
     cues = _cues(fig)
     for run in records["fig3"]["runs"]:

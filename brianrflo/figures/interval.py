@@ -1,8 +1,9 @@
 """Paper Figure 3: interval matching ("Ready-Set-Go"), RFLO against BPTT.
 
 Networks are trained on delays up to a maximum, updates summed over batches of
-10 trials, then tested without learning on evenly spaced delays: the output's
-peak time after "set" should equal ``T_delay``.
+10 trials (RFLO as Brian2 replicas, cpp_standalone in full runs; BPTT in numpy),
+then tested without learning on evenly spaced delays: the output's peak time
+after "set" should equal ``T_delay``.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from brianrflo.batch import Replicas, sweep
+from brianrflo import reference as ref
 from brianrflo.tasks import IntervalMatching
 from brianrflo.tasks.base import Block
+from brianrflo.weights import Weights
 
 from . import Context, plotter, register
+from .periodic import grid
 from .style import MODEL, figure, header, need, place_legends
 
 TAU = 10.0
@@ -25,7 +28,7 @@ def settings(ctx: Context) -> dict:
     if ctx.quick:  # shorter pulses and delays, a smaller network, larger rates
         return {"n_hidden": 30, "sd": 5.0, "onset": 10, "delay_min": 20, "trials": 1500,
                 "seeds": ctx.seeds or 2, "runs": [("rflo", 60, (0.03,)), ("bptt", 60, (0.03,))],
-                "tests": 9}
+                "tests": 9, "target": "cython"}
     return {"n_hidden": 100, "sd": 15.0, "onset": 50, "delay_min": 50, "trials": 5000,
             "seeds": ctx.seeds or 1,
             # The paper's rates (0.001 RFLO, 0.003 BPTT) and, for RFLO, larger ones: our
@@ -33,7 +36,7 @@ def settings(ctx: Context) -> dict:
             # eta a smaller step than a per-step sum would.
             "runs": [("rflo", 150, (0.001, 0.003, 0.01)), ("rflo", 200, (0.001, 0.003, 0.01)),
                      ("bptt", 250, (0.003,))],
-            "tests": 11}
+            "tests": 11, "target": "cpp_standalone"}
 
 
 def test_block(task: IntervalMatching, n: int) -> Block:
@@ -41,27 +44,20 @@ def test_block(task: IntervalMatching, n: int) -> Block:
     return task.trials(np.linspace(task.delay_min, task.delay_max, n).round())
 
 
-def produced(net: Replicas, task: IntervalMatching, block: Block) -> np.ndarray:
-    """``(R, n)`` interval each replica produces on each test trial.
+def produced(weights: list[Weights], task: IntervalMatching, block: Block) -> np.ndarray:
+    """``(R, n)`` interval each network produces on each test trial.
 
     The output's peak time after "set", taken inside the trial's window: from the
     step after "set" to the last masked step (:meth:`IntervalMatching.peak_delay`),
     never in the untrained padding that makes all trials one length.
     """
-    out = np.empty((net.R, block.n_trials))
-    for k in range(block.n_trials):
-        x, target, mask = (np.repeat(a[None], net.R, axis=0) for a in block.trial(k))
-        y = net.forward(x, target, mask)["y"][:, :, 0].T  # (R, T)
-        out[:, k] = task.peak_delay(y, _repeat(block, k, net.R))
-    return out
+    return np.array([task.peak_delay(_outputs(w, block), block) for w in weights])
 
 
-def _repeat(block: Block, k: int, n: int) -> Block:
-    """Trial ``k`` of ``block``, ``n`` times (one copy per replica's output)."""
-    return Block(x=np.repeat(block.x[k:k + 1], n, axis=0),
-                 target=np.repeat(block.target[k:k + 1], n, axis=0),
-                 mask=np.repeat(block.mask[k:k + 1], n, axis=0),
-                 info={"delay": np.repeat(block.info["delay"][k:k + 1], n)})
+def _outputs(w: Weights, block: Block) -> np.ndarray:
+    """``(n, T)`` output of the frozen network ``w`` on every trial of ``block``."""
+    return np.array([ref.forward(w, *block.trial(k), TAU).y[:, 0]
+                     for k in range(block.n_trials)])
 
 
 def outside_window(task: IntervalMatching, block: Block, got: np.ndarray) -> int:
@@ -100,15 +96,14 @@ def fig3(ctx: Context) -> dict:
         task = IntervalMatching(s["delay_min"], delay_max, s["sd"], s["onset"])
         ctx.say(f"{rule}, T_delay {s['delay_min']}-{delay_max} steps: {s['seeds']} networks x "
                 f"{s['trials']} trials")
-        sw = sweep(task, rule, etas, range(s["seeds"]), s["trials"], n_hidden=s["n_hidden"],
-                   tau=TAU, update=10, eval_trials=20,
-                   progress=ctx.say if ctx.progress else None)
+        sw = grid(task, rule, etas, s["seeds"], s["trials"], s["n_hidden"], s["target"],
+                  update=10, eval_trials=20, progress=ctx.say if ctx.progress else None)
         eta = sw.best_eta()
         rows = sw.select(eta)
-        net = Replicas([sw.weights[r] for r in rows], rule, tau=TAU)
+        trained = [sw.weights[r] for r in rows]
         block = test_block(task, s["tests"])
         delays = block.info["delay"]
-        got = produced(net, task, block)
+        got = produced(trained, task, block)
         out["runs"].append({
             "rule": rule, "delay_min": s["delay_min"], "delay_max": delay_max, "eta": eta,
             "grid": sw.summary(),
@@ -122,19 +117,18 @@ def fig3(ctx: Context) -> dict:
             "slope": [float(np.polyfit(delays, g, 1)[0]) for g in got],
             "tracked": [tracked(delays, g, s["sd"]) for g in got],
             "diverged": int(sw.diverged.sum()),
-            "trace": _trace(net, task, block),
+            "trace": _trace(trained[0], task, block),
         })
     return out
 
 
-def _trace(net: Replicas, task: IntervalMatching, block: Block) -> dict:
-    """The longest test trial of the first network: cues, input, target and output."""
-    y = net.forward(*(np.repeat(a[None], net.R, axis=0) for a in block.trial(-1)))["y"]
+def _trace(w: Weights, task: IntervalMatching, block: Block) -> dict:
+    """The longest test trial of network ``w``: cues, input, target and output."""
     delay = int(block.info["delay"][-1])
     return {"delay": delay, "ready": task.onset, "set": task.onset + delay,
             "go": task.onset + 2 * delay, "time_tau": np.arange(1, task.T + 1) / TAU,
             "input": block.x[-1, :, 0], "target": block.target[-1, :, 0],
-            "output": y[:, 0, 0]}
+            "output": _outputs(w, block)[-1]}
 
 
 @plotter("fig3")

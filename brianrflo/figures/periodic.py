@@ -1,9 +1,10 @@
 """Paper Figure 2 and its supplements: the periodic output task.
 
-Grids of learning rates and seeds run as stacked numpy replicas
-(:mod:`brianrflo.batch`, the same maths the Brian2 model is tested against);
-Dale's law runs in Brian2, since its clipping is compiled code. Sweeps are cached
-in ``OUT/cache`` so ``fig2a``, ``fig2b`` and ``fig2c`` share one grid.
+Grids of learning rates and seeds of the RFLO family (Dale's law included) run
+as replicas of one Brian2 network (:func:`brianrflo.replicas.replica_sweep`,
+cpp_standalone in full runs); BPTT and the other numpy-only rules as stacked numpy
+networks (:func:`brianrflo.batch.sweep`). Sweeps are cached in ``OUT/cache`` so
+``fig2a``, ``fig2b`` and ``fig2c`` share one grid.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from matplotlib.figure import Figure
 
 from brianrflo import reference as ref
 from brianrflo.batch import Sweep, sweep
+from brianrflo.replicas import replica_sweep
 from brianrflo.tasks import Periodic
-from brianrflo.train import Settings, train
+from brianrflo.tasks.base import Task
+from brianrflo.train import LOCAL_RULES, Settings
 from brianrflo.weights import dale_signs
 
 from . import Context, plotter, register
@@ -32,6 +35,9 @@ FULL_GRID = (3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
 #: The paper's best learning rates per period (RFLO, BPTT), for the results table.
 PAPER_BEST = {200: (0.03, 0.03), 400: (0.01, 0.03), 800: (0.001, 0.01), 1600: (0.0003, 0.03)}
 TAU = 10.0
+#: Part of every cache entry's versions: bumped when the same key computes other
+#: numbers (2: the RFLO family moved from the numpy engine to Brian2 replicas).
+CACHE_FORMAT = 2
 
 
 def settings(ctx: Context) -> dict:
@@ -46,7 +52,9 @@ def settings(ctx: Context) -> dict:
                                                          "local-symmetric": (0.01,),
                                                          "nonlocal-random": (0.03,)},
             "sizes": (8, 16, 30, 60), "size_trials": 150,
-            "aux_trials": 200, "dale_target": "cython",
+            # Brian2's runtime target: each shape here runs once, where a
+            # cpp_standalone project would spend longer compiling than training.
+            "aux_trials": 200, "target": "cython",
         }
     return {
         # The paper gives no trial count; its authors' example notebook trains 10,000
@@ -57,7 +65,7 @@ def settings(ctx: Context) -> dict:
         "d_grid": {"rflo": (0.003, 0.01, 0.03), "local-symmetric": (0.003, 0.01, 0.03),
                    "bptt": (0.003, 0.01, 0.03), "nonlocal-random": None},
         "sizes": (10, 20, 30, 60, 120), "size_trials": 1000,
-        "aux_trials": 1000, "dale_target": "cpp_standalone",
+        "aux_trials": 1000, "target": "cpp_standalone",
     }
 
 
@@ -67,8 +75,8 @@ def cache_versions() -> str:
 
     import brianrflo
 
-    return (f"brianrflo {brianrflo.__version__}, brian2 {brian2.__version__}, "
-            f"numpy {np.__version__}")
+    return (f"figure cache {CACHE_FORMAT}, brianrflo {brianrflo.__version__}, "
+            f"brian2 {brian2.__version__}, numpy {np.__version__}")
 
 
 def _read_cache(path: str) -> tuple[Sweep | None, str]:
@@ -97,17 +105,39 @@ def _write_cache(result: Sweep, path: str) -> None:
             os.remove(tmp)
 
 
+def grid(task: Task, rule: str, etas, seeds: int, trials: int, n_hidden: int,
+         target: str, update: str | int = "trial", dale: bool = False, eval_trials: int = 1,
+         progress=None) -> Sweep:
+    """Train ``rule`` at every (eta, seed) pair, on the engine the rule runs on.
+
+    The RFLO family (:data:`~brianrflo.train.LOCAL_RULES`) runs as replicas of one
+    Brian2 network on ``target`` (:func:`~brianrflo.replicas.replica_sweep`): each
+    row, a diverging one included, is :func:`~brianrflo.train.train` of that network
+    alone. The numpy-only rules run as stacked numpy networks
+    (:func:`~brianrflo.batch.sweep`). Seeds are ``0 .. seeds - 1``.
+    """
+    if rule not in LOCAL_RULES:
+        return sweep(task, rule, etas, range(seeds), trials, n_hidden=n_hidden, tau=TAU,
+                     update=update, dale=dale, eval_trials=eval_trials, progress=progress)
+    # About ten blocks: divergence is checked, and the alignment measured, per block.
+    settings = Settings(rule=rule, trials=trials, tau=TAU, update=update, dale=dale,
+                        target=target, block_trials=max(1, min(100, trials // 10)))
+    return replica_sweep(task, settings, etas, range(seeds), n_hidden=n_hidden,
+                         eval_trials=eval_trials, progress=progress)
+
+
 def cached_sweep(ctx: Context, task: Periodic, rule: str, etas, seeds: int, trials: int,
-                 n_hidden: int, **kw) -> Sweep:
-    """:func:`brianrflo.batch.sweep`, stored in ``OUT/cache`` and reused when asked again.
+                 n_hidden: int, target: str, dale: bool = False) -> Sweep:
+    """:func:`grid`, stored in ``OUT/cache`` and reused when asked again.
 
     A cache entry written by other package versions, or unreadable (a run killed
     while writing it), is recomputed, with one line on stderr saying so.
     """
     etas = tuple(float(e) for e in etas)
+    # Brian2 targets may differ in the last bits, so each has its own entry.
+    engine = target if rule in LOCAL_RULES else "numpy"
     key = (f"{rule}_T{task.T}_N{n_hidden}_n{trials}_s{seeds}_"
-           + "-".join(f"{e:g}" for e in etas)
-           + "".join(f"_{k}{v}" for k, v in sorted(kw.items())))
+           + "-".join(f"{e:g}" for e in etas) + f"_{engine}" + ("_dale" if dale else ""))
     path = ctx.path(os.path.join("cache", key + ".npz"))
     if os.path.exists(path):
         cached, why = _read_cache(path)
@@ -115,9 +145,9 @@ def cached_sweep(ctx: Context, task: Periodic, rule: str, etas, seeds: int, tria
             return cached
         print(f"brianrflo: cache {path} {why}; recomputing it", file=sys.stderr, flush=True)
     ctx.say(f"{rule}, T = {task.T}, N = {n_hidden}: {len(etas)} learning rates x {seeds} "
-            f"networks x {trials} trials")
-    result = sweep(task, rule, etas, range(seeds), trials, n_hidden=n_hidden, tau=TAU,
-                   progress=ctx.say if ctx.progress else None, **kw)
+            f"networks x {trials} trials ({engine})")
+    result = grid(task, rule, etas, seeds, trials, n_hidden, target, dale=dale,
+                  progress=ctx.say if ctx.progress else None)
     _write_cache(result, path)
     return result
 
@@ -125,7 +155,7 @@ def cached_sweep(ctx: Context, task: Periodic, rule: str, etas, seeds: int, tria
 def _grid(ctx: Context, s: dict, rule: str, period: int) -> Sweep:
     etas = s["grid"].get((rule, period), ETA_GRID)
     return cached_sweep(ctx, Periodic(period), rule, etas, s["seeds"], s["trials"],
-                        s["n_hidden"])
+                        s["n_hidden"], s["target"])
 
 
 def _quartiles(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -341,7 +371,8 @@ def fig2d(ctx: Context) -> dict:
     for rule in ("rflo", "local-symmetric", "bptt", "nonlocal-random"):
         # RTRL's O(N^4) rule gets BPTT's best rate (they share the gradient's nonlocal part).
         etas = s["d_grid"][rule] or (bptt_eta,)
-        sw = cached_sweep(ctx, task, rule, etas, s["seeds"], s["d_trials"], s["n_hidden"])
+        sw = cached_sweep(ctx, task, rule, etas, s["seeds"], s["d_trials"], s["n_hidden"],
+                          s["target"])
         eta, rows = _best(sw)
         bptt_eta = eta if rule == "bptt" else bptt_eta
         out["rules"][rule] = {"eta": eta, **_scores(sw, rows), "grid": sw.summary(),
@@ -375,29 +406,22 @@ def fig2_dale(ctx: Context) -> dict:
     """``brianrflo figure fig2-dale``: RFLO with Dale's law in Brian2."""
     s = settings(ctx)
     task = Periodic(s["periods"][0])
-    runs = {"rflo": [], "dale": []}
-    flips = 0
-    for seed in range(s["seeds"]):
-        for name, dale in (("rflo", False), ("dale", True)):
-            ctx.say(f"Brian2 {s['dale_target']}: {name}, seed {seed}")
-            result = train(task, Settings(rule="rflo", trials=s["aux_trials"], eta=(0.03,) * 3,
-                                          seed=seed, dale=dale, target=s["dale_target"]),
-                           n_hidden=s["n_hidden"], progress=False)
-            runs[name].append(result)
-            if dale:
-                sign = dale_signs(s["n_hidden"])[None, :]
-                flips += int(np.sum(sign * result.weights.w_rec < 0))
+    # Without Dale's law this is fig2-readout's RFLO grid: the cache computes it once.
+    runs = {name: cached_sweep(ctx, task, "rflo", (0.03,), s["seeds"], s["aux_trials"],
+                               s["n_hidden"], s["target"], dale=dale)
+            for name, dale in (("rflo", False), ("dale", True))}
+    dale = runs["dale"]
+    sign = dale_signs(s["n_hidden"])[None, :]
     trials = np.arange(1, s["aux_trials"] + 1)
     return {
         "model": "rate", "period": task.T, "eta": 0.03,
-        "target": s["dale_target"], "trials": s["aux_trials"], "seeds": s["seeds"],
-        "untrained": _stats([r.untrained_loss for r in runs["dale"]]),
-        "final": {name: _stats([r.final_loss for r in rs]) for name, rs in runs.items()},
-        "sign_flips": flips,
-        "zero_weights": _stats([np.mean(r.weights.w_rec == 0) for r in runs["dale"]]),
-        "curves": {name: band(trials, [r.losses for r in rs], smooth=5)
-                   for name, rs in runs.items()},
-        "w_rec_seed0": _numbers(runs["dale"][0].weights.w_rec),
+        "target": s["target"], "trials": s["aux_trials"], "seeds": s["seeds"],
+        "untrained": _stats(dale.untrained),
+        "final": {name: _stats(sw.final) for name, sw in runs.items()},
+        "sign_flips": sum(int(np.sum(sign * w.w_rec < 0)) for w in dale.weights),
+        "zero_weights": _stats([np.mean(w.w_rec == 0) for w in dale.weights]),
+        "curves": {name: band(trials, sw.losses, smooth=5) for name, sw in runs.items()},
+        "w_rec_seed0": _numbers(dale.weights[0].w_rec),
     }
 
 
@@ -435,7 +459,8 @@ def fig2_readout(ctx: Context) -> dict:
     out = {"model": "rate", "period": task.T, "trials": s["aux_trials"], "seeds": s["seeds"],
            "rules": {}}
     for rule in ("rflo", "readout-only", "recurrent-only"):
-        sw = cached_sweep(ctx, task, rule, (0.03,), s["seeds"], s["aux_trials"], s["n_hidden"])
+        sw = cached_sweep(ctx, task, rule, (0.03,), s["seeds"], s["aux_trials"], s["n_hidden"],
+                          s["target"])
         out["rules"][rule] = {"eta": 0.03, **_scores(sw, slice(None)),
                               "untrained": _stats(sw.untrained),
                               "alignment_end": _stats(sw.alignment[:, -1]),
@@ -469,7 +494,8 @@ def fig2_size(ctx: Context) -> dict:
     task = Periodic(s["periods"][0])
     rows = []
     for n in s["sizes"]:
-        sw = cached_sweep(ctx, task, "rflo", (0.03,), s["seeds"], s["size_trials"], n)
+        sw = cached_sweep(ctx, task, "rflo", (0.03,), s["seeds"], s["size_trials"], n,
+                          s["target"])
         rows.append({"n_hidden": n, **_scores(sw, slice(None)),
                      "untrained": _stats(sw.untrained)})
     return {"model": "rate", "period": task.T, "trials": s["size_trials"], "seeds": s["seeds"],

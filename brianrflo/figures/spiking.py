@@ -2,8 +2,9 @@
 
 LIF networks (:mod:`brianrflo.models.lif`, run by :mod:`brianrflo.spiking` in
 Brian2) on the periodic task at T = 20 tau and on interval matching, several
-seeds each; the rate network (paper model, RFLO, Brian2) on the same periodic
-task with the same seeds and trials, side by side. Panels: loss curves (median,
+seeds each, one network at a time; the rate network (paper model, RFLO, Brian2
+replicas, cpp_standalone in full runs) on the same periodic task with the same
+seeds and trials, side by side. Panels: loss curves (median,
 25/75 percentiles over seeds, running mean over 10 trials), outputs against
 targets, and the spike raster of one network before and after training.
 """
@@ -19,13 +20,14 @@ from brianrflo.tasks import IntervalMatching, Periodic
 from brianrflo.train import Settings, train
 
 from . import Context, plotter, register
-from .periodic import _numbers, _stats, band, draw_band
+from .periodic import _numbers, _stats, band, draw_band, grid
 from .style import figure, header, log_axis, need, place_legends
 
 #: Learning rates (w_out, w_rec, w_in) of the LIF network: the most robust of a small
 #: grid over seeds 0-5 with the numpy reference (periodic, N = 30, 300 trials).
 ETA_LIF = (0.01, 0.001, 0.001)
-#: The paper's best RFLO rate for the rate network at T = 200 (Fig. 2).
+#: The paper's best RFLO rate for the rate network at T = 200 (Fig. 2); one rate
+#: for all three pathways, as the replicas' grid takes it.
 ETA_RATE = (0.03, 0.03, 0.03)
 TAU = 10.0
 SMOOTH = 10
@@ -36,10 +38,10 @@ def settings(ctx: Context) -> dict:
     if ctx.quick:
         return {"n_hidden": 30, "period": 200, "trials": 300, "seeds": ctx.seeds or 3,
                 "interval": {"delay_min": 20, "delay_max": 40, "sd": 4.0, "onset": 10},
-                "interval_trials": 300, "interval_update": "trial"}
+                "interval_trials": 300, "interval_update": "trial", "target": "cython"}
     return {"n_hidden": 30, "period": 200, "trials": 1000, "seeds": ctx.seeds or 5,
             "interval": {"delay_min": 20, "delay_max": 40, "sd": 4.0, "onset": 10},
-            "interval_trials": 1500, "interval_update": "trial"}
+            "interval_trials": 1500, "interval_update": "trial", "target": "cpp_standalone"}
 
 
 def _runs(ctx: Context, task, model: str, eta, trials: int, seeds: int, n_hidden: int,
@@ -53,22 +55,35 @@ def _runs(ctx: Context, task, model: str, eta, trials: int, seeds: int, n_hidden
     return results
 
 
-def _summary(results) -> dict:
-    final = [r.final_loss for r in results]
-    untrained = [r.untrained_loss for r in results]
+def _rows(results, trials: int) -> dict:
+    """What the record keeps of one network per seed (:func:`train` results)."""
+    # A diverged run stops early: pad with NaN so the percentiles skip it.
+    losses = np.full((len(results), trials), np.nan)
+    for row, r in zip(losses, results, strict=True):
+        row[:len(r.losses)] = r.losses
+    return {"final": [r.final_loss for r in results],
+            "untrained": [r.untrained_loss for r in results], "losses": losses,
+            "diverged": sum(r.diverged is not None for r in results),
+            "wall_time": float(sum(r.wall_time for r in results))}
+
+
+def _rate_rows(ctx: Context, task, trials: int, seeds: int, n_hidden: int,
+               target: str) -> dict:
+    """The rate network at :data:`ETA_RATE`, every seed a replica of one Brian2 network."""
+    ctx.say(f"rate, {task.settings()['task']}: {seeds} networks x {trials} trials ({target})")
+    sw = grid(task, "rflo", ETA_RATE[:1], seeds, trials, n_hidden, target, eval_trials=10,
+              progress=ctx.say if ctx.progress else None)
+    return {"final": sw.final.tolist(), "untrained": sw.untrained.tolist(),
+            "losses": sw.losses, "diverged": int(sw.diverged.sum()),
+            "wall_time": sw.wall_time}
+
+
+def _summary(rows: dict) -> dict:
+    final, untrained = rows["final"], rows["untrained"]
     return {"final": _stats(final), "untrained": _stats(untrained),
             "final_over_untrained": _stats(np.array(final) / np.array(untrained)),
             "per_seed": {"final": final, "untrained": untrained},
-            "diverged": sum(r.diverged is not None for r in results),
-            "wall_time_s": float(sum(r.wall_time for r in results))}
-
-
-def _curves(results, trials: int) -> np.ndarray:
-    # A diverged run stops early: pad with NaN so the percentiles skip it.
-    out = np.full((len(results), trials), np.nan)
-    for row, r in zip(out, results, strict=True):
-        row[:len(r.losses)] = r.losses
-    return out
+            "diverged": rows["diverged"], "wall_time_s": rows["wall_time"]}
 
 
 def _zero_loss(task, n: int, seed: int) -> float:
@@ -93,7 +108,6 @@ def spiking(ctx: Context) -> dict:
     interval = IntervalMatching(**s["interval"])
     n = s["n_hidden"]
     lif_p = _runs(ctx, periodic, "lif", ETA_LIF, s["trials"], s["seeds"], n)
-    rate_p = _runs(ctx, periodic, "rate", ETA_RATE, s["trials"], s["seeds"], n)
     lif_i = _runs(ctx, interval, "lif", ETA_LIF, s["interval_trials"], s["seeds"], n,
                   update=s["interval_update"])
 
@@ -124,13 +138,17 @@ def spiking(ctx: Context) -> dict:
         rates[name] = float(len(units) / (periodic.T * s["n_hidden"]))
         rasters[name] = {"units": np.asarray(units).tolist(),
                          "steps": (np.asarray(when) + 1).tolist()}
+    # Last: on cpp_standalone it is the process's one standalone project.
+    rate_p = _rate_rows(ctx, periodic, s["trials"], s["seeds"], n, s["target"])
+    lif_rows = _rows(lif_p, s["trials"])
+    lif_irows = _rows(lif_i, s["interval_trials"])
     drawn = {
         "periodic_curves": {"lif": band(np.arange(1, s["trials"] + 1),
-                                        _curves(lif_p, s["trials"]), SMOOTH),
+                                        lif_rows["losses"], SMOOTH),
                             "rate": band(np.arange(1, s["trials"] + 1),
-                                         _curves(rate_p, s["trials"]), SMOOTH)},
-        "interval_curve": band(np.arange(1, s["interval_trials"] + 1),
-                               _curves(lif_i, s["interval_trials"]), SMOOTH),
+                                         rate_p["losses"], SMOOTH)},
+        "interval_curve": band(np.arange(1, s["interval_trials"] + 1), lif_irows["losses"],
+                               SMOOTH),
         "periodic_output": {"target": _numbers(block.target[0, :, 0]),
                             "before": _numbers(before.y[:, 0]),
                             "after": _numbers(after.y[:, 0])},
@@ -141,11 +159,11 @@ def spiking(ctx: Context) -> dict:
         "lif_parameters": {"tau_m": TAU, **{k_: v for k_, v in model.namespace.items()},
                            "g": model.g},
         "periodic": {"period": s["period"], "trials": s["trials"],
-                     "lif": {"eta": ETA_LIF, **_summary(lif_p)},
+                     "lif": {"eta": ETA_LIF, **_summary(lif_rows)},
                      "rate": {"eta": ETA_RATE, **_summary(rate_p)}},
         "interval": {**s["interval"], "trials": s["interval_trials"],
                      "update": s["interval_update"],
-                     "lif": {"eta": ETA_LIF, **_summary(lif_i)},
+                     "lif": {"eta": ETA_LIF, **_summary(lif_irows)},
                      # What an output stuck at 0 scores on the same evaluation trials:
                      # a network must beat this to have learnt the timed pulse.
                      "zero_output_loss": _zero_loss(interval, 10, 1)},
