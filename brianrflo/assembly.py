@@ -310,6 +310,7 @@ class Simulation:
 
     @property
     def standalone(self) -> bool:
+        """Whether this simulation runs as a cpp_standalone binary."""
         return self.target == "cpp_standalone"
 
     def activate(self) -> None:

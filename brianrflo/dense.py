@@ -22,7 +22,9 @@ import re
 
 from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
 
-__all__ = ["DenseCodeObject", "mark_dense"]
+# DenseCodeObject stays out of __all__: autodoc would read its templater, whose
+# attribute lookup is a template lookup.
+__all__ = ["dense_indices", "ivdep", "mark_dense"]
 
 
 def dense_indices(code: str | list[str], owner_name: str) -> str | list[str]:
