@@ -117,12 +117,16 @@ class Assembly:
 
     # ---------------------------------------------------------------- objects
     def timed_array(self, key: str, rows: int, columns: int | None = None, dt=DT,
-                    name: str | None = None) -> b2.TimedArray:
+                    name: str | None = None, about: str | None = None) -> b2.TimedArray:
         """A TimedArray of zeros (filled per block), known to the equations as ``key``
-        (its Brian2 name is ``name``, default ``key``)."""
+        (its Brian2 name is ``name``, default ``key``); ``about`` says for :meth:`show`
+        what fills it."""
         shape = (rows,) if columns is None else (rows, max(columns, 1))
         ta = b2.TimedArray(np.zeros(shape), dt=dt, name=name or key)
         self.ns[key] = ta
+        if about is not None:
+            self._add("start", -1, key, f"{key}: TimedArray, filled before every block",
+                      about)
         return ta
 
     def group(self, name: str, n: int, equations, title: str, method: str | None = None,
@@ -136,8 +140,7 @@ class Assembly:
             if kwargs.get(what):
                 text += f"\n{what}: {kwargs[what].strip()}"
         self._add("groups", 0, f"{name}_stateupdater",
-                  f"{name}: {title} ({n} units" + (f", method={method!r})" if method else ")"),
-                  text)
+                  f"{name}: {title}" + (f" (method={method!r})" if method else ""), text)
         self.objects.append(group)
         return group
 

@@ -72,7 +72,7 @@ from .assembly import (
 from .validation import check_int, check_real
 from .weights import Weights, dale_signs
 
-__all__ = ["BrianNetwork", "TARGETS", "DT", "check_tau", "pre_post", "to_synapses",
+__all__ = ["BrianNetwork", "describe", "TARGETS", "DT", "check_tau", "pre_post", "to_synapses",
            "from_synapses", "update_period"]
 
 Target = Literal["cython", "numpy", "cpp_standalone"]
@@ -284,7 +284,10 @@ class BrianNetwork:
         a = self._assembly(self.model.namespace)
         terms = len(self.model.noise_terms())
         if terms:
-            self.noise_ta = a.timed_array("noise_ta", self.block_trials * T, terms * N)
+            self.noise_ta = a.timed_array(
+                "noise_ta", self.block_trials * T, terms * N,
+                about="standard normals from numpy's default_rng(the block's noise seed); "
+                      f"column i + k*N: unit i, noise symbol k of {list(self.model.noise_terms())}")
 
         hidden = a.group("hidden", N, self.model.hidden_equations(), "hidden units",
                          method="euler")
@@ -580,3 +583,28 @@ class BrianNetwork:
             "y": np.array(self.y_monitor.y[:, start:]).T,
             "eps": np.array(self.y_monitor.eps[:, start:]).T,
         }
+
+
+def describe(model=None, feedback: str = "random", readout_feedback: bool = False) -> str:
+    """What :class:`BrianNetwork` builds for ``model`` and a rule variant, object by
+    object in the order Brian2 runs it (``brianrflo show-equations``).
+
+    The text comes from the assembler that builds every network
+    (:meth:`brianrflo.assembly.Assembly.show`), here of a network of two units,
+    which is built but neither compiled nor run.
+    """
+    from brianrflo.models import LIFModel
+
+    weights = Weights.init(2, 1, 1, seed=0)
+    if feedback == "symmetric":
+        weights = weights.symmetric()
+    if isinstance(model, LIFModel):
+        if feedback != "random" or readout_feedback:
+            raise ValueError("the lif model supports only the rule 'rflo' (random feedback)")
+        from .spiking import SpikingNetwork
+
+        net = SpikingNetwork(weights, 2, model=model, target="numpy")
+    else:
+        net = BrianNetwork(weights, 2, model=model, target="numpy", feedback=feedback,
+                           readout_feedback=readout_feedback)
+    return net.assembly.show()

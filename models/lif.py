@@ -237,23 +237,8 @@ class LIFModel:
         return code + DALE_CLIP + "\n" if dale and weight == "w_rec" else code
 
     def show(self, feedback: str = "random", readout_feedback: bool = False) -> str:
-        """The generated Brian2 code, object by object (only random feedback)."""
-        if feedback != "random" or readout_feedback:
-            raise ValueError("the lif model supports only the rule 'rflo' (random feedback)")
-        from .rate import ERROR, ERROR_UPDATE, FEEDBACK
+        """The generated Brian2 code, object by object, in the order it runs (only
+        random feedback); written by the assembler (:func:`brianrflo.network.describe`)."""
+        from brianrflo.network import describe
 
-        parts = [
-            ("hidden LIF units (NeuronGroup, method='euler', refractory=(n_ref+1)*dt)",
-             LIF_EQUATIONS + f"\nthreshold: {THRESHOLD}\nreset:\n{RESET}"),
-            ("hidden units, after the state update, before the threshold", PSEUDO_DERIVATIVE),
-            ("hidden units, after the reset", FILTERS),
-            ("inputs (NeuronGroup)", INPUTS + "\nevery step:" + INPUTS_READ),
-            ("error units (NeuronGroup)", ERROR + "\nevery step:" + ERROR_UPDATE),
-            ("recurrent synapses hidden -> hidden", RECURRENT + "\nevery step: " + TRACE_REC),
-            ("input synapses inputs -> hidden", INPUT + "\nevery step: " + TRACE_IN),
-            ("readout synapses hidden -> error units", READOUT),
-            ("error-feedback synapses error units -> hidden", FEEDBACK),
-        ]
-        parts += [(f"{w} update, every step", self.update_code(w)) for w in UPDATE_FACTORS]
-        parts.append(("at each trial start", HIDDEN_RESET + "p = 0\nq = 0\nxbar = 0\nloss = 0"))
-        return "\n".join(f"# {title}\n{code.strip()}\n" for title, code in parts)
+        return describe(self, feedback, readout_feedback)

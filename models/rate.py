@@ -633,32 +633,15 @@ class RateModel:
         return code + DALE_CLIP + "\n" if dale and weight == "w_rec" else code
 
     def show(self, feedback: str = "random", readout_feedback: bool = False) -> str:
-        """The complete generated Brian2 code, object by object.
+        """The complete generated Brian2 code, object by object, in the order it runs.
 
         ``feedback`` (``'random'`` or ``'symmetric'``) and ``readout_feedback`` select
-        the rule variant, as in :class:`~brianrflo.network.BrianNetwork`.
+        the rule variant, as in :class:`~brianrflo.network.BrianNetwork`, whose
+        assembler writes this text (:func:`brianrflo.network.describe`).
         """
-        fb = feedback_equations(feedback, readout_feedback)
-        parts = [
-            ("hidden units (NeuronGroup, method='euler')", str(self.hidden_equations())),
-            ("hidden units, every step before the state update", self.hidden_derivative_code()),
-        ]
-        if self.stochastic():
-            parts.append(("noise_ta (TimedArray), filled before every block",
-                          "standard normals from numpy's default_rng(the block's noise seed); "
-                          f"column i + k*N: unit i, noise symbol k of {list(self.noise_terms())}"))
-        parts += [
-            ("inputs (NeuronGroup)", INPUTS + "\nevery step: " + INPUTS_READ),
-            ("error units (NeuronGroup)", ERROR + "\nevery step:" + ERROR_UPDATE),
-            ("recurrent synapses hidden -> hidden", RECURRENT),
-            ("input synapses inputs -> hidden", INPUT),
-            ("readout synapses hidden -> error units", READOUT),
-            ("error-feedback synapses error units -> hidden", fb),
-        ]
-        learned = [w for w in UPDATE_FACTORS if w != "b" or feedback == "symmetric"]
-        parts += [(f"{w} update, every step", self.update_code(w)) for w in learned]
-        parts.append(("at each trial start", "h = h0\np = 0\nq = 0\nloss = 0\ny = 0"))
-        return "\n".join(f"# {title}\n{code.strip()}\n" for title, code in parts)
+        from brianrflo.network import describe
+
+        return describe(self, feedback, readout_feedback)
 
 
 #: Where the error feedback ``B`` comes from.
