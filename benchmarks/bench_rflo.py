@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 
-ENGINES = ("reference", "cython", "cpp_standalone", "c-loop")
+ENGINES = ("reference", "cython", "brian2-templates", "cpp_standalone", "c-loop")
 #: From this N on, the numpy loop is slow enough that fewer trials are timed.
 LARGE = 300
 
@@ -40,6 +40,10 @@ def measure(engine: str, n_hidden: int, trials: int, period: int, block: int,
 
     With ``replicas = R`` (Brian2 engines), R networks of different seeds and
     learning rates train as one simulation; ``steps_per_s`` then counts network-steps.
+    ``brian2-templates`` is cpp_standalone with Brian2's own synapse templates (index
+    arrays) instead of brianrflo's dense ones, in a project folder of its own.
+    For cpp_standalone, ``binary_steps_per_s`` counts only the binary's own run time
+    (Brian2's ``last_run_info``), without starting it and passing arrays per block.
     """
     import numpy as np
 
@@ -60,16 +64,25 @@ def measure(engine: str, n_hidden: int, trials: int, period: int, block: int,
 
         net = CLoop(weights[0], tuple(eta[0]))
     else:
+        directory = None
+        if engine == "brian2-templates":
+            directory = os.path.join(tempfile.gettempdir(), "brianrflo_bench_brian2_templates",
+                                     f"{n_hidden}-{replicas}-{threads}")
+            _without_dense_templates()
         net = BrianNetwork(weights if replicas > 1 else weights[0], period, block_trials=block,
-                           eta=eta if replicas > 1 else tuple(eta[0]), target=engine,
-                           threads=threads)
+                           eta=eta if replicas > 1 else tuple(eta[0]),
+                           target="cpp_standalone" if directory else engine,
+                           threads=threads, directory=directory)
     build = time.perf_counter() - start
     rngs = [np.random.default_rng(r) for r in range(replicas)]
     losses = []
+    in_binary = 0.0
     start = time.perf_counter()
     for _ in range(trials // block):
         blocks = [task.block(block, rng) for rng in rngs]
         losses.append(net.run_block(blocks if replicas > 1 else blocks[0]))
+        if getattr(getattr(net, "sim", None), "standalone", False):
+            in_binary += net.sim._device._last_run_time
     run = time.perf_counter() - start
     return {
         "engine": engine,
@@ -79,9 +92,24 @@ def measure(engine: str, n_hidden: int, trials: int, period: int, block: int,
         "build_s": build,
         "run_s": run,
         "steps_per_s": replicas * trials * period / run,
+        "binary_steps_per_s": replicas * trials * period / in_binary if in_binary else None,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "final_loss": float(np.mean(losses[-1])),
     }
+
+
+def _without_dense_templates() -> None:
+    """Make this process's networks use Brian2's own synapse templates (benchmark only)."""
+    from brianrflo.network import BrianNetwork
+
+    assemble = BrianNetwork._assembly
+
+    def plain(self, namespace):
+        assembly = assemble(self, namespace)
+        assembly.dense = False
+        return assembly
+
+    BrianNetwork._assembly = plain
 
 
 def structure(n_hidden: int, period: int, block: int) -> dict:
@@ -201,7 +229,7 @@ def main() -> None:
     if not args.no_structure:
         rows.append(_structure_note(args))
     print(f"{'N':>5}  {'engine':<22}{'first build_s':>14}{'build_s':>9}{'steps/s':>11}"
-          f"{'x numpy':>9}{'x C loop':>10}{'peak MB':>9}")
+          f"{'x numpy':>9}{'x C loop':>10}{'in binary':>11}{'x C loop':>10}{'peak MB':>9}")
 
     def ratio(value, base):
         return None if base is None else value / base
@@ -209,13 +237,17 @@ def main() -> None:
     def report(row, label, first, numpy_base, c_base):
         row["x_numpy"] = ratio(row["steps_per_s"], numpy_base)
         row["x_c_loop"] = ratio(row["steps_per_s"], c_base)
+        binary = row.get("binary_steps_per_s")
+        row["binary_x_c_loop"] = None if binary is None else ratio(binary, c_base)
         row["first_build_s"] = first
         rows.append(row)
         cold = "-" if first is None else f"{first:.2f}"
         build = "-" if row["engine"] == "reference" else f"{row['build_s']:.2f}"
-        x_np, x_c = ("-" if r is None else f"{r:.2f}" for r in (row["x_numpy"], row["x_c_loop"]))
+        x_np, x_c, b_c = ("-" if r is None else f"{r:.2f}"
+                          for r in (row["x_numpy"], row["x_c_loop"], row["binary_x_c_loop"]))
+        in_bin = "-" if binary is None else f"{binary:.0f}"
         print(f"{row['n_hidden']:>5}  {label:<22}{cold:>14}{build:>9}{row['steps_per_s']:>11.0f}"
-              f"{x_np:>9}{x_c:>10}{row['peak_rss_mb']:>9.0f}", flush=True)
+              f"{x_np:>9}{x_c:>10}{in_bin:>11}{b_c:>10}{row['peak_rss_mb']:>9.0f}", flush=True)
 
     def timed(engine, n, replicas=1, threads=1):
         # The first child fills the compile cache: its build time is the cold one.
