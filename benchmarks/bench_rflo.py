@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 
-ENGINES = ("reference", "cython", "brian2-templates", "cpp_standalone", "c-loop")
+ENGINES = ("reference", "numpy", "cython", "brian2-templates", "cpp_standalone", "c-loop")
 #: From this N on, the numpy loop is slow enough that fewer trials are timed.
 LARGE = 300
 

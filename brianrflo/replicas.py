@@ -95,8 +95,9 @@ def replica_sweep(
     began = time.perf_counter()
     eta_r, seed_r = np.repeat(etas, seeds.size), np.tile(seeds, etas.size)
     if settings.target == AUTO:
-        target, why = choose_target(n_hidden, settings.trials * task.T * eta_r.size,
-                                    settings.threads)
+        target, why = choose_target(n_hidden, settings.trials * task.T, settings.threads,
+                                    replicas=eta_r.size,
+                                    runs=-(-settings.trials // settings.block_trials))
         settings = dataclasses.replace(settings, target=target)
         if progress is not None:
             progress(f"target {target} ({why})")

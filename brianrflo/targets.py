@@ -1,10 +1,12 @@
 """Which Brian2 target runs a training run: ``target='auto'`` made concrete.
 
 cpp_standalone with brianrflo's dense templates (:mod:`brianrflo.dense`) trains
-20-40x faster than Brian2's runtime cython target, but a new network shape costs a
-compile of about 10 s (1.5 s once its project is cached). ``'auto'`` therefore
-picks cpp_standalone unless the run is so small that cython would finish before
-that compile, or no C++ compiler is installed.
+tens of times faster than Brian2's runtime targets, but a new network shape costs
+a compile of about 10 s (1.5 s once its project is cached). Brian2's runtime
+``numpy`` target compiles nothing, so a run too small to repay a compile runs
+there. The runtime ``cython`` target sits between the two only while its cache
+is warm (its first use of a model compiles 30-120 s), so ``'auto'`` never picks
+it; ask for it with ``target='cython'``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 
-__all__ = ["AUTO", "choose_target", "cython_seconds", "compiler_available"]
+__all__ = ["AUTO", "choose_target", "numpy_seconds", "compiler_available"]
 
 #: The default target: resolved by :func:`choose_target` when a run starts.
 AUTO = "auto"
@@ -21,13 +23,14 @@ AUTO = "auto"
 COMPILE_S = 10.0
 
 
-def cython_seconds(n_hidden: int, network_steps: int) -> float:
-    """Rough time of ``network_steps`` RFLO steps on the runtime cython target.
+def numpy_seconds(n_hidden: int, steps: int, replicas: int = 1, runs: int = 1) -> float:
+    """Rough time of ``steps`` RFLO steps of ``replicas`` networks on Brian2's numpy target.
 
-    About 30 us per step plus 2.6 ns per synapse, fitted to the cython rows of
-    ``docs/performance.md`` (N = 30 to 1000); only its order of magnitude matters.
+    About 0.15 s per ``run()`` (code generation), 150 us per step and 3 ns per
+    synapse and step (the ``numpy`` rows of ``benchmarks/bench_rflo.py``, N = 30 to
+    1000); only its order of magnitude matters.
     """
-    return network_steps * (30e-6 + 2.6e-9 * n_hidden ** 2)
+    return runs * 0.15 + steps * (150e-6 + 3e-9 * replicas * n_hidden ** 2)
 
 
 def compiler_available() -> bool:
@@ -36,23 +39,28 @@ def compiler_available() -> bool:
     return any(shutil.which(name) for name in [*names, "g++", "c++", "clang++"])
 
 
-def choose_target(n_hidden: int, network_steps: int, threads: int = 1) -> tuple[str, str]:
+def choose_target(n_hidden: int, steps: int, threads: int = 1, replicas: int = 1,
+                  runs: int = 1) -> tuple[str, str]:
     """The Brian2 target for a run, and why, in words.
 
     Parameters
     ----------
     n_hidden
         Units per network.
-    network_steps
-        Time steps the run simulates, summed over networks (trials x T x replicas).
+    steps
+        Time steps the run simulates (trials x T).
     threads
         OpenMP threads asked for (more than 1 needs cpp_standalone).
+    replicas
+        Networks simulated together.
+    runs
+        Brian2 runs (blocks) the run takes.
     """
     if not compiler_available():
-        return "numpy", "no C++ compiler found (install g++ for compiled targets)"
+        return "numpy", "no C++ compiler found (install g++ for compiled code)"
     if threads > 1:
         return "cpp_standalone", f"{threads} OpenMP threads"
-    estimate = cython_seconds(n_hidden, network_steps)
+    estimate = numpy_seconds(n_hidden, steps, replicas, runs)
     if estimate < COMPILE_S:
-        return "cython", f"a small run (~{estimate:.0f} s on cython, less than a compile)"
-    return "cpp_standalone", f"~{estimate:.0f} s on cython, compiled once instead"
+        return "numpy", f"a small run (~{estimate:.0f} s uncompiled, less than a compile)"
+    return "cpp_standalone", f"~{estimate:.0f} s uncompiled, compiled once instead"

@@ -285,12 +285,11 @@ def evaluation(
         losses = [t.loss for t in traces]
         y, h = np.array([t.y for t in traces]), np.array([t.h[1:] for t in traces])
     else:
-        # Runtime cython also after a cpp_standalone run: the same equations, and
-        # Brian2 holds only one standalone project per process.
+        # A few trials: Brian2's numpy target, which compiles nothing (and, unlike
+        # cpp_standalone, leaves a standalone network of this process usable).
         net = BrianNetwork(weights, task.T, block_trials=n, tau=tau, model=model,
-                           target="cython", readout_feedback=readout_feedback, record=True)
-        brian2.seed(seed)  # a noisy model's score is reproducible (brianrflo evaluate)
-        losses = net.run_block(block)
+                           target="numpy", readout_feedback=readout_feedback, record=True)
+        losses = net.run_block(block, noise_seed=seed)  # a noisy model's score is reproducible
         trace = net.trace()
         y = trace["y"].reshape(n, task.T, -1)
         h = trace["h"].reshape(n, task.T, -1)
@@ -579,7 +578,8 @@ def _concrete_target(settings: Settings, n_hidden: int, task: Task, model,
     if saved and saved.get("target") not in (None, AUTO):
         target, why = saved["target"], "the target of the run being resumed"
     else:
-        target, why = choose_target(n_hidden, settings.trials * task.T, settings.threads)
+        target, why = choose_target(n_hidden, settings.trials * task.T, settings.threads,
+                                    runs=-(-settings.trials // settings.block_trials))
     say(f"target {target} ({why}; choose with --target)")
     return replace(settings, target=target)
 

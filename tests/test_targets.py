@@ -8,17 +8,20 @@ from brianrflo.cli import main
 from brianrflo.tasks import Periodic
 
 
-def test_small_runs_stay_on_the_runtime_target_and_large_ones_compile():
+def test_small_runs_compile_nothing_and_large_ones_compile_once():
     small, why = tg.choose_target(8, 1000)
-    assert small == "cython" and "small run" in why
+    assert small == "numpy" and "small run" in why
     large, why = tg.choose_target(100, 2000 * 200)
     assert large == "cpp_standalone"
     assert tg.choose_target(8, 1000, threads=2)[0] == "cpp_standalone"
-    # The cost grows with the synapses: the same steps that stay small at N = 8
-    # exceed a compile at N = 1000.
-    steps = int(tg.COMPILE_S / tg.cython_seconds(8, 1) * 0.5)
-    assert tg.choose_target(8, steps)[0] == "cython"
+    # The cost grows with the synapses, the replicas and the runs: steps that stay
+    # small for one network of 8 units exceed a compile at N = 1000, for 1000
+    # replicas, or in 1000 runs.
+    steps = int(tg.COMPILE_S / tg.numpy_seconds(8, 1, runs=0) * 0.5)
+    assert tg.choose_target(8, steps)[0] == "numpy"
     assert tg.choose_target(1000, steps)[0] == "cpp_standalone"
+    assert tg.choose_target(8, steps, replicas=10**5)[0] == "cpp_standalone"
+    assert tg.choose_target(8, steps, runs=1000)[0] == "cpp_standalone"
 
 
 def test_without_a_compiler_the_numpy_target_runs(monkeypatch):
@@ -35,9 +38,9 @@ def test_auto_is_the_default_and_the_run_records_the_target_it_used(tmp_path, ca
     assert main(["train", "periodic", "--n-hidden", "8", "--period", "20", "--trials", "20",
                  "--block-trials", "10", "--out", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "target cython (a small run" in err
+    assert "target numpy (a small run" in err
     saved = json.loads((out / "metrics.json").read_text())["settings"]
-    assert saved["target"] == "cython"
+    assert saved["target"] == "numpy"
 
 
 def test_a_resumed_run_keeps_its_target(tmp_path, monkeypatch, capsys):
@@ -45,12 +48,12 @@ def test_a_resumed_run_keeps_its_target(tmp_path, monkeypatch, capsys):
     task = Periodic(20)
     first = train(task, Settings(trials=20, block_trials=10), n_hidden=8, out=str(out),
                   progress=False)
-    assert first.settings["target"] == "cython"
+    assert first.settings["target"] == "numpy"
     # Were the extended run started afresh now, it would compile...
     monkeypatch.setattr(tg, "COMPILE_S", 0.0)
-    assert tg.choose_target(8, 40 * 20)[0] == "cpp_standalone"
+    assert tg.choose_target(8, 40 * 20, runs=4)[0] == "cpp_standalone"
     # ...resumed, it goes on with the code it began with.
     resumed = train(task, Settings(trials=40, block_trials=10), n_hidden=8, out=str(out),
                     resume=True)
-    assert resumed.settings["target"] == "cython"
-    assert "target cython (the target of the run being resumed" in capsys.readouterr().err
+    assert resumed.settings["target"] == "numpy"
+    assert "target numpy (the target of the run being resumed" in capsys.readouterr().err
