@@ -209,3 +209,24 @@ def test_spiking_figure_quick(tmp_path):
     assert record["interval"]["lif"]["final"]["median"] < record["interval"]["lif"]["untrained"][
         "median"]
     assert 0 < record["spikes_per_unit_step"]["before"] < 0.5
+
+
+def test_spiking_figure_trains_each_lif_grid_as_one_network_of_replicas(tmp_path, monkeypatch):
+    from brianrflo.figures import run_figure
+    from brianrflo.figures import spiking as figure
+
+    quick = figure.settings
+    monkeypatch.setattr(figure, "settings", lambda ctx: {
+        **quick(ctx), "n_hidden": 12, "period": 60, "trials": 20, "seeds": 2,
+        "interval_trials": 20})
+    learning, build = [], SpikingNetwork.__init__
+
+    def spy(self, weights, *args, **kwargs):
+        build(self, weights, *args, **kwargs)
+        if np.any(self._eta):  # the raster network does not learn
+            learning.append(self.R)
+
+    monkeypatch.setattr(SpikingNetwork, "__init__", spy)
+    record = run_figure("spiking", tmp_path, quick=True, progress=False)
+    assert learning == [2, 2]  # periodic and interval: both seeds in one network each
+    assert len(record["periodic"]["lif"]["per_seed"]["final"]) == 2
