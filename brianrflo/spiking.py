@@ -1,9 +1,10 @@
 """The spiking (LIF) network and its RFLO/e-prop rule as Brian2 objects.
 
 The maths is in :mod:`brianrflo.models.lif`. As for the rate network
-(:class:`~brianrflo.network.BrianNetwork`, whose trial loop, weights, learning-rate
-and cpp_standalone handling this class inherits), a block of trials is one Brian2
-``run()``. The LIF units use Brian2's own ``threshold``, ``reset`` and
+(:class:`~brianrflo.network.BrianNetwork`, whose trial loop, weights, learning-rate,
+replica and cpp_standalone handling this class inherits), a block of trials is one
+Brian2 ``run()``, and ``R`` replicas are ``R`` independent networks in groups ``R``
+times larger. The LIF units use Brian2's own ``threshold``, ``reset`` and
 ``refractory``; a spike reaches the synapses as the per-step variable ``z`` (1 in
 the step the unit fired), summed into ``u_rec`` at the next step. Schedule of one step:
 

@@ -196,10 +196,20 @@ def test_cli_trains_lif(tmp_path, capsys):
     assert "threshold: v > v_th" in capsys.readouterr().out
 
 
-def test_spiking_figure_quick(tmp_path):
+def test_spiking_figure_quick(tmp_path, monkeypatch):
     from brianrflo.figures import run_figure
 
+    learning, build = [], SpikingNetwork.__init__
+
+    def spy(self, weights, *args, **kwargs):
+        build(self, weights, *args, **kwargs)
+        if np.any(self._eta):  # the raster network does not learn
+            learning.append(self.R)
+
+    monkeypatch.setattr(SpikingNetwork, "__init__", spy)
     record = run_figure("spiking", tmp_path, quick=True, seeds=2, progress=False)
+    # Periodic and interval matching: each grid of seeds is one network of replicas.
+    assert learning == [2, 2]
     assert (tmp_path / "spiking.png").stat().st_size > 10_000
     saved = json.loads((tmp_path / "spiking.json").read_text())
     assert saved["command"] == "brianrflo figure spiking --quick"
@@ -210,23 +220,3 @@ def test_spiking_figure_quick(tmp_path):
         "median"]
     assert 0 < record["spikes_per_unit_step"]["before"] < 0.5
 
-
-def test_spiking_figure_trains_each_lif_grid_as_one_network_of_replicas(tmp_path, monkeypatch):
-    from brianrflo.figures import run_figure
-    from brianrflo.figures import spiking as figure
-
-    quick = figure.settings
-    monkeypatch.setattr(figure, "settings", lambda ctx: {
-        **quick(ctx), "n_hidden": 12, "period": 60, "trials": 20, "seeds": 2,
-        "interval_trials": 20})
-    learning, build = [], SpikingNetwork.__init__
-
-    def spy(self, weights, *args, **kwargs):
-        build(self, weights, *args, **kwargs)
-        if np.any(self._eta):  # the raster network does not learn
-            learning.append(self.R)
-
-    monkeypatch.setattr(SpikingNetwork, "__init__", spy)
-    record = run_figure("spiking", tmp_path, quick=True, progress=False)
-    assert learning == [2, 2]  # periodic and interval: both seeds in one network each
-    assert len(record["periodic"]["lif"]["per_seed"]["final"]) == 2
