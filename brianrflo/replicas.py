@@ -1,7 +1,8 @@
 """Grids of seeds x learning rates as replicas of one compiled Brian2 network.
 
-:func:`replica_sweep` builds one :class:`~brianrflo.network.BrianNetwork` holding
-every (learning rate, seed) pair as an independent replica and trains them
+:func:`replica_sweep` builds one :class:`~brianrflo.network.BrianNetwork` (or, for
+LIF units, :class:`~brianrflo.spiking.SpikingNetwork`) holding every (learning
+rate, seed) pair as an independent replica and trains them
 together, block by block, as :func:`brianrflo.train.train` trains one network:
 the same initial weights, the same trials (drawn from ``default_rng(seed)``), the
 same divergence stop. Each row of the result therefore equals ``train()`` of that
@@ -16,6 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from brianrflo.models import LIFModel, RateModel, get_model
 from brianrflo.tasks.base import Task
 
 from .analysis import alignment
@@ -47,6 +49,7 @@ def replica_sweep(
     progress: Callable[[str], None] | None = None,
     start: SweepState | None = None,
     on_block: Callable[[SweepState], None] | None = None,
+    model: RateModel | LIFModel | None = None,
 ) -> Sweep:
     """Train ``settings.rule`` at every (eta, seed) pair as replicas of one network.
 
@@ -59,7 +62,9 @@ def replica_sweep(
         are replaced by the grid's. The rule must be one of
         :data:`~brianrflo.train.LOCAL_RULES` and the target a Brian2 one.
     etas
-        Learning rates: each sets all three of ``(eta1, eta2, eta3)``.
+        Learning rates: each a number, which sets all three of ``(eta1, eta2, eta3)``,
+        or one such triple (then :attr:`Sweep.eta <brianrflo.batch.Sweep>` holds a
+        triple per row).
     seeds
         Network seeds (initial weights and trial stream).
     n_hidden
@@ -74,6 +79,11 @@ def replica_sweep(
     on_block
         Called with the :class:`~brianrflo.sweep_folder.SweepState` after every block
         (to write a checkpoint).
+    model
+        The hidden units: a :class:`~brianrflo.models.RateModel` or (rule ``'rflo'``
+        only) a :class:`~brianrflo.models.LIFModel`; default ``settings.model``. Initial
+        weights, network and evaluation are those :func:`~brianrflo.train.train` uses
+        for it.
 
     Returns
     -------
@@ -88,26 +98,31 @@ def replica_sweep(
     if settings.target == "reference":
         raise ValueError("replicas run on a Brian2 target ('cython', 'numpy' or "
                          "'cpp_standalone'), not 'reference'")
+    model = _check_model(settings, model)
     etas = np.atleast_1d(np.asarray(etas, dtype=np.float64))
     seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
+    if etas.ndim > 2 or (etas.ndim == 2 and etas.shape[1] != 3):
+        raise ValueError(f"etas must be learning rates or (eta1, eta2, eta3) triples, got an "
+                         f"array of shape {etas.shape}")
     if etas.size == 0 or seeds.size == 0:
         raise ValueError("etas and seeds must each hold at least one value")
     began = time.perf_counter()
-    eta_r, seed_r = np.repeat(etas, seeds.size), np.tile(seeds, etas.size)
+    eta_r = np.repeat(etas, seeds.size, axis=0)
+    seed_r = np.tile(seeds, len(etas))
     if settings.target == AUTO:
         target, why = choose_target(n_hidden, settings.trials * task.T, settings.threads,
-                                    replicas=eta_r.size,
+                                    replicas=len(eta_r),
                                     runs=-(-settings.trials // settings.block_trials))
         settings = dataclasses.replace(settings, target=target)
         if progress is not None:
             progress(f"target {target} ({why})")
     fed_back = readout_fed_back(settings.rule)
     rngs = {int(s): np.random.default_rng(int(s)) for s in seeds}
-    losses = np.full((eta_r.size, settings.trials), np.nan)
+    losses = np.full((len(eta_r), settings.trials), np.nan)
     if start is None:
-        state = _fresh(task, settings, eta_r, seed_r, n_hidden, eval_trials)
+        state = _fresh(task, settings, model, eta_r, seed_r, n_hidden, eval_trials)
     else:
-        start.check(eta_r.size, settings.trials)
+        start.check(len(eta_r), settings.trials)
         _restore_rngs(rngs, start)
         state = start
     good, rates = state.row_weights(), state.eta.copy()
@@ -116,16 +131,15 @@ def replica_sweep(
     losses[:, :done] = state.losses
     marks, align = list(state.marks), [list(a) for a in state.alignment.T]
     size = _blocks(settings)
-    net = BrianNetwork(good, task.T, block_trials=size, eta=rates, update=settings.update,
-                       tau=settings.tau, target=settings.target, dale=settings.dale,
-                       feedback=LOCAL_RULES[settings.rule][0], readout_feedback=fed_back,
-                       threads=settings.threads)
+    net = _network(good, task, settings, model, size, rates)
     R = net.R
     limit = settings.explode * np.maximum(untrained, 1e-12)
     while done < settings.trials:
         n = min(size, settings.trials - done)
         blocks = {s: task.block(n, rng) for s, rng in rngs.items()}
-        block_losses = net.run_block([blocks[int(s)] for s in seed_r])
+        # A noisy model's noise is that train() draws for the seed (train._loop).
+        block_losses = net.run_block([blocks[int(s)] for s in seed_r],
+                                     noise_seed=[int(s) * 1_000_003 + done for s in seed_r])
         current = net.replica_weights()
         for r in np.flatnonzero(~stopped):
             if current[r] is None or _diverged(block_losses[r], limit[r], done):
@@ -156,26 +170,54 @@ def replica_sweep(
                      f"{int(stopped.sum())} of {R} diverged")
     final = np.array([np.inf if stopped[r] else
                       evaluate(good[r], task, settings.tau, eval_trials, int(seed_r[r]) + 1,
-                               readout_feedback=fed_back) for r in range(R)])
+                               model, fed_back) for r in range(R)])
     return Sweep(rule=settings.rule, eta=eta_r, seed=seed_r, losses=losses, untrained=untrained,
                  final=final, alignment=np.array(align).T, checkpoints=np.array(marks),
                  diverged=stopped, wall_time=elapsed + time.perf_counter() - began,
                  weights=good)
 
 
-def _fresh(task: Task, settings: Settings, eta_r: np.ndarray, seed_r: np.ndarray,
+def _check_model(settings: Settings, model) -> RateModel | LIFModel:
+    """``model`` (default ``settings.model``), refused unless replicas can run it."""
+    if model is None:
+        model = get_model(settings.model)
+    if not isinstance(model, (RateModel, LIFModel)):
+        raise ValueError(f"model must be a RateModel or LIFModel, got {model!r}")
+    if isinstance(model, LIFModel) and settings.rule != "rflo":
+        raise ValueError(f"the lif model trains with rule 'rflo' only, not {settings.rule!r}")
+    return model
+
+
+def _network(weights: list[Weights], task: Task, settings: Settings, model, size: int,
+             rates: np.ndarray) -> BrianNetwork:
+    """The replicas' Brian2 network for ``model``, as train() builds it for one."""
+    common = dict(block_trials=size, eta=rates, update=settings.update, tau=settings.tau,
+                  model=model, target=settings.target, dale=settings.dale,
+                  threads=settings.threads)
+    if isinstance(model, LIFModel):
+        from .spiking import SpikingNetwork
+
+        return SpikingNetwork(weights, task.T, **common)
+    return BrianNetwork(weights, task.T, feedback=LOCAL_RULES[settings.rule][0],
+                        readout_feedback=readout_fed_back(settings.rule), **common)
+
+
+def _fresh(task: Task, settings: Settings, model, eta_r: np.ndarray, seed_r: np.ndarray,
            n_hidden: int, eval_trials: int) -> SweepState:
     """The state before the first trial: initial weights, rates, untrained losses."""
     fed_back = readout_fed_back(settings.rule)
-    init = {int(s): Weights.init(n_hidden, task.n_in, task.n_out, seed=int(s),
-                                 dale=settings.dale) for s in np.unique(seed_r)}
+    make = model.init_weights if isinstance(model, LIFModel) else Weights.init
+    init = {int(s): make(n_hidden, task.n_in, task.n_out, seed=int(s), dale=settings.dale)
+            for s in np.unique(seed_r)}
     if LOCAL_RULES[settings.rule][0] == "symmetric":
         init = {s: w.symmetric() for s, w in init.items()}
     good = [init[int(s)].copy() for s in seed_r]
-    untrained = np.array([evaluate(w, task, settings.tau, eval_trials, int(s) + 1,
-                                   readout_feedback=fed_back)
+    untrained = np.array([evaluate(w, task, settings.tau, eval_trials, int(s) + 1, model,
+                                   fed_back)
                           for w, s in zip(good, seed_r, strict=True)])
-    rates = np.array([learning_rates(dataclasses.replace(settings, eta=(e, e, e)))
+    # Settings checks each rate and spreads a single one over the three pathways.
+    rates = np.array([learning_rates(dataclasses.replace(settings, eta=e if np.ndim(e) == 0
+                                                         else tuple(e)))
                       for e in eta_r])
     return SweepState(done=0, losses=np.zeros((len(good), 0)), weights=SweepState.stack(good),
                       stopped=np.zeros(len(good), dtype=bool), eta=rates, untrained=untrained,

@@ -1,9 +1,10 @@
 """The spiking (LIF) network and its RFLO/e-prop rule as Brian2 objects.
 
 The maths is in :mod:`brianrflo.models.lif`. As for the rate network
-(:class:`~brianrflo.network.BrianNetwork`, whose trial loop, weights, learning-rate
-and cpp_standalone handling this class inherits), a block of trials is one Brian2
-``run()``. The LIF units use Brian2's own ``threshold``, ``reset`` and
+(:class:`~brianrflo.network.BrianNetwork`, whose trial loop, weights, learning-rate,
+replica and cpp_standalone handling this class inherits), a block of trials is one
+Brian2 ``run()``, and ``R`` replicas are ``R`` independent networks in groups ``R``
+times larger. The LIF units use Brian2's own ``threshold``, ``reset`` and
 ``refractory``; a spike reaches the synapses as the per-step variable ``z`` (1 in
 the step the unit fired), summed into ``u_rec`` at the next step. Schedule of one step:
 
@@ -27,6 +28,8 @@ after_resets (4)      weight updates (+ Dale clip)                      synapses
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import brian2 as b2
 import numpy as np
 
@@ -48,8 +51,12 @@ class SpikingNetwork(BrianNetwork):
     ----------
     weights
         Initial weights; ``weights.h0`` is the membrane potential ``v0`` at trial start.
-    T, block_trials, eta, update, target, directory, record, dale
+        A list of ``R`` :class:`~brianrflo.weights.Weights` makes ``R`` replicas, as
+        for :class:`~brianrflo.network.BrianNetwork`.
+    T, block_trials, eta, update, target, directory, dale, threads
         As for :class:`~brianrflo.network.BrianNetwork`.
+    record
+        As for :class:`~brianrflo.network.BrianNetwork`; one network only (no replicas).
     tau
         Membrane time constant ``tau_m`` in steps (one number >= 1).
     model
@@ -65,7 +72,7 @@ class SpikingNetwork(BrianNetwork):
 
     def __init__(
         self,
-        weights: Weights,
+        weights: Weights | Sequence[Weights],
         T: int,
         block_trials: int = 1,
         eta: tuple[float, float, float] = (0.0, 0.0, 0.0),
@@ -76,10 +83,11 @@ class SpikingNetwork(BrianNetwork):
         directory: str | None = None,
         record: bool = False,
         dale: bool = False,
+        threads: int = 1,
     ):
-        if not isinstance(weights, Weights):
-            raise ValueError("the lif model runs one network at a time: weights must be one "
-                             "Weights, not a list of replicas")
+        if record and not isinstance(weights, Weights):
+            raise ValueError("record=True needs one network (weights one Weights), got a list "
+                             "of replicas")
         model = model or LIFModel()
         if not isinstance(model, LIFModel):
             raise ValueError(f"model must be a LIFModel, got {type(model).__name__}")
@@ -88,10 +96,11 @@ class SpikingNetwork(BrianNetwork):
                              "for the lif model, not one per unit")
         super().__init__(weights, T, block_trials=block_trials, eta=eta, update=update,
                          tau=tau, model=model, target=target, directory=directory,
-                         record=record, dale=dale)
+                         record=record, dale=dale, threads=threads)
 
     def _build(self) -> None:
-        N, M, K, T = self.n_hidden, self.n_in, self.n_out, self.T
+        R, T = self.R, self.T
+        N, M, K = R * self.n_hidden, R * self.n_in, R * self.n_out
         m: LIFModel = self.model
         tau_m = float(self.tau[0])
         a = self._assembly({**m.namespace, "tau_m": tau_m * DT, "tau_m_steps": tau_m})
@@ -101,7 +110,7 @@ class SpikingNetwork(BrianNetwork):
                          refractory=(m.n_ref + 1) * DT)
         hidden.thresholder["spike"].when = "thresholds"
         hidden.resetter["spike"].when = "resets"
-        hidden.dale_sign = dale_signs(N)
+        hidden.dale_sign = np.tile(dale_signs(self.n_hidden), R)
         a.every_step(hidden, lif.PSEUDO_DERIVATIVE, "before_thresholds", 0, "hidden_psi",
                      "pseudo-derivative")
         a.every_step(hidden, lif.FILTERS, "after_resets", 0, "hidden_filters",

@@ -120,3 +120,33 @@ def test_cli_sweep_runs_numpy_rules_as_stacked_networks(tmp_path):
                                          eta=(0.03,) * 3, seed=1, target="reference"),
                   n_hidden=N)
     np.testing.assert_allclose(saved.losses[1], alone.losses, rtol=0, atol=TOL)
+
+
+def test_replica_sweep_runs_lif_rows_equal_train_alone():
+    task = Periodic(25)
+    # One triple per row (the LIF network learns w_rec and w_in more slowly than w_out).
+    etas = [(0.01, 0.001, 0.001), (0.05, 0.01, 0.0)]
+    settings = Settings(model="lif", trials=8, block_trials=4, target="cython")
+    sweep = replica_sweep(task, settings, etas=etas, seeds=[0, 1], n_hidden=N, eval_trials=2)
+    np.testing.assert_array_equal(sweep.eta, np.repeat(etas, 2, axis=0))
+    for r in range(4):
+        alone = train(task, Settings(model="lif", trials=8, block_trials=4, target="cython",
+                                     eta=tuple(sweep.eta[r]), seed=int(sweep.seed[r])),
+                      n_hidden=N, progress=False, eval_trials=2)
+        assert alone.diverged is None and not sweep.diverged[r]
+        np.testing.assert_allclose(sweep.losses[r], alone.losses, rtol=0, atol=TOL)
+        for name in ("w_rec", "w_out", "h0"):
+            np.testing.assert_allclose(getattr(sweep.weights[r], name),
+                                       getattr(alone.weights, name), rtol=0, atol=TOL)
+        assert sweep.untrained[r] == pytest.approx(alone.untrained_loss, abs=TOL)
+        assert sweep.final[r] == pytest.approx(alone.final_loss, abs=TOL)
+    assert not np.allclose(sweep.weights[0].w_rec, sweep.weights[2].w_rec)
+
+
+def test_replica_sweep_refuses_a_model_it_cannot_run():
+    with pytest.raises(ValueError, match="rflo"):
+        replica_sweep(Periodic(25), Settings(model="lif", rule="local-symmetric", trials=2,
+                                             target="cython"), [0.1], [0], n_hidden=N)
+    with pytest.raises(ValueError, match="model must be"):
+        replica_sweep(Periodic(25), Settings(trials=2, target="cython"), [0.1], [0],
+                      n_hidden=N, model="lif")

@@ -72,6 +72,49 @@ def test_brian_equals_reference(target, update, dale):
     _check(net, w, blocks, lif_blocks(w, blocks, ETA, update, model=MODEL, dale=dale))
 
 
+ETAS = np.array([[0.05, 0.04, 0.03], [0.0, 0.08, 0.02], [0.1, 0.0, 0.0]])
+
+
+def _alone_and_together(target, update, n=N, T=T, dale=False):
+    """Three LIF replicas trained together equal each trained alone (losses, weights)."""
+    weights = [MODEL.init_weights(n, M, K, seed=s, dale=dale) for s in (1, 2, 3)]
+    blocks = [[random_block(10 * b + r, 2, T=T) for r in range(3)] for b in range(2)]
+    together = SpikingNetwork(weights, T, block_trials=2, eta=ETAS, update=update,
+                              model=MODEL, target=target, dale=dale)
+    losses = np.concatenate([together.run_block(bl) for bl in blocks], axis=1)
+    got = together.get_weights()
+    for r in range(3):
+        alone = SpikingNetwork(weights[r], T, block_trials=2, eta=ETAS[r], update=update,
+                               model=MODEL, target=target, dale=dale)
+        alone_losses = np.concatenate([alone.run_block(bl[r]) for bl in blocks])
+        np.testing.assert_allclose(losses[r], alone_losses, rtol=0, atol=1e-12)
+        want = alone.get_weights()
+        for name in ("w_in", "w_rec", "w_out"):
+            np.testing.assert_allclose(getattr(got[r], name), getattr(want, name), rtol=0,
+                                       atol=1e-12, err_msg=f"replica {r}: {name}")
+        # Learning moved the weights (rates of 0 leave a pathway where it started).
+        assert not np.allclose(got[r].w_out if ETAS[r, 0] else got[r].w_rec,
+                               weights[r].w_out if ETAS[r, 0] else weights[r].w_rec)
+    # The replicas really differ (own initial weights, v0, trials and rates).
+    assert not np.allclose(got[0].w_rec, got[1].w_rec)
+    return losses
+
+
+@pytest.mark.parametrize("update, dale", [("trial", False), ("online", True)])
+def test_replicas_equal_networks_trained_alone(update, dale):
+    assert _alone_and_together("cython", update, dale=dale).shape == (3, 4)
+
+
+@pytest.mark.standalone
+def test_replicas_equal_networks_trained_alone_standalone():
+    _alone_and_together("cpp_standalone", "trial", n=6, T=20)
+
+
+def test_replicas_refuse_recording():
+    with pytest.raises(ValueError, match="record"):
+        SpikingNetwork([_weights(), _weights()], T, record=True)
+
+
 def test_reference_refractoriness_and_reset():
     """After a spike, v sits at v_reset for n_ref steps and psi is 0 there."""
     w = _weights()
@@ -153,10 +196,20 @@ def test_cli_trains_lif(tmp_path, capsys):
     assert "threshold: v > v_th" in capsys.readouterr().out
 
 
-def test_spiking_figure_quick(tmp_path):
+def test_spiking_figure_quick(tmp_path, monkeypatch):
     from brianrflo.figures import run_figure
 
+    learning, build = [], SpikingNetwork.__init__
+
+    def spy(self, weights, *args, **kwargs):
+        build(self, weights, *args, **kwargs)
+        if np.any(self._eta):  # the raster network does not learn
+            learning.append(self.R)
+
+    monkeypatch.setattr(SpikingNetwork, "__init__", spy)
     record = run_figure("spiking", tmp_path, quick=True, seeds=2, progress=False)
+    # Periodic and interval matching: each grid of seeds is one network of replicas.
+    assert learning == [2, 2]
     assert (tmp_path / "spiking.png").stat().st_size > 10_000
     saved = json.loads((tmp_path / "spiking.json").read_text())
     assert saved["command"] == "brianrflo figure spiking --quick"
@@ -166,3 +219,4 @@ def test_spiking_figure_quick(tmp_path):
     assert record["interval"]["lif"]["final"]["median"] < record["interval"]["lif"]["untrained"][
         "median"]
     assert 0 < record["spikes_per_unit_step"]["before"] < 0.5
+

@@ -2,9 +2,11 @@
 
 LIF networks (:mod:`brianrflo.models.lif`, run by :mod:`brianrflo.spiking` in
 Brian2) on the periodic task at T = 20 tau and on interval matching, several
-seeds each, one network at a time; the rate network (paper model, RFLO, Brian2
-replicas, cpp_standalone in full runs) on the same periodic task with the same
-seeds and trials, side by side. Panels: loss curves (median,
+seeds each, and the rate network (paper model) on the same periodic task with
+the same seeds and trials, side by side. Every grid of seeds is one Brian2
+network of replicas (:func:`~brianrflo.replicas.replica_sweep`; each row is
+:func:`~brianrflo.train.train` of that network alone), cpp_standalone in full
+runs, the runtime cython target with ``--quick``. Panels: loss curves (median,
 25/75 percentiles over seeds, running mean over 10 trials), outputs against
 targets, and the spike raster of one network before and after training.
 """
@@ -14,10 +16,12 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from brianrflo.batch import Sweep
 from brianrflo.models import MODELS
+from brianrflo.replicas import replica_sweep
 from brianrflo.spiking import SpikingNetwork, spiking_trace
 from brianrflo.tasks import IntervalMatching, Periodic
-from brianrflo.train import Settings, train
+from brianrflo.train import Settings
 
 from . import Context, plotter, register
 from .periodic import _numbers, _stats, band, draw_band, grid
@@ -44,35 +48,28 @@ def settings(ctx: Context) -> dict:
             "interval_trials": 1500, "interval_update": "trial", "target": "cpp_standalone"}
 
 
-def _runs(ctx: Context, task, model: str, eta, trials: int, seeds: int, n_hidden: int,
-          update="trial"):
-    results = []
-    for seed in range(seeds):
-        ctx.say(f"{model}, {task.settings()['task']}: seed {seed + 1}/{seeds}, {trials} trials")
-        results.append(train(task, Settings(model=model, trials=trials, eta=eta, seed=seed,
-                                            update=update, block_trials=100, tau=TAU),
-                             n_hidden=n_hidden, progress=False, eval_trials=10))
-    return results
+def _lif_grid(ctx: Context, task, trials: int, seeds: int, n_hidden: int, target: str,
+              update="trial") -> Sweep:
+    """LIF networks at :data:`ETA_LIF`, seeds ``0 .. seeds - 1``, as replicas of one
+    Brian2 network (the settings :func:`~brianrflo.figures.periodic.grid` gives the
+    rate network's)."""
+    ctx.say(f"lif, {task.settings()['task']}: {seeds} networks x {trials} trials ({target})")
+    settings = Settings(model="lif", trials=trials, tau=TAU, update=update, target=target,
+                        block_trials=max(1, min(100, trials // 10)))
+    return replica_sweep(task, settings, [ETA_LIF], range(seeds), n_hidden=n_hidden,
+                         eval_trials=10, progress=ctx.say if ctx.progress else None)
 
 
-def _rows(results, trials: int) -> dict:
-    """What the record keeps of one network per seed (:func:`train` results)."""
-    # A diverged run stops early: pad with NaN so the percentiles skip it.
-    losses = np.full((len(results), trials), np.nan)
-    for row, r in zip(losses, results, strict=True):
-        row[:len(r.losses)] = r.losses
-    return {"final": [r.final_loss for r in results],
-            "untrained": [r.untrained_loss for r in results], "losses": losses,
-            "diverged": sum(r.diverged is not None for r in results),
-            "wall_time": float(sum(r.wall_time for r in results))}
-
-
-def _rate_rows(ctx: Context, task, trials: int, seeds: int, n_hidden: int,
-               target: str) -> dict:
+def _rate_grid(ctx: Context, task, trials: int, seeds: int, n_hidden: int,
+               target: str) -> Sweep:
     """The rate network at :data:`ETA_RATE`, every seed a replica of one Brian2 network."""
     ctx.say(f"rate, {task.settings()['task']}: {seeds} networks x {trials} trials ({target})")
-    sw = grid(task, "rflo", ETA_RATE[:1], seeds, trials, n_hidden, target, eval_trials=10,
-              progress=ctx.say if ctx.progress else None)
+    return grid(task, "rflo", ETA_RATE[:1], seeds, trials, n_hidden, target, eval_trials=10,
+                progress=ctx.say if ctx.progress else None)
+
+
+def _rows(sw: Sweep) -> dict:
+    """What the record keeps of a grid (a diverged row: NaN losses from there, final inf)."""
     return {"final": sw.final.tolist(), "untrained": sw.untrained.tolist(),
             "losses": sw.losses, "diverged": int(sw.diverged.sum()),
             "wall_time": sw.wall_time}
@@ -92,8 +89,8 @@ def _zero_loss(task, n: int, seed: int) -> float:
     return float(np.mean(np.sum(eps**2, axis=(1, 2)) / (2 * task.T)))
 
 
-def _median_seed(results) -> int:
-    ratios = [r.final_loss / r.untrained_loss for r in results]
+def _median_seed(sw: Sweep) -> int:
+    ratios = sw.final / sw.untrained
     return int(np.argsort(ratios)[len(ratios) // 2])
 
 
@@ -107,21 +104,21 @@ def spiking(ctx: Context) -> dict:
     periodic = Periodic(s["period"])
     interval = IntervalMatching(**s["interval"])
     n = s["n_hidden"]
-    lif_p = _runs(ctx, periodic, "lif", ETA_LIF, s["trials"], s["seeds"], n)
-    lif_i = _runs(ctx, interval, "lif", ETA_LIF, s["interval_trials"], s["seeds"], n,
-                  update=s["interval_update"])
+    lif_p = _lif_grid(ctx, periodic, s["trials"], s["seeds"], n, s["target"])
+    lif_i = _lif_grid(ctx, interval, s["interval_trials"], s["seeds"], n, s["target"],
+                      update=s["interval_update"])
 
     # Output against target: the median network of each task, before and after.
     k = _median_seed(lif_p)
     block = periodic.block(1)
     start = model.init_weights(s["n_hidden"], 0, 1, seed=k)
     before = spiking_trace(start, block, TAU, model)
-    after = spiking_trace(lif_p[k].weights, block, TAU, model)
+    after = spiking_trace(lif_p.weights[k], block, TAU, model)
     ki = _median_seed(lif_i)
     iblock = interval.trials([interval.delay_min, interval.delay_max])
     interval_traces = []
     for j in range(2):
-        tr = spiking_trace(lif_i[ki].weights, iblock, TAU, model, k=j)
+        tr = spiking_trace(lif_i.weights[ki], iblock, TAU, model, k=j)
         delay = int(iblock.info["delay"][j])
         interval_traces.append({"delay": delay, "ready": interval.onset,
                                 "set": interval.onset + delay, "input": _numbers(iblock.x[j, :, 0]),
@@ -131,17 +128,15 @@ def spiking(ctx: Context) -> dict:
     # Rasters from the Brian2 network itself (no learning), before and after.
     net = SpikingNetwork(start, periodic.T, block_trials=1, tau=TAU, model=model, record=True)
     rates, rasters = {}, {}
-    for w, name in ((start, "before"), (lif_p[k].weights, "after")):
+    for w, name in ((start, "before"), (lif_p.weights[k], "after")):
         net.set_weights(w)
         net.run_block(block)
         units, when = net.spikes()
         rates[name] = float(len(units) / (periodic.T * s["n_hidden"]))
         rasters[name] = {"units": np.asarray(units).tolist(),
                          "steps": (np.asarray(when) + 1).tolist()}
-    # Last: on cpp_standalone it is the process's one standalone project.
-    rate_p = _rate_rows(ctx, periodic, s["trials"], s["seeds"], n, s["target"])
-    lif_rows = _rows(lif_p, s["trials"])
-    lif_irows = _rows(lif_i, s["interval_trials"])
+    rate_p = _rows(_rate_grid(ctx, periodic, s["trials"], s["seeds"], n, s["target"]))
+    lif_rows, lif_irows = _rows(lif_p), _rows(lif_i)
     drawn = {
         "periodic_curves": {"lif": band(np.arange(1, s["trials"] + 1),
                                         lif_rows["losses"], SMOOTH),
