@@ -42,8 +42,8 @@ from .batch import Sweep
 from .runfolder import write_json
 from .train import LOCAL_RULES, Settings
 
-__all__ = ["GridTask", "split", "run_task", "combine", "dask_sweep", "open_client",
-           "configured_address", "PLAN", "TASKS"]
+__all__ = ["GridTask", "split", "numpy_engine", "run_task", "combine", "dask_sweep",
+           "open_client", "configured_address", "read_plan", "PLAN", "TASKS"]
 
 #: The folder inside ``out`` that holds the finished tasks.
 TASKS = "tasks"
