@@ -151,6 +151,14 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--resume", metavar="DIR",
                     help="continue the sweep checkpointed in DIR (its settings, unless "
                     "given here; --trials may grow)")
+    sw.add_argument("--workers", type=int, metavar="N",
+                    help="run the grid as Dask tasks (one learning rate each) on a local "
+                    "cluster of N worker processes; 0: the same tasks one after another "
+                    "here. Without --workers or --scheduler (or DASK_SCHEDULER_ADDRESS) the "
+                    "grid is one network, checkpointed after every block")
+    sw.add_argument("--scheduler", metavar="ADDRESS",
+                    help="run the grid's tasks on the Dask cluster whose scheduler is at "
+                    "ADDRESS (e.g. tcp://host:8786)")
     fig = sub.add_parser("figure", help="reproduce a paper figure (PNG + JSON of its numbers)",
                          formatter_class=_Help)
     fig.add_argument("name", help="figure name, or 'list'")
@@ -449,10 +457,12 @@ def _plot(args) -> int:
 
 def _sweep(args) -> int:
     from . import sweep_folder
-    from .batch import Sweep, sweep
+    from .batch import sweep
     from .replicas import replica_sweep
 
     out = _sweep_folder(args)
+    if _as_tasks(args, out):
+        return _sweep_tasks(args, out)
     start = saved = None
     if args.resume is not None:
         start, saved = sweep_folder.read(out)  # a corrupt checkpoint fails here
@@ -461,8 +471,7 @@ def _sweep(args) -> int:
                 setattr(args, key, value)
     task, settings, numpy_engine, record = _sweep_settings(args)
     # What the sweep computes, not where or how it runs: saved, and reused on resume.
-    run_options = {"command", "out", "overwrite", "resume", "quiet", "given"}
-    options = {k: v for k, v in vars(args).items() if k not in run_options}
+    options = _options(args)
     replace = []
     if start is not None:  # compared before anything is written
         sweep_folder.compare(saved.get("record", {}), record, out)
@@ -488,9 +497,70 @@ def _sweep(args) -> int:
     else:
         result = replica_sweep(task, settings, args.etas, seeds, n_hidden=args.n_hidden,
                                progress=say, start=start, on_block=checkpoint)
+    return _sweep_results(args, out, task, options, result,
+                          finished=start is not None and start.done == args.trials)
+
+
+def _options(args) -> dict:
+    """What the sweep computes, not where or how it runs: saved, and reused on resume."""
+    run_options = {"command", "out", "overwrite", "resume", "quiet", "given", "workers",
+                   "scheduler"}
+    return {k: v for k, v in vars(args).items() if k not in run_options}
+
+
+def _as_tasks(args, out: str) -> bool:
+    """Whether the sweep runs as Dask tasks (brianrflo.dask_sweep)."""
+    from .dask_sweep import PLAN, TASKS, configured_address
+
+    if args.workers is not None or args.scheduler is not None:
+        return True
+    if args.resume is not None:  # a sweep continues the way it started
+        return os.path.exists(os.path.join(out, TASKS, PLAN))
+    return configured_address() is not None
+
+
+def _sweep_tasks(args, out: str) -> int:
+    """The grid as tasks: on Dask, or with --workers 0 one after another here."""
+    import shutil
+
+    from . import sweep_folder
+    from .dask_sweep import TASKS, dask_sweep, read_plan
+
+    if args.workers is not None and args.workers < 0:
+        raise ValueError(f"--workers must be >= 0 (0: no Dask, here), got {args.workers}")
+    tasks = os.path.join(out, TASKS)
+    if args.resume is not None:
+        for key, value in read_plan(out).get("record", {}).get("options", {}).items():
+            if key not in args.given and hasattr(args, key):
+                setattr(args, key, value)
+    else:
+        held = sweep_folder.held(out) + ([TASKS] if os.path.isdir(tasks) else [])
+        if held and not args.overwrite:
+            raise ValueError(f"--out {out!r} already holds a sweep ({', '.join(held)}); pass "
+                             "--overwrite to replace it, or --resume to continue it")
+        # Old tasks would be taken for this sweep's; the old results go once replaced.
+        shutil.rmtree(tasks, ignore_errors=True)
+    task, settings, _, _ = _sweep_settings(args)
+    options = _options(args)
+    say = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    finished = args.resume is not None and os.path.exists(os.path.join(out, "sweep.npz"))
+    result = dask_sweep(task, settings, args.etas, range(args.seeds), n_hidden=args.n_hidden,
+                        out=out, scheduler=args.scheduler, workers=args.workers,
+                        progress=say, record={"options": options})
+    stale = os.path.join(out, sweep_folder.FILE)  # an --overwrite'n checkpointed sweep's
+    if os.path.exists(stale):
+        os.remove(stale)
+    return _sweep_results(args, out, task, options, result, finished)
+
+
+def _sweep_results(args, out: str, task, options: dict, result, finished: bool) -> int:
+    """Write sweep.npz and sweep.json (unless a finished sweep's equal ones are there)."""
+    from . import sweep_folder
+    from .batch import Sweep
+
     npz = os.path.join(out, "sweep.npz")
     stored = None
-    if start is not None and start.done == args.trials and os.path.exists(npz):
+    if finished and os.path.exists(npz):
         try:
             stored = Sweep.load(npz)
         except (OSError, KeyError, ValueError):

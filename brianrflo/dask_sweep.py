@@ -1,0 +1,366 @@
+"""Grids of learning rates x seeds as tasks on Dask: one machine, several, or a cluster.
+
+A grid is split into tasks by :func:`split`, and only by the grid: one task is one
+learning rate and a run of consecutive seeds (all of them unless ``seeds_per_task``
+is given), trained as the replicas of one network (:func:`~brianrflo.replicas.
+replica_sweep`, or :func:`~brianrflo.batch.sweep` for the numpy rules). The split
+does not depend on how many workers there are, so every way of running it computes
+the same numbers:
+
+* ``workers=0``: the tasks one after another in this process (no Dask);
+* ``client=``: on a :class:`distributed.Client` you opened;
+* ``scheduler=ADDRESS``, or Dask's own ``scheduler-address`` setting
+  (``DASK_SCHEDULER_ADDRESS``): on that cluster;
+* otherwise on an embedded :class:`distributed.LocalCluster`, one single-threaded
+  worker process per core (or ``workers``).
+
+Each worker is a process of its own: a cpp_standalone network claims its own project
+folder there (:class:`~brianrflo.assembly.ProjectFolder`), and later tasks of one shape
+reuse its compiled code. With ``out``, each finished task is written by this process
+(the workers need no shared disk) as ``OUT/tasks/<id>.npz``, atomically, beside
+``OUT/tasks/plan.json``, what the grid is; a sweep started again with the same grid
+loads the tasks already there and runs only the others. A worker that dies has its
+task rerun by Dask. :func:`combine` puts the tasks' rows back in the grid's order
+(learning rates slowest, seeds fastest), as one sweep of the whole grid gives them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+
+from brianrflo.tasks.base import Task
+
+from .batch import Sweep
+from .runfolder import write_json
+from .train import LOCAL_RULES, Settings
+
+__all__ = ["GridTask", "split", "numpy_engine", "run_task", "combine", "dask_sweep",
+           "open_client", "configured_address", "read_plan", "PLAN", "TASKS"]
+
+#: The folder inside ``out`` that holds the finished tasks.
+TASKS = "tasks"
+#: What the grid is, written before the first task: a resumed sweep must match it.
+PLAN = "plan.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class GridTask:
+    """One task: the learning rate ``eta`` at ``seeds``, rows ``first..first+len(seeds)``."""
+
+    id: str
+    eta: float
+    seeds: tuple[int, ...]
+    first: int
+
+
+def split(etas: Sequence[float], seeds: Sequence[int],
+          seeds_per_task: int | None = None) -> list[GridTask]:
+    """The grid's tasks, in row order.
+
+    Parameters
+    ----------
+    etas, seeds
+        The grid: rows are every (eta, seed), learning rates slowest.
+    seeds_per_task
+        Seeds per task (the last task of a rate may hold fewer); ``None``: all.
+
+    Returns
+    -------
+    list of GridTask
+        Depends on the grid alone, never on the workers that will run it.
+    """
+    etas = [float(e) for e in np.atleast_1d(etas)]
+    seeds = [int(s) for s in np.atleast_1d(seeds)]
+    if not etas or not seeds:
+        raise ValueError("etas and seeds must each hold at least one value")
+    size = len(seeds) if seeds_per_task is None else seeds_per_task
+    if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
+        raise ValueError(f"seeds_per_task must be a positive integer or None, got "
+                         f"{seeds_per_task!r}")
+    tasks = []
+    for i, eta in enumerate(etas):
+        for j in range(0, len(seeds), size):
+            chunk = tuple(seeds[j:j + size])
+            tasks.append(GridTask(id=f"{len(tasks):04d}-eta{eta!r}-seeds{chunk[0]}-{chunk[-1]}",
+                                  eta=eta, seeds=chunk, first=i * len(seeds) + j))
+    return tasks
+
+
+def numpy_engine(settings: Settings) -> bool:
+    """Whether the grid runs as stacked numpy networks (:func:`brianrflo.batch.sweep`)."""
+    return settings.target == "reference" or settings.rule not in LOCAL_RULES
+
+
+def run_task(task: Task, settings: Settings, job: GridTask, n_hidden: int,
+             eval_trials: int = 1) -> Sweep:
+    """Train one task's rows as one network of replicas (in a worker, or here)."""
+    if numpy_engine(settings):
+        from .batch import sweep
+
+        return sweep(task, settings.rule, [job.eta], job.seeds, settings.trials,
+                     n_hidden=n_hidden, tau=settings.tau, update=settings.update,
+                     dale=settings.dale, eval_trials=eval_trials, explode=settings.explode,
+                     block_trials=settings.block_trials)
+    from .replicas import replica_sweep
+
+    return replica_sweep(task, settings, [job.eta], job.seeds, n_hidden=n_hidden,
+                         eval_trials=eval_trials)
+
+
+def combine(parts: Sequence[Sweep]) -> Sweep:
+    """The tasks' sweeps as one, rows in the order of ``parts``.
+
+    ``wall_time`` is the sum of the tasks' (compute time, not the time waited).
+    """
+    if not parts:
+        raise ValueError("combine needs at least one sweep")
+    marks = parts[0].checkpoints
+    if any(p.rule != parts[0].rule or not np.array_equal(p.checkpoints, marks)
+           for p in parts):
+        raise ValueError("the tasks' sweeps differ in rule or alignment marks; they are not "
+                         "one grid")
+
+    def cat(name: str) -> np.ndarray:
+        return np.concatenate([getattr(p, name) for p in parts])
+
+    return Sweep(rule=parts[0].rule, eta=cat("eta"), seed=cat("seed"), losses=cat("losses"),
+                 untrained=cat("untrained"), final=cat("final"), alignment=cat("alignment"),
+                 checkpoints=np.array(marks), diverged=cat("diverged"),
+                 wall_time=float(sum(p.wall_time for p in parts)),
+                 weights=[w for p in parts for w in p.weights])
+
+
+def configured_address() -> str | None:
+    """Dask's own ``scheduler-address`` setting (``DASK_SCHEDULER_ADDRESS``), if any."""
+    import dask.config
+
+    return dask.config.get("scheduler-address", None) or None
+
+
+@contextlib.contextmanager
+def open_client(scheduler: str | None = None, workers: int | None = None) -> Iterator:
+    """A :class:`distributed.Client`: on ``scheduler``, Dask's configured address, or new.
+
+    With neither address, an embedded :class:`~distributed.LocalCluster` of ``workers``
+    (default: one per core) single-threaded processes, closed on leaving.
+    """
+    from distributed import Client, LocalCluster
+
+    address = scheduler or configured_address()
+    if address is not None:
+        with Client(address) as client:
+            yield client
+        return
+    n = (os.cpu_count() or 1) if workers is None else workers
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"workers must be a positive integer for a LocalCluster, got {n!r}")
+    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True) as cluster, \
+            Client(cluster) as client:
+        yield client
+
+
+def dask_sweep(
+    task: Task,
+    settings: Settings,
+    etas,
+    seeds,
+    n_hidden: int = 30,
+    *,
+    out: str | os.PathLike | None = None,
+    client=None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    seeds_per_task: int | None = None,
+    eval_trials: int = 1,
+    progress: Callable[[str], None] | None = None,
+    record: dict | None = None,
+    timeout: float | None = None,
+) -> Sweep:
+    """Train ``settings.rule`` at every (eta, seed) pair, task by task, on Dask or here.
+
+    Parameters
+    ----------
+    task, settings, etas, seeds, n_hidden, eval_trials
+        As for :func:`~brianrflo.replicas.replica_sweep` (numpy rules, or
+        ``target='reference'``: as :func:`~brianrflo.batch.sweep`).
+    out
+        Folder for ``tasks/<id>.npz`` and ``tasks/plan.json``; tasks already there (of
+        this same grid) are loaded, not rerun. ``None``: nothing is written.
+    client
+        A :class:`distributed.Client` to run the tasks on.
+    scheduler
+        Without ``client``: the address of a Dask scheduler to connect to.
+    workers
+        Without ``client`` or an address: ``0`` runs the tasks one after another in
+        this process; otherwise the size of the embedded LocalCluster (default: cores).
+    seeds_per_task
+        See :func:`split`.
+    progress
+        Called with one line per finished task, and the dashboard's address.
+    record
+        Saved in ``plan.json`` beside the grid, not compared (the CLI keeps its options
+        there).
+    timeout
+        On Dask: seconds to wait for the next task to finish before giving up
+        (``TimeoutError``); ``None``: no limit.
+
+    Returns
+    -------
+    Sweep
+        Equal, bit for bit, however and wherever the tasks ran.
+
+    Raises
+    ------
+    ValueError
+        If ``out`` holds tasks of another grid.
+    """
+    jobs = split(etas, seeds, seeds_per_task)
+    plan = _plan(task, settings, jobs, n_hidden, eval_trials)
+    folder = None if out is None else os.path.join(os.fspath(out), TASKS)
+    if folder is not None:
+        _claim(folder, plan, record)
+    done = {j.id: _load(folder, j) for j in jobs} if folder is not None else {}
+    done = {k: v for k, v in done.items() if v is not None}
+    meter = _Meter(jobs, done, settings.trials * task.T, progress)
+    todo = [j for j in jobs if j.id not in done]
+    args = (task, settings)
+
+    def finished(job: GridTask, part: Sweep) -> None:
+        if folder is not None:
+            part.save(os.path.join(folder, job.id + ".npz"))
+        done[job.id] = part
+        meter.tick(job)
+
+    if todo and client is None and workers == 0 and scheduler is None:
+        for job in todo:
+            finished(job, run_task(*args, job, n_hidden, eval_trials))
+    elif todo and client is not None:
+        _on_dask(client, args, todo, n_hidden, eval_trials, finished, progress, timeout)
+    elif todo:
+        with open_client(scheduler, workers) as own:
+            _on_dask(own, args, todo, n_hidden, eval_trials, finished, progress, timeout)
+    return combine([done[j.id] for j in jobs])
+
+
+def _on_dask(client, args: tuple, todo: list[GridTask], n_hidden: int, eval_trials: int,
+             finished: Callable[[GridTask, Sweep], None],
+             progress: Callable[[str], None] | None, timeout: float | None) -> None:
+    """Submit every task; hand each result to ``finished`` as it arrives."""
+    from distributed import as_completed
+
+    link = _dashboard(client)
+    if progress is not None and link:
+        progress(f"dask dashboard: {link}")
+    run = uuid.uuid4().hex[:8]  # keys of one sweep; another sweep on the client is apart
+    futures = {client.submit(run_task, *args, job, n_hidden, eval_trials,
+                             key=f"brianrflo-{job.id}-{run}", pure=False): job for job in todo}
+    try:
+        for future in as_completed(futures, timeout=timeout):
+            finished(futures[future], future.result())
+    finally:
+        # Interrupted (Ctrl-C, a failed task): leave nothing running for this sweep.
+        client.cancel([f for f in futures if not f.done()])
+
+
+def _dashboard(client) -> str | None:
+    """The Dask dashboard's address, when the scheduler serves one (it needs bokeh)."""
+    try:
+        info = client.scheduler_info()
+        return client.dashboard_link if "dashboard" in info.get("services", {}) else None
+    except (KeyError, AttributeError, OSError):
+        return None
+
+
+def _plan(task: Task, settings: Settings, jobs: list[GridTask], n_hidden: int,
+          eval_trials: int) -> dict:
+    """What the grid computes, as JSON would read it back."""
+    plan = {"task": task.settings(), "n_hidden": n_hidden, "eval_trials": eval_trials,
+            "settings": {k: v for k, v in dataclasses.asdict(settings).items()
+                         if k not in ("eta", "seed")},
+            "tasks": [dataclasses.asdict(j) for j in jobs]}
+    return json.loads(json.dumps(plan))
+
+
+def _claim(folder: str, plan: dict, record: dict | None) -> None:
+    """Write ``plan.json``, or check that the one there is this grid's."""
+    path = os.path.join(folder, PLAN)
+    if os.path.exists(path):
+        saved = read_plan(os.path.dirname(folder))
+        if saved.get("grid") != plan:
+            diff = sorted(k for k in set(plan) | set(saved.get("grid", {}))
+                          if plan.get(k) != saved.get("grid", {}).get(k))
+            raise ValueError(f"{folder!r} holds the tasks of another sweep (it differs in "
+                             f"{', '.join(diff)}); resume it with its own settings, or "
+                             "replace it (--overwrite)")
+        return
+    os.makedirs(folder, exist_ok=True)
+    write_json(path, {"grid": plan, "record": record or {}}, default=str)
+
+
+def read_plan(out: str | os.PathLike) -> dict:
+    """``OUT/tasks/plan.json``: ``{'grid': ..., 'record': ...}``.
+
+    Raises
+    ------
+    ValueError
+        If there is none, or it is not readable JSON.
+    """
+    path = os.path.join(os.fspath(out), TASKS, PLAN)
+    try:
+        with open(path) as f:
+            plan = json.load(f)
+    except FileNotFoundError:
+        raise ValueError(f"{os.fspath(out)!r} holds no sweep tasks ({TASKS}/{PLAN})") from None
+    except (OSError, ValueError) as err:
+        raise ValueError(f"sweep plan {path!r} is unreadable: {err}") from None
+    if not isinstance(plan, dict):
+        raise ValueError(f"sweep plan {path!r} is corrupt")
+    return plan
+
+
+def _load(folder: str, job: GridTask) -> Sweep | None:
+    """The finished task from its file, or ``None`` if it has not finished."""
+    path = os.path.join(folder, job.id + ".npz")
+    if not os.path.exists(path):
+        return None
+    try:
+        part = Sweep.load(path)
+    except (OSError, KeyError, ValueError):
+        return None  # written atomically, so only a damaged disk gets here: rerun it
+    if list(part.seed) != list(job.seeds) or not np.all(part.eta == job.eta):
+        return None
+    return part
+
+
+class _Meter:
+    """One progress line per finished task: tasks, networks, network-steps/s, ETA."""
+
+    def __init__(self, jobs: list[GridTask], done: dict, steps_per_network: int,
+                 progress: Callable[[str], None] | None):
+        self.total, self.nets = len(jobs), sum(len(j.seeds) for j in jobs)
+        self.tasks = len(done)
+        self.networks = sum(len(p.seed) for p in done.values())
+        self.steps, self.run_networks = steps_per_network, 0
+        self.began, self.say = time.perf_counter(), progress
+        if progress is not None and done:
+            progress(f"{len(done)} of {self.total} tasks already done, loaded")
+
+    def tick(self, job: GridTask) -> None:
+        self.tasks += 1
+        self.networks += len(job.seeds)
+        self.run_networks += len(job.seeds)
+        if self.say is None:
+            return
+        elapsed = max(time.perf_counter() - self.began, 1e-9)
+        rate = self.run_networks * self.steps / elapsed
+        left = (self.nets - self.networks) * self.steps / rate
+        self.say(f"task {self.tasks}/{self.total} ({job.id}): {self.networks}/{self.nets} "
+                 f"networks, {rate:.3g} network-steps/s, ETA {left:.0f} s")

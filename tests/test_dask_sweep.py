@@ -1,0 +1,207 @@
+"""A grid split into tasks gives the same numbers in this process and on a Dask cluster,
+survives a worker killed mid-task, and a sweep killed as a whole redoes only what it lost.
+
+Small on purpose (N = 6, T = 20, 6 trials: target 'auto' picks Brian2's numpy target);
+every wait on the cluster has a timeout, so no test can hang.
+"""
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from brianrflo import dask_sweep as ds
+from brianrflo.batch import Sweep
+from brianrflo.cli import main
+from brianrflo.tasks import Periodic
+from brianrflo.train import Settings
+
+distributed = pytest.importorskip("distributed")
+
+N = 6
+TASK = Periodic(20)
+SETTINGS = Settings(trials=6, block_trials=3)
+ETAS, SEEDS = [0.05, 0.5], [0, 1]
+WAIT = 120.0  # seconds any one task may take on the cluster before the test fails
+CLI = ["sweep", "periodic", "--period", "20", "--n-hidden", str(N), "--trials", "6",
+       "--block-trials", "3", "--etas", *map(str, ETAS), "--seeds", str(len(SEEDS)), "--quiet"]
+
+
+class Slow(Periodic):
+    """Periodic's trials, drawn slowly: a task lasts long enough to be killed in."""
+
+    def block(self, n, rng):
+        time.sleep(0.7)
+        return super().block(n, rng)
+
+
+def assert_equal(a: Sweep, b: Sweep) -> None:
+    """Bit for bit: every array, and every weight of every row."""
+    for name in ("eta", "seed", "losses", "untrained", "final", "alignment", "checkpoints",
+                 "diverged"):
+        assert np.array_equal(getattr(a, name), getattr(b, name), equal_nan=True), name
+    for name in ("w_in", "w_rec", "w_out", "b"):
+        assert np.array_equal(np.stack([getattr(w, name) for w in a.weights]),
+                              np.stack([getattr(w, name) for w in b.weights])), name
+
+
+def cluster(n: int = 2):
+    """A LocalCluster of ``n`` single-threaded worker processes, and a client on it."""
+    local = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                     dashboard_address=":0")
+    client = distributed.Client(local, timeout=WAIT)
+    client.wait_for_workers(n, timeout=WAIT)
+    return local, client
+
+
+@pytest.fixture(scope="module")
+def client():
+    local, client = cluster()
+    yield client
+    client.close(timeout=30)
+    local.close(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def here():
+    """The grid run in this process, task after task (no Dask)."""
+    return ds.dask_sweep(TASK, SETTINGS, ETAS, SEEDS, n_hidden=N, workers=0, seeds_per_task=1)
+
+
+@pytest.fixture(scope="module")
+def by_rate():
+    """The same, split as the CLI splits it: one task per learning rate."""
+    return ds.dask_sweep(TASK, SETTINGS, ETAS, SEEDS, n_hidden=N, workers=0)
+
+
+def test_split_depends_on_the_grid_only_and_keeps_row_order():
+    tasks = ds.split([0.1, 0.2], [0, 1, 2], seeds_per_task=2)
+    assert [(t.eta, t.seeds, t.first) for t in tasks] == [
+        (0.1, (0, 1), 0), (0.1, (2,), 2), (0.2, (0, 1), 3), (0.2, (2,), 5)]
+    assert len({t.id for t in tasks}) == 4
+    assert [t.seeds for t in ds.split([0.1], [0, 1, 2])] == [(0, 1, 2)]
+    with pytest.raises(ValueError, match="seeds_per_task"):
+        ds.split([0.1], [0], seeds_per_task=0)
+
+
+def test_two_worker_cluster_equals_this_process(client, here):
+    with distributed.get_task_stream(client) as stream:
+        got = ds.dask_sweep(TASK, SETTINGS, ETAS, SEEDS, n_hidden=N, client=client,
+                            seeds_per_task=1, timeout=WAIT)
+    assert_equal(got, here)
+    assert list(got.eta) == [0.05, 0.05, 0.5, 0.5] and list(got.seed) == [0, 1, 0, 1]
+    # The rows really were trained apart, by both workers.
+    assert len({t["worker"] for t in stream.data}) == 2
+    assert not np.array_equal(got.losses[0], got.losses[2])
+
+
+@pytest.mark.parametrize("where", ["here", "dask"])
+def test_a_sweep_killed_as_a_whole_resumes_and_redoes_only_unfinished_tasks(
+        tmp_path, client, here, where):
+    on = {"workers": 0} if where == "here" else {"client": client, "timeout": WAIT}
+    finished = []
+
+    def stop_after_two(line):
+        if line.startswith("task "):
+            finished.append(line)
+            if len(finished) == 2:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ds.dask_sweep(TASK, SETTINGS, ETAS, SEEDS, n_hidden=N, out=tmp_path, seeds_per_task=1,
+                      progress=stop_after_two, **on)
+    tasks = tmp_path / ds.TASKS
+    kept = {p.name: p.stat().st_mtime_ns for p in tasks.glob("*.npz")}
+    assert len(kept) == 2
+    lines = []
+    got = ds.dask_sweep(TASK, SETTINGS, ETAS, SEEDS, n_hidden=N, out=tmp_path,
+                        seeds_per_task=1, progress=lines.append, **on)
+    assert sum(line.startswith("task ") for line in lines) == 4 - 2  # only the lost ones
+    assert {p.name: p.stat().st_mtime_ns for p in tasks.glob("*.npz") if p.name in kept} == kept
+    assert len(list(tasks.glob("*.npz"))) == 4
+    assert_equal(got, here)
+    # Everything done: a third run loads the four tasks and trains nothing.
+    lines.clear()
+    assert_equal(ds.dask_sweep(TASK, SETTINGS, ETAS, SEEDS, n_hidden=N, out=tmp_path,
+                               seeds_per_task=1, progress=lines.append, **on), here)
+    assert not any(line.startswith("task ") for line in lines)
+
+
+def test_tasks_of_another_grid_are_refused(tmp_path):
+    ds.dask_sweep(TASK, SETTINGS, ETAS[:1], SEEDS[:1], n_hidden=N, out=tmp_path, workers=0)
+    with pytest.raises(ValueError, match="another sweep"):
+        ds.dask_sweep(TASK, SETTINGS, ETAS[:1], SEEDS[:1], n_hidden=N + 1, out=tmp_path,
+                      workers=0)
+
+
+def test_a_worker_killed_mid_task_has_its_task_rerun(here):
+    local, client = cluster()
+    try:
+        result, errors = {}, []
+
+        def run():
+            try:
+                result["sweep"] = ds.dask_sweep(Slow(20), SETTINGS, ETAS, SEEDS, n_hidden=N,
+                                                client=client, seeds_per_task=1, timeout=WAIT)
+            except BaseException as err:  # noqa: B036 - reported by the test below
+                errors.append(err)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        busy = _busy_worker(client)
+        time.sleep(0.5)  # inside the task (each draws trials for ~1.4 s)
+        pid = client.run(os.getpid, workers=[busy], wait=True)[busy]
+        os.kill(pid, signal.SIGKILL)
+        thread.join(timeout=4 * WAIT)
+        assert not thread.is_alive() and not errors, errors
+        assert busy not in client.scheduler_info()["workers"]  # it really died
+        assert_equal(result["sweep"], here)
+    finally:
+        client.close(timeout=30)
+        local.close(timeout=30)
+
+
+def _busy_worker(client, wait: float = WAIT) -> str:
+    """The address of a worker that is running a task."""
+    end = time.monotonic() + wait
+    while time.monotonic() < end:
+        busy = [w for w, keys in client.processing().items() if keys]
+        if busy:
+            return busy[0]
+        time.sleep(0.05)
+    raise TimeoutError("no worker started a task")
+
+
+def test_cli_runs_the_tasks_here_and_on_a_scheduler_and_resumes(tmp_path, client, by_rate,
+                                                                monkeypatch):
+    out = tmp_path / "here"
+    assert main([*CLI, "--workers", "0", "--out", str(out)]) == 0
+    # One task per learning rate, as the CLI splits the grid.
+    assert len(list((out / ds.TASKS).glob("*.npz"))) == 2
+    assert_equal(Sweep.load(str(out / "sweep.npz")), by_rate)
+    remote = tmp_path / "remote"
+    assert main([*CLI, "--scheduler", client.scheduler.address, "--out", str(remote)]) == 0
+    assert_equal(Sweep.load(str(remote / "sweep.npz")), by_rate)
+    # Lose one task and the results; --resume redoes that task only.
+    lost = sorted((out / ds.TASKS).glob("*.npz"))[1]
+    lost.unlink()
+    (out / "sweep.npz").unlink()
+    ran = []
+    real = ds.run_task
+    monkeypatch.setattr(ds, "run_task", lambda *a, **k: ran.append(a[2].id) or real(*a, **k))
+    assert main(["sweep", "--resume", str(out), "--workers", "0", "--quiet"]) == 0
+    assert ran == [lost.stem]
+    assert_equal(Sweep.load(str(out / "sweep.npz")), by_rate)
+
+
+def test_cli_refuses_bad_workers_and_a_folder_of_tasks(tmp_path, capsys):
+    assert main([*CLI, "--workers", "-1", "--out", str(tmp_path / "a")]) == 2
+    assert "--workers" in capsys.readouterr().err
+    assert main([*CLI, "--workers", "0", "--etas", "0.05", "--out", str(tmp_path / "b")]) == 0
+    capsys.readouterr()
+    assert main([*CLI, "--workers", "0", "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("brianrflo: error: ") and "--overwrite" in err
