@@ -74,7 +74,7 @@ def test_overwrite_interrupted_before_its_first_checkpoint_keeps_the_old_run(
     train_module = importlib.import_module("brianrflo.train")
     before = snapshot(old_run)
 
-    def interrupted(self, block):
+    def interrupted(self, block, noise_seed=None):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(train_module._NumpyEngine, "run_block", interrupted)
