@@ -63,6 +63,8 @@ def measure(engine: str, n_hidden: int, trials: int, period: int, block: int,
         from c_loop import CLoop
 
         net = CLoop(weights[0], tuple(eta[0]))
+    elif engine == "stacked-numpy":
+        net = _Stacked(weights, eta)
     else:
         directory = None
         if engine == "brian2-templates":
@@ -96,6 +98,26 @@ def measure(engine: str, n_hidden: int, trials: int, period: int, block: int,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "final_loss": float(np.mean(losses[-1])),
     }
+
+
+class _Stacked:
+    """The stacked numpy engine (``brianrflo.batch.Replicas``) with ``run_block``'s interface."""
+
+    def __init__(self, weights, eta):
+        from brianrflo.batch import Replicas
+
+        self.net = Replicas(weights, "rflo", eta)
+
+    def run_block(self, blocks):
+        import numpy as np
+
+        blocks = blocks if isinstance(blocks, list) else [blocks]
+        losses = []
+        for k in range(blocks[0].n_trials):
+            x, target, mask = (np.stack(a) for a in zip(*(b.trial(k) for b in blocks),
+                                                        strict=True))
+            losses.append(self.net.train_trial(x, target, mask))
+        return np.array(losses).T
 
 
 def _without_dense_templates() -> None:
@@ -278,7 +300,7 @@ def main() -> None:
               f"simulation; 'x numpy' and 'x C loop' are against training them one after "
               f"another in numpy or the C loop ({args.replicas} x one measured network: "
               "those loops' cost is linear in the networks)")
-        for engine in ("cython", "cpp_standalone"):
+        for engine in ("stacked-numpy", "cython", "cpp_standalone"):
             row, first = timed(engine, n, args.replicas)
             report(row, f"{engine} x{args.replicas}", first, speed.get(("reference", n)),
                    speed.get(("c-loop", n)))
