@@ -48,3 +48,24 @@ def test_show_lists_a_step_in_brian2s_order(perturbation):
     assert shown == runners and positions == sorted(positions)
     assert "elig = 0" in text and "noise = xi_ta(t - t_block, i)" in text
     assert np.all(np.isfinite(perturbation.get_weights().w_rec))
+
+
+def test_results_live_in_shared_memory_while_the_folder_is_held(tmp_path, monkeypatch):
+    from brianrflo import assembly
+
+    memory = tmp_path / "shm"
+    memory.mkdir()
+    monkeypatch.setattr(assembly, "SHARED_MEMORY", str(memory))
+    base = tmp_path / "proj"
+    (base / "results").mkdir(parents=True)  # a project from before: results on disk
+    (base / "results" / "old").write_text("x")
+    held = ProjectFolder(str(base))
+    results = base / "results"
+    assert results.is_symlink() and str(results.resolve()).startswith(str(memory))
+    (results / "array").write_text("y")
+    held.release()
+    assert not any(memory.rglob("array"))  # freed with the folder
+    monkeypatch.setattr(assembly, "SHARED_MEMORY", str(tmp_path / "none"))
+    again = ProjectFolder(str(base))  # no shared memory: results stay where Brian2 puts them
+    assert not (base / "results").is_symlink()
+    again.release()
