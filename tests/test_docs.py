@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import pkgutil
 import subprocess
 import sys
@@ -152,3 +153,17 @@ def test_api_reference_describes_every_public_function_and_class(site):
             if f"{obj.__module__}.{obj.__qualname__}" not in described:
                 missing.append(f"{module_name}.{name}")
     assert not missing, f"not in the API reference: {missing}"
+
+
+def test_performance_tables_are_the_benchmark_runs():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "performance_tables", DOCS.parent / "tools" / "performance_tables.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    rows = json.loads(tool.RESULTS.read_text())
+    page = tool.PAGE.read_text()
+    assert tool.read_section(page, "bench") == tool.bench_section(rows), \
+        "docs/performance.md is stale: python tools/performance_tables.py"
+    assert tool.read_section(page, "targets") == tool.targets_section(rows)
