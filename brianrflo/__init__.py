@@ -31,10 +31,15 @@ if getattr(_sys.excepthook, "__module__", "").startswith("brian2"):
 # equivalence tests; resumed runs drop the objects of a network they replace.
 _brian2.BrianLogger.suppress_name("openmp")
 
+from importlib import metadata as _metadata  # noqa: E402
+
 from .analysis import alignment  # noqa: E402
 from .network import BrianNetwork  # noqa: E402
 from .train import Result, Settings, evaluate, train  # noqa: E402
 from .weights import Weights  # noqa: E402
 
 __all__ = ["BrianNetwork", "Result", "Settings", "Weights", "alignment", "evaluate", "train"]
-__version__ = "0.1.0"
+try:  # pyproject.toml is the one place the version is written
+    __version__ = _metadata.version("brianrflo")
+except _metadata.PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "unknown"
