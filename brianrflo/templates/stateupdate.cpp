@@ -2,22 +2,11 @@
    (brianrflo/dense.py). #}
 {# USES_VARIABLES { N } #}
 {# ALLOWS_SCALAR_WRITE #}
-{% extends 'common_group.cpp' %}
-
-{# Vectorised rows must round as scalar ones do: -ffast-math would otherwise let the
-   compiler reassociate loop-invariant factors differently in different loops, and the
-   readout's update and its symmetric feedback copy (one synapse each) would drift apart. #}
-{% block extra_headers %}
-#pragma GCC optimize("no-associative-math")
-{% endblock %}
+{% extends 'dense_group.cpp' %}
 
 {% block maincode %}
     {% set R, n_pre, n_post = owner._dense %}
-    //// MAIN CODE ////////////
-    if ({{constant_or_scalar('N', variables['N'])}} != {{R * n_pre * n_post}}) {
-        std::cerr << "brianrflo: synapses {{owner.name}} are not dense all-to-all" << std::endl;
-        exit(3);
-    }
+    {{ super() }}
     // scalar code
     const size_t _vectorisation_idx = -1;
     {{scalar_code|autoindent}}

@@ -1,22 +1,11 @@
 {# brianrflo: Brian2's summed_variable for dense all-to-all synapses (brianrflo/dense.py). #}
 {# USES_VARIABLES { N } #}
-{% extends 'common_group.cpp' %}
-
-{# Vectorised rows must round as scalar ones do: -ffast-math would otherwise let the
-   compiler reassociate loop-invariant factors differently in different loops, and the
-   readout's update and its symmetric feedback copy (one synapse each) would drift apart. #}
-{% block extra_headers %}
-#pragma GCC optimize("no-associative-math")
-{% endblock %}
+{% extends 'dense_group.cpp' %}
 
 {% block maincode %}
     {% set _target_var_array = get_array_name(_target_var) %}
     {% set R, n_pre, n_post = owner._dense %}
-    //// MAIN CODE ////////////
-    if ({{constant_or_scalar('N', variables['N'])}} != {{R * n_pre * n_post}}) {
-        std::cerr << "brianrflo: synapses {{owner.name}} are not dense all-to-all" << std::endl;
-        exit(3);
-    }
+    {{ super() }}
     const int _target_size = {{constant_or_scalar(_target_size_name, variables[_target_size_name])}};
     for (int _target_idx=0; _target_idx<_target_size; _target_idx++)
     {
