@@ -607,4 +607,9 @@ def describe(model=None, feedback: str = "random", readout_feedback: bool = Fals
     else:
         net = BrianNetwork(weights, 2, model=model, target="numpy", feedback=feedback,
                            readout_feedback=readout_feedback)
+    # Built to be shown, never run: not the "object never included in a network"
+    # that Brian2 warns about when these are collected.
+    for obj in net.net.objects:
+        for part in (obj, *obj.contained_objects):
+            part._network = net.net.id
     return net.assembly.show()

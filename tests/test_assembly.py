@@ -69,3 +69,15 @@ def test_results_live_in_shared_memory_while_the_folder_is_held(tmp_path, monkey
     again = ProjectFolder(str(base))  # no shared memory: results stay where Brian2 puts them
     assert not (base / "results").is_symlink()
     again.release()
+
+
+def test_show_leaves_no_unused_object_warnings():
+    import subprocess
+    import sys
+
+    script = ("import gc\nfrom brianrflo.models import MODELS\n"
+              "assert 'noise_ta' in MODELS['rate-noisy'].show()\ngc.collect()\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "never included in a network" not in done.stderr + done.stdout
