@@ -32,6 +32,7 @@ from .train import (
     _diverged,
     evaluate,
     learning_rates,
+    noise_seed,
     readout_fed_back,
 )
 from .weights import Weights
@@ -137,9 +138,8 @@ def replica_sweep(
     while done < settings.trials:
         n = min(size, settings.trials - done)
         blocks = {s: task.block(n, rng) for s, rng in rngs.items()}
-        # A noisy model's noise is that train() draws for the seed (train._loop).
         block_losses = net.run_block([blocks[int(s)] for s in seed_r],
-                                     noise_seed=[int(s) * 1_000_003 + done for s in seed_r])
+                                     noise_seed=[noise_seed(s, done) for s in seed_r])
         current = net.replica_weights()
         for r in np.flatnonzero(~stopped):
             if current[r] is None or _diverged(block_losses[r], limit[r], done):

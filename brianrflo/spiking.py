@@ -122,11 +122,15 @@ class SpikingNetwork(BrianNetwork):
                      "error and loss")
         a.at_trial_start(readout, "loss = 0\ny = 0", "readout_reset")
 
-        rec = a.synapses("rec", hidden, hidden, lif.RECURRENT, "before_groups", 0,
-                         "recurrent synapses")
-        a.every_step(rec, lif.TRACE_REC, "before_thresholds", 1, "rec_trace",
-                     "eligibility trace")
-        a.at_trial_start(rec, "p = 0", "rec_reset")
+        def traced(name, source, equations, trace, reset, title):
+            """Synapses onto the hidden units whose eligibility trace runs every step."""
+            syn = a.synapses(name, source, hidden, equations, "before_groups", 0, title)
+            a.every_step(syn, trace, "before_thresholds", 1, f"{name}_trace",
+                         "eligibility trace")
+            a.at_trial_start(syn, reset, f"{name}_reset")
+            return syn
+
+        rec = traced("rec", hidden, lif.RECURRENT, lif.TRACE_REC, "p = 0", "recurrent synapses")
         out = a.synapses("out", hidden, readout, lif.READOUT, "after_resets", 1,
                          "readout synapses")
         fb = a.synapses("fb", readout, hidden, FEEDBACK, "after_resets", 3,
@@ -138,11 +142,7 @@ class SpikingNetwork(BrianNetwork):
             a.every_step(inputs, lif.INPUTS_READ, "start", 2, "inputs_read",
                          "x(t) and its filter")
             a.at_trial_start(inputs, "xbar = 0", "inputs_reset")
-            inp = a.synapses("inp", inputs, hidden, lif.INPUT, "before_groups", 0,
-                             "input synapses")
-            a.every_step(inp, lif.TRACE_IN, "before_thresholds", 1, "inp_trace",
-                         "eligibility trace")
-            a.at_trial_start(inp, "q = 0", "inp_reset")
+            inp = traced("inp", inputs, lif.INPUT, lif.TRACE_IN, "q = 0", "input synapses")
             learners.append((inp, "w_in"))
         for syn, name in learners:
             a.every_step(syn, m.update_code(name, self.dale), "after_resets", 4,

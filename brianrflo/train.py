@@ -632,10 +632,8 @@ def _loop(task, settings, model, engine, weights, state, rng, size, folder, say,
     while done < settings.trials:
         n = min(size, settings.trials - done)
         rng_before = rng.bit_generator.state
-        # A noisy model's noise is drawn from (seed, trials done): a resumed run and
-        # a retried block replay it.
         block_losses = engine.run_block(task.block(n, rng),
-                                        noise_seed=settings.seed * 1_000_003 + done)
+                                        noise_seed=noise_seed(settings.seed, done))
         message = _diverged(block_losses, limit, done)
         try:
             current = engine.get_weights()
@@ -690,6 +688,15 @@ def _loop(task, settings, model, engine, weights, state, rng, size, folder, say,
         save(result, folder.dir)
         folder.written()
     return result
+
+
+def noise_seed(seed: int, done: int) -> int:
+    """The noise seed of the block that starts after ``done`` trials of network ``seed``.
+
+    Drawn from (seed, trials done), so a resumed run and a retried block replay
+    their noise, and a replica of a sweep gets what training it alone gets.
+    """
+    return int(seed) * 1_000_003 + done
 
 
 def _check_dale(weights: Weights) -> None:
