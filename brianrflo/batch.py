@@ -387,15 +387,16 @@ def sweep(
     progress: Callable[[str], None] | None = None,
     start: SweepState | None = None,
     on_block: Callable[[SweepState], None] | None = None,
+    init: str = "paper",
 ) -> Sweep:
     """Train ``rule`` at every (eta, seed) pair at once.
 
-    Network ``seed`` starts from ``Weights.init(n_hidden, ..., seed)`` and sees the
+    Network ``seed`` starts from ``Weights.init(n_hidden, ..., seed, init=init)`` and sees the
     task's trials drawn as :func:`brianrflo.train` draws them (in blocks of
     :func:`brianrflo.train._blocks`'s size from ``default_rng(seed)``), so row ``r``
     equals ``train(task, Settings(rule=rule, trials=trials, eta=(e, e, e), update=update,
     tau=tau, block_trials=block_trials, seed=seed, explode=explode, dale=dale,
-    target='reference'), n_hidden=n_hidden)``. Losses are evaluated on ``eval_trials``
+    target='reference', init=init), n_hidden=n_hidden)``. Losses are evaluated on ``eval_trials``
     trials drawn with ``seed + 1``.
 
     Divergence is judged after every block, as ``train()`` judges it with
@@ -418,13 +419,14 @@ def sweep(
     seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
     size = _blocks(Settings(rule=rule, trials=trials, update=update, tau=tau,
                             block_trials=block_trials, explode=explode, dale=dale,
-                            target="reference"))
+                            target="reference", init=init))
     began = time.perf_counter()
     eta_r = np.repeat(etas, len(seeds))
     seed_r = np.tile(seeds, len(etas))
-    init = {int(s): Weights.init(n_hidden, task.n_in, task.n_out, seed=int(s), dale=dale)
-            for s in seeds}
-    net = Replicas([init[int(s)] for s in seed_r], rule, eta_r[:, None] * np.ones(3), tau,
+    start_weights = {int(s): Weights.init(n_hidden, task.n_in, task.n_out, seed=int(s),
+                                          dale=dale, init=init)
+                     for s in seeds}
+    net = Replicas([start_weights[int(s)] for s in seed_r], rule, eta_r[:, None] * np.ones(3), tau,
                    update, dale)
     evals = {int(s): task.block(eval_trials, np.random.default_rng(int(s) + 1)) for s in seeds}
 

@@ -24,7 +24,7 @@ from .resources import check_memory
 from .runfolder import RunFolder, atomic_write, check_out_dir
 from .train import ENGINES, LOCAL_RULES, ON_DIVERGE, RULES, Settings, train
 from .validation import check_int
-from .weights import Weights
+from .weights import INITS, Weights
 
 __all__ = ["main"]
 
@@ -68,7 +68,13 @@ def _parser() -> argparse.ArgumentParser:
     # Options of every training command: the task, the network and how it trains.
     # Defaults are Settings()'s, so the CLI and the API train the same run.
     default = Settings()
-    common = argparse.ArgumentParser(add_help=False)
+    # How weights are drawn: an option of every command that draws them. Checked by
+    # Settings / run_figure, so a bad value is one line, as every other bad setting.
+    init = argparse.ArgumentParser(add_help=False)
+    init.add_argument("--init", default=default.init, metavar="{" + ",".join(INITS) + "}",
+                      help="initial weights: 'paper' (the Methods) or 'notebook' (the "
+                      "authors' example code: W_out 10x smaller, every unit starting at 0.1)")
+    common = argparse.ArgumentParser(add_help=False, parents=[init])
     common.add_argument("task", choices=_TaskNames(sorted(TASKS)), nargs="?",
                         default="periodic", help="the task, or neurogym:ENV_ID (any NeuroGym "
                         "environment, e.g. neurogym:ReadySetGo-v0)")
@@ -160,7 +166,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="run the grid's tasks on the Dask cluster whose scheduler is at "
                     "ADDRESS (e.g. tcp://host:8786)")
     fig = sub.add_parser("figure", help="reproduce a paper figure (PNG + JSON of its numbers)",
-                         formatter_class=_Help)
+                         formatter_class=_Help, parents=[init])
     fig.add_argument("name", help="figure name, or 'list'")
     fig.add_argument("--quick", action="store_true",
                      help="small sizes and trial counts: minutes, same qualitative result")
@@ -206,10 +212,11 @@ def _figure(args) -> int:
         return 0
     check_out_dir(args.out)  # before any work: a figure can take hours
     parts = ["brianrflo figure", args.name, "--quick" * args.quick,
-             f"--seeds {args.seeds}" * (args.seeds is not None), f"--out {args.out}"]
+             f"--seeds {args.seeds}" * (args.seeds is not None),
+             f"--init {args.init}" * (args.init != "paper"), f"--out {args.out}"]
     command = " ".join(p for p in parts if p)
     record = run_figure(args.name, args.out, quick=args.quick, seeds=args.seeds,
-                        progress=not args.quiet, command=command)
+                        progress=not args.quiet, command=command, init=args.init)
     print(f"{args.name}: {os.path.join(args.out, args.name + '.json')} "
           f"({record['wall_time_s']} s)")
     return 0
@@ -406,7 +413,7 @@ def _train(args) -> int:
         rule=args.rule, trials=args.trials, eta=eta, update=args.update, tau=args.tau,
         block_trials=args.block_trials, target=args.target, seed=args.seed,
         explode=args.explode, model=args.model if args.model in MODELS else "rate",
-        on_diverge=args.on_diverge, dale=args.dale, threads=args.threads,
+        on_diverge=args.on_diverge, dale=args.dale, threads=args.threads, init=args.init,
     )
     weights = None
     if args.weights is not None:
@@ -474,7 +481,8 @@ def _sweep(args) -> int:
     options = _options(args)
     replace = []
     if start is not None:  # compared before anything is written
-        sweep_folder.compare(saved.get("record", {}), record, out)
+        # Sweeps from before the choice of initialisation drew the paper's.
+        sweep_folder.compare({"init": "paper", **saved.get("record", {})}, record, out)
         start.check(len(args.etas) * args.seeds, args.trials)
     else:
         replace = sweep_folder.held(out)
@@ -493,7 +501,7 @@ def _sweep(args) -> int:
         result = sweep(task, args.rule, args.etas, seeds, args.trials, n_hidden=args.n_hidden,
                        tau=args.tau, update=args.update, dale=args.dale, explode=args.explode,
                        block_trials=args.block_trials, progress=say, start=start,
-                       on_block=checkpoint)
+                       on_block=checkpoint, init=args.init)
     else:
         result = replica_sweep(task, settings, args.etas, seeds, n_hidden=args.n_hidden,
                                progress=say, start=start, on_block=checkpoint)
@@ -612,14 +620,15 @@ def _sweep_settings(args) -> tuple:
     task = _make_task(args)
     settings = Settings(rule=args.rule, trials=args.trials, update=args.update, tau=args.tau,
                         block_trials=args.block_trials, target=args.target,
-                        explode=args.explode, dale=args.dale, threads=args.threads)
+                        explode=args.explode, dale=args.dale, threads=args.threads,
+                        init=args.init)
     check_memory(args.n_hidden, task.n_in, task.n_out, task.T, args.block_trials, args.rule,
                  replicas=len(args.etas) * args.seeds)
     record = {"engine": "numpy" if numpy_engine else "brian2", "rule": args.rule,
               "etas": args.etas, "seeds": args.seeds, "n_hidden": args.n_hidden,
               "task": task.settings(), "trials": args.trials, "update": args.update,
               "tau": settings.tau, "dale": args.dale, "explode": settings.explode,
-              "block_trials": args.block_trials}
+              "block_trials": args.block_trials, "init": settings.init}
     if not numpy_engine:
         record.update(target=args.target, threads=args.threads)
     return task, settings, numpy_engine, json.loads(json.dumps(record))

@@ -108,7 +108,7 @@ def run_task(task: Task, settings: Settings, job: GridTask, n_hidden: int,
         return sweep(task, settings.rule, [job.eta], job.seeds, settings.trials,
                      n_hidden=n_hidden, tau=settings.tau, update=settings.update,
                      dale=settings.dale, eval_trials=eval_trials, explode=settings.explode,
-                     block_trials=settings.block_trials)
+                     block_trials=settings.block_trials, init=settings.init)
     from .replicas import replica_sweep
 
     return replica_sweep(task, settings, [job.eta], job.seeds, n_hidden=n_hidden,

@@ -207,7 +207,8 @@ def _fresh(task: Task, settings: Settings, model, eta_r: np.ndarray, seed_r: np.
     """The state before the first trial: initial weights, rates, untrained losses."""
     fed_back = readout_fed_back(settings.rule)
     make = model.init_weights if isinstance(model, LIFModel) else Weights.init
-    init = {int(s): make(n_hidden, task.n_in, task.n_out, seed=int(s), dale=settings.dale)
+    init = {int(s): make(n_hidden, task.n_in, task.n_out, seed=int(s), dale=settings.dale,
+                         init=settings.init)
             for s in np.unique(seed_r)}
     if LOCAL_RULES[settings.rule][0] == "symmetric":
         init = {s: w.symmetric() for s, w in init.items()}

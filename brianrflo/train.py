@@ -30,8 +30,8 @@ from .network import TARGETS, BrianNetwork, check_tau, update_period
 from .resources import check_memory
 from .runfolder import RunFolder, atomic_write, write_json
 from .targets import AUTO, choose_target
-from .validation import check_int, check_real
-from .weights import Weights, dale_clip
+from .validation import check_choice, check_int, check_real
+from .weights import INITS, Weights, dale_clip
 
 __all__ = ["Settings", "Result", "train", "evaluate", "evaluation", "Evaluation",
            "learning_rates", "RULES", "LOCAL_RULES",
@@ -104,6 +104,10 @@ class Settings:
         Name of a shipped model (``brianrflo models``); :func:`train` also takes a
         :class:`~brianrflo.models.RateModel` of your own. Only the Brian2 engines
         run other models than the paper's ``'rate'``.
+    init
+        How :func:`train` draws the weights it is not given: ``'paper'`` (the Methods)
+        or ``'notebook'`` (the authors' example code; see
+        :meth:`~brianrflo.weights.Weights.init`).
     """
 
     rule: str = "rflo"
@@ -119,8 +123,10 @@ class Settings:
     on_diverge: str = "stop"
     dale: bool = False
     threads: int = 1
+    init: str = "paper"
 
     def __post_init__(self):
+        check_choice("init", self.init, INITS)
         if self.on_diverge not in ON_DIVERGE:
             raise ValueError(f"on_diverge must be one of {ON_DIVERGE}, got {self.on_diverge!r}")
         if self.rule not in RULES:
@@ -499,8 +505,9 @@ def train(
         model.parameter_values(n_hidden)  # a per-unit parameter's length
     start = time.perf_counter()
     if weights is None:
-        init = model.init_weights if spiking else Weights.init
-        weights = init(n_hidden, task.n_in, task.n_out, seed=settings.seed, dale=settings.dale)
+        draw = model.init_weights if spiking else Weights.init
+        weights = draw(n_hidden, task.n_in, task.n_out, seed=settings.seed, dale=settings.dale,
+                       init=settings.init)
     elif settings.dale:
         _check_dale(weights)
     if settings.rule == "local-symmetric":  # the feedback is the readout itself
@@ -520,7 +527,8 @@ def train(
     state = None
     if resume and os.path.exists(folder.file(checkpoint.FILE)):
         weights, state = checkpoint.read(folder.path)
-        saved = state.get("settings", {})
+        # Checkpoints from before the choice of initialisation drew the paper's.
+        saved = {"init": "paper", **state.get("settings", {})}
         # The trial count may grow: resuming with more trials extends a run.
         diff = sorted(k for k in record if k not in EXTENDABLE and saved.get(k) != record[k])
         if diff:

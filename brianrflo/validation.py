@@ -7,7 +7,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-__all__ = ["check_int", "check_real", "check_array"]
+__all__ = ["check_int", "check_real", "check_array", "check_choice"]
 
 
 def check_int(name: str, value, minimum: int = 1) -> int:
@@ -36,6 +36,19 @@ def check_real(
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     if not minimum <= value <= maximum:
         raise ValueError(f"{name} must be in [{minimum}, {maximum}], got {value!r}")
+    return value
+
+
+def check_choice(name: str, value, allowed: tuple[str, ...]) -> str:
+    """Return ``value`` if it is one of ``allowed``.
+
+    Raises
+    ------
+    ValueError
+        Naming ``name``, what was given and what is allowed.
+    """
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     return value
 
 

@@ -9,9 +9,17 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from .runfolder import atomic_write
-from .validation import check_array, check_int, check_real
+from .validation import check_array, check_choice, check_int, check_real
 
-__all__ = ["Weights", "dale_signs", "dale_clip", "read_npz"]
+__all__ = ["INITS", "Weights", "dale_signs", "dale_clip", "read_npz"]
+
+#: Initialisations: the paper's Materials and methods, or the authors' example
+#: notebook (github.com/murray-lab/rflo-learning, RFLO_Example.ipynb).
+INITS = ("paper", "notebook")
+#: The notebook draws ``W_out`` this many times smaller than the paper's text.
+NOTEBOOK_W_OUT = 0.1
+#: The notebook starts every unit at this ``h(0)``.
+NOTEBOOK_H0 = 0.1
 
 
 def dale_signs(n_hidden: int) -> np.ndarray:
@@ -139,29 +147,43 @@ class Weights:
         g: float = 1.5,
         h0_scale: float = 0.1,
         dale: bool = False,
+        init: str = "paper",
     ) -> Weights:
-        """Draw weights as in the paper's Materials and methods.
+        """Draw weights as in the paper's Materials and methods, or as the authors' notebook.
 
-        ``W ~ Normal(0, g^2/N)``, ``W_in ~ Uniform[-1, 1]``,
+        ``init='paper'``: ``W ~ Normal(0, g^2/N)``, ``W_in ~ Uniform[-1, 1]``,
         ``W_out ~ Uniform[-1/sqrt(N), 1/sqrt(N)]``, ``B ~ Normal(0, 1)``.
         The paper does not give ``h(0)``; we draw it once per network from
         ``Normal(0, h0_scale^2)``. With ``dale``, ``W_ab <- s_b |W_ab|`` with
         :func:`dale_signs` (paper Fig. 2 supp. 1).
+
+        ``init='notebook'``: as the authors' example notebook, ``W_out`` 10x smaller,
+        ``Uniform[-0.1/sqrt(N), 0.1/sqrt(N)]``, and every unit starting at
+        ``h(0) = 0.1``. The same ``seed`` draws the same ``W``, ``W_in`` and ``B`` as
+        ``'paper'`` (and ``W_out`` scaled by exactly 0.1), so the two differ only where
+        the notebook does. The notebook's other differences are not taken: its
+        ``W_in ~ Uniform[-0.1, 0]`` meets a zero input there, and its
+        ``B ~ Normal(0, 1/K)`` equals the paper's for its one output.
         """
         n = check_int("n_hidden", n_hidden, 1)
         m = check_int("n_in", n_in, 0)
         k = check_int("n_out", n_out, 1)
         g = check_real("g", g, 0.0)
         h0_scale = check_real("h0_scale", h0_scale, 0.0)
+        init = check_choice("init", init, INITS)
         rng = np.random.default_rng(seed)
         w_rec = rng.normal(0.0, g / np.sqrt(n), size=(n, n))
-        return cls(
+        weights = cls(
             w_rec=dale_signs(n) * np.abs(w_rec) if dale else w_rec,
             w_in=rng.uniform(-1.0, 1.0, size=(n, m)),
             w_out=rng.uniform(-1.0 / np.sqrt(n), 1.0 / np.sqrt(n), size=(k, n)),
             b=rng.normal(0.0, 1.0, size=(n, k)),
             h0=rng.normal(0.0, h0_scale, size=n),
         )
+        if init == "notebook":
+            weights.w_out *= NOTEBOOK_W_OUT
+            weights.h0 = np.full(n, NOTEBOOK_H0)
+        return weights
 
     def copy(self) -> Weights:
         """Deep copy."""

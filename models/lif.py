@@ -211,7 +211,7 @@ class LIFModel:
         return False
 
     def init_weights(self, n_hidden: int, n_in: int, n_out: int, seed: int | None = None,
-                     dale: bool = False):
+                     dale: bool = False, init: str = "paper"):
         """Initial weights for spiking units.
 
         As :meth:`brianrflo.weights.Weights.init` (``W_in ~ U[-1, 1]``,
@@ -219,10 +219,12 @@ class LIFModel:
         ``W ~ Normal(0, g^2/N)`` with this model's ``g`` (a spike is a kick of
         ``W/tau_m``, so recurrence needs larger weights than rate units) and
         ``v0 ~ U[v_reset, v_th]`` stored in ``h0``, so units start out of phase.
+        ``init='notebook'`` draws the notebook's 10x smaller ``W_out``; the start stays
+        ``v0`` (the notebook's ``h(0) = 0.1`` is a rate, not a membrane potential).
         """
         from brianrflo.weights import Weights, dale_signs
 
-        w = Weights.init(n_hidden, n_in, n_out, seed=seed, g=self.g, dale=False)
+        w = Weights.init(n_hidden, n_in, n_out, seed=seed, g=self.g, dale=False, init=init)
         rng = np.random.default_rng(None if seed is None else seed + 7919)
         w.h0 = rng.uniform(self.v_reset, self.v_th, size=n_hidden)
         if dale:

@@ -12,9 +12,11 @@ from brianrflo.weights import Weights
 TOL = 1e-10
 
 
-def _alone(task, rule, eta, seed, trials, n_hidden, update="trial", dale=False):
+def _alone(task, rule, eta, seed, trials, n_hidden, update="trial", dale=False,
+           init="paper"):
     return train(task, Settings(rule=rule, trials=trials, eta=(eta,) * 3, update=update,
-                                seed=seed, target="reference", dale=dale, block_trials=4),
+                                seed=seed, target="reference", dale=dale, block_trials=4,
+                                init=init),
                  n_hidden=n_hidden, progress=False)
 
 
@@ -34,6 +36,20 @@ def test_sweep_rows_equal_training_alone(rule):
     # Learning rates matter: the rows at the two etas differ.
     learned = "w_out" if rule == "readout-only" else "w_rec"
     assert not np.allclose(getattr(got.weights[0], learned), getattr(got.weights[2], learned))
+
+
+@pytest.mark.parametrize("rule", ["rflo", "bptt"])
+def test_notebook_init_sweep_rows_start_and_end_as_training_alone(rule):
+    task = Periodic(period=30)
+    got = sweep(task, rule, (0.05,), (1, 2), 3, n_hidden=6, block_trials=4, init="notebook")
+    paper = sweep(task, rule, (0.05,), (1, 2), 3, n_hidden=6, block_trials=4)
+    assert not np.allclose(got.untrained, paper.untrained)  # another start, another loss
+    for r in range(2):
+        alone = _alone(task, rule, 0.05, int(got.seed[r]), 3, 6, init="notebook")
+        np.testing.assert_allclose(got.untrained[r], alone.untrained_loss, rtol=0, atol=TOL)
+        np.testing.assert_allclose(got.losses[r], alone.losses, rtol=0, atol=TOL)
+        np.testing.assert_allclose(got.weights[r].w_rec, alone.weights.w_rec, rtol=0, atol=TOL)
+        np.testing.assert_array_equal(got.weights[r].h0, np.full(6, 0.1))
 
 
 @pytest.mark.parametrize("update, dale", [("online", False), (2, True)])

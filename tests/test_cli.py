@@ -108,3 +108,39 @@ def test_diverging_run_exits_3_with_last_good_weights(tmp_path, capsys):
     if not metrics["losses"]:  # stopped in the first block: the initial weights
         assert saved.allclose(Weights.init(8, 0, 1, seed=0), atol=0.0)
     assert all(np.all(np.isfinite(a)) for a in saved.as_dict().values())
+
+
+@pytest.mark.parametrize("command", [
+    ["train", "periodic", *SMALL, "--target", "reference"],
+    ["sweep", "periodic", *SMALL, "--target", "reference", "--etas", "0.1"],
+    ["figure", "fig2b", "--quick", "--quiet"],
+])
+def test_bad_init_is_one_line_naming_the_choices(tmp_path, capsys, command):
+    code = main([*command, "--out", str(tmp_path / "out"), "--init", "text"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert err == "brianrflo: error: init must be one of paper, notebook, got 'text'\n"
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_notebook_init_is_what_the_api_draws_and_is_recorded(tmp_path):
+    code, out = run(tmp_path, "--target", "reference", "--init", "notebook", "--seed", "2")
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["settings"]["init"] == "notebook"
+    api = train(Periodic(20), Settings(target="reference", trials=20, block_trials=10, seed=2,
+                                        init="notebook"), n_hidden=8, progress=False)
+    saved = Weights.load(out / "weights.npz")
+    assert saved.allclose(api.weights, atol=0.0)
+    np.testing.assert_array_equal(saved.h0, np.full(8, 0.1))  # h0 never learns
+
+
+def test_resume_with_another_init_is_refused(tmp_path, capsys):
+    code, out = run(tmp_path, "--target", "reference", "--init", "notebook")
+    assert code == 0
+    before = (out / "checkpoint.npz").read_bytes()
+    resume = ["train", "--resume", str(out), "--trials", "30", "--quiet"]
+    assert main([*resume, "--init", "paper"]) == 2
+    assert "other settings (init)" in capsys.readouterr().err
+    assert (out / "checkpoint.npz").read_bytes() == before
+    assert main(resume) == 0  # the run's own init, from its config.json

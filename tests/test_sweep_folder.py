@@ -88,12 +88,19 @@ def test_second_sweep_is_refused_unless_overwrite(done, capsys):
 @pytest.mark.parametrize(("bad", "word"), [
     (["--n-hidden", "0"], "n_hidden"), (["--etas", "-1"], "etas"), (["--etas", "nan"], "etas"),
     (["--seeds", "0"], "seeds"), (["--update", "5"], "update"), (["--delay-max", "2"], "delay_max"),
-    (["--rule", "bptt", "--update", "online"], "online"),
+    (["--rule", "bptt", "--update", "online"], "online"), (["--init", "text"], "init"),
 ])
 def test_overwrite_with_a_bad_argument_keeps_the_old_sweep(done, capsys, bad, word):
     before = files(done)
     assert run(*NUMPY, "--trials", "12", "--out", done, "--overwrite", *bad) == 2
     one_line_error(capsys, word)
+    assert files(done) == before
+
+
+def test_resume_with_another_init_is_refused(done, capsys):
+    before = files(done)
+    assert run("sweep", "--resume", done, "--trials", "15", "--init", "notebook") == 2
+    one_line_error(capsys, "init 'paper' there, 'notebook' here")
     assert files(done) == before
 
 

@@ -69,6 +69,43 @@ def test_init_rejects_bad_sizes(args):
         Weights.init(*args, seed=0)
 
 
+@pytest.mark.parametrize("dale", [False, True])
+def test_paper_init_is_the_methods_draw_bit_for_bit(dale):
+    """The paper's draw, written out from the Methods in the order Weights.init draws it;
+    the default and init='paper' must both be it exactly."""
+    n, m, k, seed = 9, 3, 2, 11
+    rng = np.random.default_rng(seed)
+    w_rec = rng.normal(0.0, 1.5 / np.sqrt(n), size=(n, n))
+    if dale:
+        w_rec = np.where(np.arange(n) < n // 2, 1.0, -1.0) * np.abs(w_rec)
+    want = Weights(w_rec=w_rec, w_in=rng.uniform(-1.0, 1.0, size=(n, m)),
+                   w_out=rng.uniform(-1 / np.sqrt(n), 1 / np.sqrt(n), size=(k, n)),
+                   b=rng.normal(0.0, 1.0, size=(n, k)), h0=rng.normal(0.0, 0.1, size=n))
+    assert Weights.init(n, m, k, seed=seed, dale=dale).allclose(want, atol=0.0)
+    assert Weights.init(n, m, k, seed=seed, dale=dale, init="paper").allclose(want, atol=0.0)
+
+
+def test_notebook_init_has_a_10x_smaller_readout_and_h0_of_0_1():
+    n, seed = 400, 2
+    paper = Weights.init(n, 4, 2, seed=seed)
+    book = Weights.init(n, 4, 2, seed=seed, init="notebook")
+    np.testing.assert_array_equal(book.h0, np.full(n, 0.1))
+    # Uniform[-a, a] has standard deviation a / sqrt(3); 800 draws give it to ~3%.
+    for w, a in ((paper, 1 / np.sqrt(n)), (book, 0.1 / np.sqrt(n))):
+        assert np.std(w.w_out) == pytest.approx(a / np.sqrt(3), rel=0.1)
+        assert np.max(np.abs(w.w_out)) <= a
+    # Only the readout and the start differ: the same seed, the same W, W_in and B.
+    for name in ("w_rec", "w_in", "b"):
+        np.testing.assert_array_equal(getattr(book, name), getattr(paper, name))
+    np.testing.assert_array_equal(book.w_out, 0.1 * paper.w_out)
+
+
+@pytest.mark.parametrize("init", ["Notebook", "text", None, 1])
+def test_init_rejects_unknown_initialisation(init):
+    with pytest.raises(ValueError, match=r"^init must be one of paper, notebook, got "):
+        Weights.init(4, 0, 1, seed=0, init=init)
+
+
 def test_copy_is_deep():
     a = Weights.init(5, 2, 2, seed=0)
     b = a.copy()

@@ -23,6 +23,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from brianrflo.runfolder import write_json
+from brianrflo.validation import check_choice
+from brianrflo.weights import INITS
 
 __all__ = ["FIGURES", "PLOTS", "Context", "plotter", "register", "replot_figure",
            "run_figure"]
@@ -51,12 +53,15 @@ class Context:
         Networks per setting; ``None`` lets the figure choose (paper: 9, quick: fewer).
     progress
         Print progress lines to stderr.
+    init
+        How every network's weights are drawn (:data:`~brianrflo.weights.INITS`).
     """
 
     out: str
     quick: bool = False
     seeds: int | None = None
     progress: bool = True
+    init: str = "paper"
 
     def path(self, name: str) -> str:
         """A file in the output folder."""
@@ -102,10 +107,12 @@ def run_figure(
     seeds: int | None = None,
     progress: bool = True,
     command: str | None = None,
+    init: str = "paper",
 ) -> dict:
     """Run figure ``name``; writes ``NAME.json`` into ``out``, then ``NAME.png`` from it.
 
-    Returns the JSON record.
+    ``init`` draws every network's weights (:meth:`~brianrflo.weights.Weights.init`)
+    and is recorded. Returns the JSON record.
     """
     figures = available()
     if name not in figures:
@@ -113,15 +120,17 @@ def run_figure(
     if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int)
                               or seeds < 1):
         raise ValueError(f"seeds must be an integer >= 1, got {seeds!r}")
+    check_choice("init", init, INITS)
     out = os.fspath(out)
     os.makedirs(out, exist_ok=True)
-    ctx = Context(out=out, quick=quick, seeds=seeds, progress=progress)
+    ctx = Context(out=out, quick=quick, seeds=seeds, progress=progress, init=init)
     start = time.perf_counter()
     numbers = figures[name][1](ctx)
     record = {
         "figure": name,
         "command": command or f"brianrflo figure {name}" + (" --quick" if quick else ""),
         "quick": quick,
+        "init": init,
         "wall_time_s": round(time.perf_counter() - start, 1),
         "versions": {"brian2": brian2.__version__, "numpy": np.__version__},
         **numbers,

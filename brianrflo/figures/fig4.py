@@ -57,9 +57,9 @@ def sizes(quick: bool) -> Fig4Sizes:
     return Fig4Sizes()
 
 
-def _direct(rule: str, eta: float, task: ReachSequence, s: Fig4Sizes, seed: int):
+def _direct(rule: str, eta: float, task: ReachSequence, s: Fig4Sizes, seed: int, init: str):
     settings = Settings(rule=rule, trials=s.direct_trials, eta=(eta,) * 3, seed=seed,
-                        block_trials=min(s.block_trials, 50), on_diverge="lower-lr")
+                        block_trials=min(s.block_trials, 50), on_diverge="lower-lr", init=init)
     result = train(task, settings, n_hidden=s.n_hidden, progress=False)
     target = task.target()
     trace = ref.forward(result.weights, np.zeros((task.T, 0)), target, np.ones_like(target))
@@ -82,7 +82,7 @@ def fig4(ctx: Context) -> dict:
 
     ctx.say(f"fig4: RFLO trains the reaches, {s.reach_trials} trials, N={s.n_hidden}")
     reaches = train(reach, Settings(rule="rflo", trials=s.reach_trials, eta=(s.eta_reach,) * 3,
-                                    seed=seed, block_trials=s.block_trials),
+                                    seed=seed, block_trials=s.block_trials, init=ctx.init),
                     n_hidden=s.n_hidden, progress=False, eval_trials=20)
 
     ctx.say(f"fig4: the loop learns W_s, {s.loop_trials} trials")
@@ -107,8 +107,8 @@ def fig4(ctx: Context) -> dict:
     loop_pos = test.positions()[0]
 
     ctx.say(f"fig4: direct RFLO and BPTT on the whole sequence, {s.direct_trials} trials each")
-    rflo, rflo_pos = _direct("rflo", s.eta_rflo, seq_task, s, seed)
-    bptt, bptt_pos = _direct("bptt", s.eta_bptt, seq_task, s, seed)
+    rflo, rflo_pos = _direct("rflo", s.eta_rflo, seq_task, s, seed, ctx.init)
+    bptt, bptt_pos = _direct("bptt", s.eta_bptt, seq_task, s, seed, ctx.init)
 
     trajectories = {"loop": loop_pos, "direct RFLO": rflo_pos, "direct BPTT": bptt_pos}
     errors = {name: _rms(pos, target_pos) for name, pos in trajectories.items()}

@@ -107,21 +107,24 @@ def _write_cache(result: Sweep, path: str) -> None:
 
 def grid(task: Task, rule: str, etas, seeds: int, trials: int, n_hidden: int,
          target: str, update: str | int = "trial", dale: bool = False, eval_trials: int = 1,
-         progress=None) -> Sweep:
+         progress=None, init: str = "paper") -> Sweep:
     """Train ``rule`` at every (eta, seed) pair, on the engine the rule runs on.
 
     The RFLO family (:data:`~brianrflo.train.LOCAL_RULES`) runs as replicas of one
     Brian2 network on ``target`` (:func:`~brianrflo.replicas.replica_sweep`): each
     row, a diverging one included, is :func:`~brianrflo.train.train` of that network
     alone. The numpy-only rules run as stacked numpy networks
-    (:func:`~brianrflo.batch.sweep`). Seeds are ``0 .. seeds - 1``.
+    (:func:`~brianrflo.batch.sweep`). Seeds are ``0 .. seeds - 1``; ``init`` draws
+    their weights (:meth:`~brianrflo.weights.Weights.init`).
     """
     if rule not in LOCAL_RULES:
         return sweep(task, rule, etas, range(seeds), trials, n_hidden=n_hidden, tau=TAU,
-                     update=update, dale=dale, eval_trials=eval_trials, progress=progress)
+                     update=update, dale=dale, eval_trials=eval_trials, progress=progress,
+                     init=init)
     # About ten blocks: divergence is checked, and the alignment measured, per block.
     settings = Settings(rule=rule, trials=trials, tau=TAU, update=update, dale=dale,
-                        target=target, block_trials=max(1, min(100, trials // 10)))
+                        target=target, block_trials=max(1, min(100, trials // 10)),
+                        init=init)
     return replica_sweep(task, settings, etas, range(seeds), n_hidden=n_hidden,
                          eval_trials=eval_trials, progress=progress)
 
@@ -137,7 +140,8 @@ def cached_sweep(ctx: Context, task: Periodic, rule: str, etas, seeds: int, tria
     # Brian2 targets may differ in the last bits, so each has its own entry.
     engine = target if rule in LOCAL_RULES else "numpy"
     key = (f"{rule}_T{task.T}_N{n_hidden}_n{trials}_s{seeds}_"
-           + "-".join(f"{e:g}" for e in etas) + f"_{engine}" + ("_dale" if dale else ""))
+           + "-".join(f"{e:g}" for e in etas) + f"_{engine}" + ("_dale" if dale else "")
+           + ("" if ctx.init == "paper" else f"_{ctx.init}"))
     path = ctx.path(os.path.join("cache", key + ".npz"))
     if os.path.exists(path):
         cached, why = _read_cache(path)
@@ -147,7 +151,7 @@ def cached_sweep(ctx: Context, task: Periodic, rule: str, etas, seeds: int, tria
     ctx.say(f"{rule}, T = {task.T}, N = {n_hidden}: {len(etas)} learning rates x {seeds} "
             f"networks x {trials} trials ({engine})")
     result = grid(task, rule, etas, seeds, trials, n_hidden, target, dale=dale,
-                  progress=ctx.say if ctx.progress else None)
+                  progress=ctx.say if ctx.progress else None, init=ctx.init)
     _write_cache(result, path)
     return result
 

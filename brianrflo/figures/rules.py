@@ -96,7 +96,7 @@ def _row(rule, final, untrained, trials_to, T, wall, local, online, curve, outpu
 def _run_task(ctx: Context, cfg: dict, name: str, task, seed: int) -> list[dict]:
     N, T, n = cfg["n_hidden"], task.T, cfg["trials"]
     eta = ETA[name]
-    w = Weights.init(N, task.n_in, task.n_out, seed=seed)
+    w = Weights.init(N, task.n_in, task.n_out, seed=seed, init=ctx.init)
     untrained = evaluate_open(w, task, seed=seed + 1)
     threshold = THRESHOLD * untrained
     probe = task.block(1, np.random.default_rng(seed + 1))  # the evaluation trial
@@ -109,7 +109,8 @@ def _run_task(ctx: Context, cfg: dict, name: str, task, seed: int) -> list[dict]
         ctx.say(f"{name} seed {seed}: {rule.upper()}")
         target = "cython" if rule == "rflo" else "reference"
         res = train(task, Settings(rule=rule, trials=n[rule], eta=(eta[rule],) * 3,
-                                   block_trials=100, target=target, seed=seed),
+                                   block_trials=100, target=target, seed=seed,
+                                   init=ctx.init),
                     weights=w, progress=False)
         rows.append(_row(rule.upper(), res.final_loss, untrained,
                          _reached(res.losses, threshold), T, res.wall_time, rule == "rflo",

@@ -55,7 +55,7 @@ def _lif_grid(ctx: Context, task, trials: int, seeds: int, n_hidden: int, target
     rate network's)."""
     ctx.say(f"lif, {task.settings()['task']}: {seeds} networks x {trials} trials ({target})")
     settings = Settings(model="lif", trials=trials, tau=TAU, update=update, target=target,
-                        block_trials=max(1, min(100, trials // 10)))
+                        block_trials=max(1, min(100, trials // 10)), init=ctx.init)
     return replica_sweep(task, settings, [ETA_LIF], range(seeds), n_hidden=n_hidden,
                          eval_trials=10, progress=ctx.say if ctx.progress else None)
 
@@ -65,7 +65,7 @@ def _rate_grid(ctx: Context, task, trials: int, seeds: int, n_hidden: int,
     """The rate network at :data:`ETA_RATE`, every seed a replica of one Brian2 network."""
     ctx.say(f"rate, {task.settings()['task']}: {seeds} networks x {trials} trials ({target})")
     return grid(task, "rflo", ETA_RATE[:1], seeds, trials, n_hidden, target, eval_trials=10,
-                progress=ctx.say if ctx.progress else None)
+                progress=ctx.say if ctx.progress else None, init=ctx.init)
 
 
 def _rows(sw: Sweep) -> dict:
@@ -111,7 +111,7 @@ def spiking(ctx: Context) -> dict:
     # Output against target: the median network of each task, before and after.
     k = _median_seed(lif_p)
     block = periodic.block(1)
-    start = model.init_weights(s["n_hidden"], 0, 1, seed=k)
+    start = model.init_weights(s["n_hidden"], 0, 1, seed=k, init=ctx.init)
     before = spiking_trace(start, block, TAU, model)
     after = spiking_trace(lif_p.weights[k], block, TAU, model)
     ki = _median_seed(lif_i)
