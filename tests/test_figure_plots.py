@@ -311,6 +311,32 @@ def test_figure_drawn_from_its_record(computed, name):
     assert png.stat().st_mtime_ns >= before and png.stat().st_size > 10_000
 
 
+def test_every_record_says_how_its_weights_were_drawn(computed):
+    assert {name: r["init"] for name, r in computed[1].items()} == dict.fromkeys(
+        computed[1], "paper")
+
+
+def test_fig4_judges_each_path_and_shows_the_numbers(computed):
+    """The three paths' distance and accuracy are those of the cursor paths the record
+    holds, and the trajectory panel's legend shows them."""
+    record = computed[1]["fig4"]
+    paths = {k: np.asarray(v) for k, v in record["cursor"].items()}
+    target = paths.pop("target")
+    assert set(record["paths"]) == set(paths) == {"loop", "direct RFLO", "direct BPTT"}
+    reach = fig4_module.Reach(n_reaches=4, syllables=2)
+    labels = _legend_texts(draw("fig4", record).axes[0])
+    # The record keeps the paths to 4 significant digits: each coordinate is off by at
+    # most 5e-4 of the largest, so a distance by at most twice sqrt(2) times that.
+    slack = 2 * np.sqrt(2) * 5e-4 * max(np.max(np.abs(p)) for p in (target, *paths.values()))
+    for name, path in paths.items():
+        judged = fig4_module.judge(path, target, reach)
+        assert record["paths"][name]["mean_distance"] == pytest.approx(
+            judged["mean_distance"], rel=0, abs=slack)
+        assert record["paths"][name]["sequence_accuracy"] == judged["sequence_accuracy"]
+        shown = f"{record['paths'][name]['mean_distance']:.3g}"
+        assert any(t.startswith(name) and shown in t for t in labels), (shown, labels)
+
+
 def test_interval_trials_show_ready_and_set_cues(computed):
     out, records, _ = computed
     fig = draw("fig3", records["fig3"])

@@ -6,8 +6,10 @@
 3. For comparison, RNNs without the loop learn the whole 160 tau sequence directly,
    by RFLO and by BPTT (:class:`ReachSequence`, no input).
 
-The figure shows the three cursor trajectories beside the target and the loop's
-sequence accuracy over training; the JSON holds the numbers.
+The figure shows the three cursor trajectories beside the target, each judged by a
+number (:func:`judge`: its mean distance from the target path and the fraction of
+syllables it got right, ``paths`` in the JSON), and the loop's sequence accuracy over
+training; the JSON holds the numbers.
 """
 
 from __future__ import annotations
@@ -18,15 +20,16 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from brianrflo import reference as ref
+from brianrflo.analysis import path_distance, sequence_accuracy
 from brianrflo.loop import LoopNetwork, syllable_units
-from brianrflo.tasks.reach import HOLD, Reach, ReachSequence, cursor
+from brianrflo.tasks.reach import HOLD, Reach, ReachSequence, cursor, reach_directions
 from brianrflo.train import Settings, train
 
 from . import Context, plotter, register
 from .periodic import _numbers
 from .style import MODEL, figure, header, need, place_legends
 
-__all__ = ["SEQUENCE", "Fig4Sizes", "fig4", "plot_fig4", "sizes"]
+__all__ = ["SEQUENCE", "Fig4Sizes", "fig4", "judge", "plot_fig4", "sizes"]
 
 #: The target: right, hold, up, hold, left, hold, down, hold (a square and back).
 SEQUENCE = (0, HOLD, 1, HOLD, 2, HOLD, 3, HOLD)
@@ -66,8 +69,17 @@ def _direct(rule: str, eta: float, task: ReachSequence, s: Fig4Sizes, seed: int,
     return result, cursor(trace.y)
 
 
-def _rms(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.sum((a - b) ** 2, axis=1))))
+def judge(path: np.ndarray, target: np.ndarray, reach: Reach) -> dict:
+    """How far a cursor path is from the target's, and how many syllables it got right.
+
+    ``mean_distance``: :func:`~brianrflo.analysis.path_distance`, in cursor units
+    (one reach is ``reach.length``); ``sequence_accuracy``:
+    :func:`~brianrflo.analysis.sequence_accuracy` with the moves one syllable can make
+    (each reach, or a hold).
+    """
+    moves = np.vstack([reach.length * reach_directions(reach.n_reaches), np.zeros(2)])
+    return {"mean_distance": path_distance(path, target),
+            "sequence_accuracy": sequence_accuracy(path, target, reach.syllable, moves)}
 
 
 @register("fig4", "reach sequence: the loop vs direct RFLO and BPTT training (Fig. 4)")
@@ -111,7 +123,7 @@ def fig4(ctx: Context) -> dict:
     bptt, bptt_pos = _direct("bptt", s.eta_bptt, seq_task, s, seed, ctx.init)
 
     trajectories = {"loop": loop_pos, "direct RFLO": rflo_pos, "direct BPTT": bptt_pos}
-    errors = {name: _rms(pos, target_pos) for name, pos in trajectories.items()}
+    judged = {name: judge(pos, target_pos, reach) for name, pos in trajectories.items()}
     chance = 1 / (reach.n_reaches + 1)
     return {
         "sizes": asdict(s),
@@ -133,7 +145,7 @@ def fig4(ctx: Context) -> dict:
             "bptt": {"final_loss": bptt.final_loss, "untrained_loss": bptt.untrained_loss,
                      "eta_final": bptt.settings["eta_final"], "diverged": bptt.diverged},
         },
-        "trajectory_rms_error": errors,
+        "paths": judged,
         "reach_length": reach.length,
         "model": "rate",
         "cursor": {"target": _numbers(target_pos),
@@ -149,12 +161,13 @@ def plot_fig4(record: dict) -> Figure:
     cursor_ = {k: np.asarray(v, dtype=float) for k, v in record["cursor"].items()}
     target = cursor_.pop("target")
     names = "loop (RFLO reaches) vs direct RFLO, BPTT"
+    judged = record.get("paths", {})  # records written before paths were judged lack it
     fig = figure(14, 4.6)
     axes = fig.subplots(1, 3)
     ax = axes[0]
     ax.plot(target[:, 0], target[:, 1], "k--", lw=3, alpha=0.4, label="target")
     for name, pos in cursor_.items():
-        ax.plot(pos[:, 0], pos[:, 1], label=name)
+        ax.plot(pos[:, 0], pos[:, 1], label=_judged_label(name, judged.get(name)))
     ax.set_aspect("equal")
     ax.set(xlabel="cursor x", ylabel="cursor y")
     ax.set_title(f"{model}, {names}:\ncursor trajectories", fontsize=9)
@@ -184,3 +197,11 @@ def plot_fig4(record: dict) -> Figure:
     place_legends(fig, [(axes[0], {"fontsize": 8}), (axes[1], {"fontsize": 8}),
                         (axes[2], {"fontsize": 8})])
     return fig
+
+
+def _judged_label(name: str, judged: dict | None) -> str:
+    """``name`` with its path's mean distance from the target and its sequence accuracy."""
+    if judged is None:
+        return name
+    return (f"{name}: distance {judged['mean_distance']:.3g}, "
+            f"{judged['sequence_accuracy']:.0%} syllables right")
