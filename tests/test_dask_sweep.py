@@ -48,6 +48,22 @@ def assert_equal(a: Sweep, b: Sweep) -> None:
                               np.stack([getattr(w, name) for w in b.weights])), name
 
 
+def assert_table(path, sweep: Sweep) -> None:
+    """``sweep.csv`` holds one row per network, its numbers exactly the sweep's."""
+    lines = path.read_text().splitlines()
+    header, rows = lines[0].split(","), [line.split(",") for line in lines[1:]]
+    assert len(rows) == len(sweep.eta)
+    col = {name: [row[header.index(name)] for row in rows] for name in header}
+    assert [float(v) for v in col["eta"]] == list(sweep.eta)
+    assert [int(v) for v in col["seed"]] == list(sweep.seed)
+    assert np.array_equal([float(v) for v in col["final"]], sweep.final)
+    assert [bool(int(v)) for v in col["diverged"]] == list(sweep.diverged)
+    # Trials done: all of them for a network that did not diverge.
+    assert [int(v) for v in col["trials_done"]] == [
+        int(np.isnan(row).argmax()) if np.isnan(row).any() else len(row)
+        for row in sweep.losses]
+
+
 def cluster(n: int = 2):
     """A LocalCluster of ``n`` single-threaded worker processes, and a client on it."""
     local = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
@@ -185,6 +201,10 @@ def test_cli_runs_the_tasks_here_and_on_a_scheduler_and_resumes(tmp_path, client
     remote = tmp_path / "remote"
     assert main([*CLI, "--scheduler", client.scheduler.address, "--out", str(remote)]) == 0
     assert_equal(Sweep.load(str(remote / "sweep.npz")), by_rate)
+    # The per-network table and the loss plot: the same bytes however the tasks ran.
+    for name in ("sweep.csv", "sweep.png"):
+        assert (out / name).read_bytes() == (remote / name).read_bytes(), name
+    assert_table(out / "sweep.csv", by_rate)
     # Lose one task and the results; --resume redoes that task only.
     lost = sorted((out / ds.TASKS).glob("*.npz"))[1]
     lost.unlink()
@@ -205,3 +225,23 @@ def test_cli_refuses_bad_workers_and_a_folder_of_tasks(tmp_path, capsys):
     assert main([*CLI, "--workers", "0", "--out", str(tmp_path / "b")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("brianrflo: error: ") and "--overwrite" in err
+
+
+def test_the_table_counts_the_trials_a_diverged_network_kept(tmp_path):
+    from brianrflo.sweep_folder import write_results
+    from brianrflo.weights import Weights
+
+    nan, inf = np.nan, np.inf
+    w = Weights(*(np.zeros((1, 1)),) * 4, np.zeros(1))
+    sweep = Sweep(rule="rflo", eta=np.array([0.0, 0.1, 0.1]), seed=np.array([0, 0, 1]),
+                  losses=np.array([[3.0, 2, 1, 1], [3.0, 2, nan, nan], [3.0, 1, 1, 0.5]]),
+                  untrained=np.array([3.0, 3, 3]), final=np.array([1.0, inf, 0.25]),
+                  alignment=np.zeros((3, 1)), checkpoints=np.array([4]),
+                  diverged=np.array([False, True, False]), wall_time=1.0, weights=[w] * 3)
+    write_results(str(tmp_path), sweep, {})
+    assert (tmp_path / "sweep.csv").read_text().splitlines() == [
+        "rule,eta,seed,final,untrained,late,diverged,trials_done",
+        "rflo,0.0,0,1.0,3.0,1.0,0,4",
+        "rflo,0.1,0,inf,3.0,inf,1,2",
+        "rflo,0.1,1,0.25,3.0,0.5,0,4"]
+    assert (tmp_path / "sweep.png").read_bytes().startswith(b"\x89PNG")
