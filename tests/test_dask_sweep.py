@@ -121,7 +121,7 @@ def test_a_sweep_killed_as_a_whole_resumes_and_redoes_only_unfinished_tasks(
     finished = []
 
     def stop_after_two(line):
-        if line.startswith("task "):
+        if line.startswith("tasks ["):
             finished.append(line)
             if len(finished) == 2:
                 raise KeyboardInterrupt
@@ -135,7 +135,7 @@ def test_a_sweep_killed_as_a_whole_resumes_and_redoes_only_unfinished_tasks(
     lines = []
     got = ds.dask_sweep(TASK, SETTINGS, ETAS, SEEDS, n_hidden=N, out=tmp_path,
                         seeds_per_task=1, progress=lines.append, **on)
-    assert sum(line.startswith("task ") for line in lines) == 4 - 2  # only the lost ones
+    assert sum(line.startswith("tasks [") for line in lines) == 4 - 2  # only the lost ones
     assert {p.name: p.stat().st_mtime_ns for p in tasks.glob("*.npz") if p.name in kept} == kept
     assert len(list(tasks.glob("*.npz"))) == 4
     assert_equal(got, here)
@@ -143,7 +143,7 @@ def test_a_sweep_killed_as_a_whole_resumes_and_redoes_only_unfinished_tasks(
     lines.clear()
     assert_equal(ds.dask_sweep(TASK, SETTINGS, ETAS, SEEDS, n_hidden=N, out=tmp_path,
                                seeds_per_task=1, progress=lines.append, **on), here)
-    assert not any(line.startswith("task ") for line in lines)
+    assert not any(line.startswith("tasks [") for line in lines)
 
 
 def test_tasks_of_another_grid_are_refused(tmp_path):
@@ -245,3 +245,35 @@ def test_the_table_counts_the_trials_a_diverged_network_kept(tmp_path):
         "rflo,0.1,0,inf,3.0,inf,1,2",
         "rflo,0.1,1,0.25,3.0,0.5,0,4"]
     assert (tmp_path / "sweep.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_one_progress_bar_over_tasks_on_stderr(tmp_path, capsys):
+    loud = [a for a in CLI if a != "--quiet"]
+    assert main([*loud, "--workers", "0", "--out", str(tmp_path / "bar")]) == 0
+    out, err = capsys.readouterr()
+    bars = [line for line in err.splitlines() if line.startswith("tasks [")]
+    assert not any(line.startswith("tasks [") for line in out.splitlines())
+    # One line per task (one task per learning rate), the bar filling up to the end.
+    assert [b.split("] ")[1].split(",")[:2] for b in bars] == [
+        ["1/2", " networks 2/4"], ["2/2", " networks 4/4"]]
+    assert bars[0].startswith("tasks [" + "#" * 10 + "." * 10 + "]")
+    assert bars[-1].startswith("tasks [" + "#" * 20 + "]") and " ETA 0 s " in bars[-1]
+    rates = [float(b.split(", ")[2].split()[0]) for b in bars]
+    assert all(r > 0 for r in rates) and all("network-steps/s" in b for b in bars)
+
+
+def test_the_dashboard_address_is_printed_when_there_is_one(client, monkeypatch):
+    lines = []
+    ds.dask_sweep(TASK, SETTINGS, ETAS[:1], SEEDS[:1], n_hidden=N, client=client,
+                  progress=lines.append, timeout=WAIT)
+    assert lines[0] == f"dask dashboard: {client.dashboard_link}"
+    port = client.scheduler_info()["services"]["dashboard"]
+    assert lines[0].endswith(f":{port}/status")
+    # A scheduler started without one (dashboard_address=None) reports no such service.
+    real = client.scheduler_info
+    monkeypatch.setattr(client, "scheduler_info",
+                        lambda **k: {**real(**k), "services": {}})
+    lines.clear()
+    ds.dask_sweep(TASK, SETTINGS, ETAS[:1], SEEDS[:1], n_hidden=N, client=client,
+                  progress=lines.append, timeout=WAIT)
+    assert not any("dashboard" in line for line in lines)
