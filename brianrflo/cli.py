@@ -538,9 +538,10 @@ def _sweep_tasks(args, out: str) -> int:
         if held and not args.overwrite:
             raise ValueError(f"--out {out!r} already holds a sweep ({', '.join(held)}); pass "
                              "--overwrite to replace it, or --resume to continue it")
+    task, settings, _, _ = _sweep_settings(args)  # a refused sweep has changed no file
+    if args.resume is None:
         # Old tasks would be taken for this sweep's; the old results go once replaced.
         shutil.rmtree(tasks, ignore_errors=True)
-    task, settings, _, _ = _sweep_settings(args)
     options = _options(args)
     say = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     finished = args.resume is not None and os.path.exists(os.path.join(out, "sweep.npz"))

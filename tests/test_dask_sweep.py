@@ -277,3 +277,31 @@ def test_the_dashboard_address_is_printed_when_there_is_one(client, monkeypatch)
     ds.dask_sweep(TASK, SETTINGS, ETAS[:1], SEEDS[:1], n_hidden=N, client=client,
                   progress=lines.append, timeout=WAIT)
     assert not any("dashboard" in line for line in lines)
+
+
+def files(folder) -> dict:
+    """Every file under ``folder``: its bytes and modification time."""
+    return {p.relative_to(folder): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("bad", [["--etas", "-1"], ["--n-hidden", "0"], ["--seeds", "0"]])
+def test_a_refused_overwrite_changes_no_file(tmp_path, capsys, bad):
+    out = tmp_path / "kept"
+    assert main([*CLI, "--workers", "0", "--etas", "0.05", "--out", str(out)]) == 0
+    before = files(out)
+    assert any(p.parts[0] == ds.TASKS for p in before)
+    assert main([*CLI, "--workers", "0", "--out", str(out), "--overwrite", *bad]) == 2
+    assert bad[0].lstrip("-").replace("-", "_") in capsys.readouterr().err.replace("-", "_")
+    assert files(out) == before
+
+
+def test_overwrite_replaces_the_old_tasks_and_results(tmp_path, by_rate):
+    out = tmp_path / "replaced"
+    assert main([*CLI, "--workers", "0", "--etas", "0.7", "--out", str(out)]) == 0
+    old = {p.name for p in (out / ds.TASKS).glob("*.npz")}
+    assert main([*CLI, "--workers", "0", "--out", str(out), "--overwrite"]) == 0
+    now = {p.name for p in (out / ds.TASKS).glob("*.npz")}
+    assert len(now) == 2 and not old & now  # the 0.7 task is gone, not kept beside
+    assert_equal(Sweep.load(str(out / "sweep.npz")), by_rate)
+    assert_table(out / "sweep.csv", by_rate)
