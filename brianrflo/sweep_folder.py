@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -186,8 +187,8 @@ class Checkpointer:
     settings
         Saved with every checkpoint, compared on resume.
     replace
-        Files of an earlier sweep (``--overwrite``) to remove once the new sweep's
-        first checkpoint is written.
+        Files (or folders) of an earlier sweep (``--overwrite``) to remove once the new
+        sweep's first checkpoint is written.
     """
 
     def __init__(self, out: str, settings: dict, replace: list[str] = ()):
@@ -198,8 +199,11 @@ class Checkpointer:
         write(self.out, state, self.settings)
         # The new checkpoint has replaced any old one; the old results go now.
         for name in self.replace:
-            if name != FILE and os.path.exists(os.path.join(self.out, name)):
-                os.remove(os.path.join(self.out, name))
+            path = os.path.join(self.out, name)
+            if os.path.isdir(path):  # a task sweep's tasks/
+                shutil.rmtree(path)
+            elif name != FILE and os.path.exists(path):
+                os.remove(path)
         self.replace = []
 
 

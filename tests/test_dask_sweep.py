@@ -16,6 +16,7 @@ import pytest
 from brianrflo import dask_sweep as ds
 from brianrflo.batch import Sweep
 from brianrflo.cli import main
+from brianrflo.sweep_folder import FILE
 from brianrflo.tasks import Periodic
 from brianrflo.train import Settings
 
@@ -62,6 +63,11 @@ def assert_table(path, sweep: Sweep) -> None:
     assert [int(v) for v in col["trials_done"]] == [
         int(np.isnan(row).argmax()) if np.isnan(row).any() else len(row)
         for row in sweep.losses]
+
+
+def on(client) -> list[str]:
+    """The CLI options that run a sweep's tasks on ``client``'s cluster."""
+    return ["--scheduler", client.scheduler.address]
 
 
 def cluster(n: int = 2):
@@ -191,40 +197,65 @@ def _busy_worker(client, wait: float = WAIT) -> str:
     raise TimeoutError("no worker started a task")
 
 
-def test_cli_runs_the_tasks_here_and_on_a_scheduler_and_resumes(tmp_path, client, by_rate,
-                                                                monkeypatch):
-    out = tmp_path / "here"
-    assert main([*CLI, "--workers", "0", "--out", str(out)]) == 0
-    # One task per learning rate, as the CLI splits the grid.
-    assert len(list((out / ds.TASKS).glob("*.npz"))) == 2
-    assert_equal(Sweep.load(str(out / "sweep.npz")), by_rate)
+def test_cli_runs_on_a_scheduler_and_in_this_process_alike_and_resumes(
+        tmp_path, client, by_rate, monkeypatch):
     remote = tmp_path / "remote"
-    assert main([*CLI, "--scheduler", client.scheduler.address, "--out", str(remote)]) == 0
+    assert main([*CLI, *on(client), "--out", str(remote)]) == 0
+    # One task per learning rate, as the CLI splits the grid.
+    assert len(list((remote / ds.TASKS).glob("*.npz"))) == 2
     assert_equal(Sweep.load(str(remote / "sweep.npz")), by_rate)
-    # The per-network table and the loss plot: the same bytes however the tasks ran.
+    # --workers 0: no Dask, the grid as one network checkpointed per block; same numbers.
+    here = tmp_path / "here"
+    assert main([*CLI, "--workers", "0", "--out", str(here)]) == 0
+    assert not (here / ds.TASKS).exists() and (here / FILE).exists()
+    assert_equal(Sweep.load(str(here / "sweep.npz")), by_rate)
+    # The per-network table and the loss plot: the same bytes however the grid ran.
     for name in ("sweep.csv", "sweep.png"):
-        assert (out / name).read_bytes() == (remote / name).read_bytes(), name
-    assert_table(out / "sweep.csv", by_rate)
-    # Lose one task and the results; --resume redoes that task only.
-    lost = sorted((out / ds.TASKS).glob("*.npz"))[1]
+        assert (here / name).read_bytes() == (remote / name).read_bytes(), name
+    assert_table(remote / "sweep.csv", by_rate)
+    # Lose one task and the results; --resume redoes that task only (here, to count it).
+    lost = sorted((remote / ds.TASKS).glob("*.npz"))[1]
     lost.unlink()
-    (out / "sweep.npz").unlink()
+    (remote / "sweep.npz").unlink()
     ran = []
     real = ds.run_task
     monkeypatch.setattr(ds, "run_task", lambda *a, **k: ran.append(a[2].id) or real(*a, **k))
-    assert main(["sweep", "--resume", str(out), "--workers", "0", "--quiet"]) == 0
+    assert main(["sweep", "--resume", str(remote), "--workers", "0", "--quiet"]) == 0
     assert ran == [lost.stem]
-    assert_equal(Sweep.load(str(out / "sweep.npz")), by_rate)
+    assert_equal(Sweep.load(str(remote / "sweep.npz")), by_rate)
 
 
-def test_cli_refuses_bad_workers_and_a_folder_of_tasks(tmp_path, capsys):
+def test_without_options_the_sweep_runs_on_an_embedded_local_cluster(tmp_path, by_rate,
+                                                                     monkeypatch):
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    ran = []  # a task run in this process would show here; a worker's copy is its own
+    real = ds.run_task
+    monkeypatch.setattr(ds, "run_task", lambda *a, **k: ran.append(a[2].id) or real(*a, **k))
+    assert main([*CLI, "--out", str(tmp_path)]) == 0
+    assert ran == [] and len(list((tmp_path / ds.TASKS).glob("*.npz"))) == 2
+    assert not (tmp_path / FILE).exists()
+    assert_equal(Sweep.load(str(tmp_path / "sweep.npz")), by_rate)
+
+
+def test_cli_refuses_bad_workers_and_a_folder_of_tasks(tmp_path, capsys, client):
     assert main([*CLI, "--workers", "-1", "--out", str(tmp_path / "a")]) == 2
     assert "--workers" in capsys.readouterr().err
-    assert main([*CLI, "--workers", "0", "--etas", "0.05", "--out", str(tmp_path / "b")]) == 0
+    assert main([*CLI, *on(client), "--etas", "0.05", "--out", str(tmp_path / "b")]) == 0
     capsys.readouterr()
-    assert main([*CLI, "--workers", "0", "--out", str(tmp_path / "b")]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("brianrflo: error: ") and "--overwrite" in err
+    for where in (["--workers", "0"], on(client)):
+        assert main([*CLI, *where, "--out", str(tmp_path / "b")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("brianrflo: error: ") and "--overwrite" in err
+        assert err.count("\n") == 1
+
+
+def test_a_checkpointed_sweep_resumes_in_this_process_only(tmp_path, capsys, client):
+    assert main([*CLI, "--workers", "0", "--etas", "0.05", "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    for where in (["--workers", "2"], on(client)):
+        assert main(["sweep", "--resume", str(tmp_path), *where]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("brianrflo: error: --resume ") and FILE in err, err
 
 
 def test_the_table_counts_the_trials_a_diverged_network_kept(tmp_path):
@@ -247,9 +278,9 @@ def test_the_table_counts_the_trials_a_diverged_network_kept(tmp_path):
     assert (tmp_path / "sweep.png").read_bytes().startswith(b"\x89PNG")
 
 
-def test_one_progress_bar_over_tasks_on_stderr(tmp_path, capsys):
+def test_one_progress_bar_over_tasks_on_stderr(tmp_path, capsys, client):
     loud = [a for a in CLI if a != "--quiet"]
-    assert main([*loud, "--workers", "0", "--out", str(tmp_path / "bar")]) == 0
+    assert main([*loud, *on(client), "--out", str(tmp_path / "bar")]) == 0
     out, err = capsys.readouterr()
     bars = [line for line in err.splitlines() if line.startswith("tasks [")]
     assert not any(line.startswith("tasks [") for line in out.splitlines())
@@ -286,22 +317,28 @@ def files(folder) -> dict:
 
 
 @pytest.mark.parametrize("bad", [["--etas", "-1"], ["--n-hidden", "0"], ["--seeds", "0"]])
-def test_a_refused_overwrite_changes_no_file(tmp_path, capsys, bad):
+def test_a_refused_overwrite_changes_no_file(tmp_path, capsys, client, bad):
     out = tmp_path / "kept"
-    assert main([*CLI, "--workers", "0", "--etas", "0.05", "--out", str(out)]) == 0
+    assert main([*CLI, *on(client), "--etas", "0.05", "--out", str(out)]) == 0
     before = files(out)
     assert any(p.parts[0] == ds.TASKS for p in before)
-    assert main([*CLI, "--workers", "0", "--out", str(out), "--overwrite", *bad]) == 2
-    assert bad[0].lstrip("-").replace("-", "_") in capsys.readouterr().err.replace("-", "_")
-    assert files(out) == before
+    for where in (on(client), ["--workers", "0"]):
+        assert main([*CLI, *where, "--out", str(out), "--overwrite", *bad]) == 2
+        assert bad[0].lstrip("-").replace("-", "_") in capsys.readouterr().err.replace("-", "_")
+        assert files(out) == before
 
 
-def test_overwrite_replaces_the_old_tasks_and_results(tmp_path, by_rate):
+def test_overwrite_replaces_the_old_tasks_and_results(tmp_path, client, by_rate):
     out = tmp_path / "replaced"
-    assert main([*CLI, "--workers", "0", "--etas", "0.7", "--out", str(out)]) == 0
+    assert main([*CLI, *on(client), "--etas", "0.7", "--out", str(out)]) == 0
     old = {p.name for p in (out / ds.TASKS).glob("*.npz")}
-    assert main([*CLI, "--workers", "0", "--out", str(out), "--overwrite"]) == 0
+    assert main([*CLI, *on(client), "--out", str(out), "--overwrite"]) == 0
     now = {p.name for p in (out / ds.TASKS).glob("*.npz")}
     assert len(now) == 2 and not old & now  # the 0.7 task is gone, not kept beside
     assert_equal(Sweep.load(str(out / "sweep.npz")), by_rate)
     assert_table(out / "sweep.csv", by_rate)
+    # Replaced by a sweep in this process, the tasks go too: a --resume would take them.
+    assert main([*CLI, "--workers", "0", "--out", str(out), "--overwrite"]) == 0
+    assert not (out / ds.TASKS).exists() and (out / FILE).exists()
+    assert main([*CLI, *on(client), "--out", str(out), "--overwrite"]) == 0
+    assert not (out / FILE).exists()
