@@ -170,6 +170,14 @@ def _parser() -> argparse.ArgumentParser:
     fig.add_argument("--out", default=os.path.join("out", "figures"),
                      help="output folder (default out/figures)")
     fig.add_argument("--quiet", action="store_true", help="no progress lines")
+    fig.add_argument("--workers", type=int, metavar="N",
+                     help="the figure's grids run as Dask tasks on an embedded LocalCluster "
+                     "of N worker processes (default: one per core; started at the first "
+                     "grid not in the cache), or on --scheduler / DASK_SCHEDULER_ADDRESS; "
+                     "0: in this process (the same numbers)")
+    fig.add_argument("--scheduler", metavar="ADDRESS",
+                     help="run the figure's grids on the Dask cluster whose scheduler is at "
+                     "ADDRESS (e.g. tcp://host:8786)")
     fig.add_argument("--replot", action="store_true",
                      help="redraw OUT/NAME.png from OUT/NAME.json without computing")
     ev = sub.add_parser("evaluate", help="score a saved run's weights on fresh trials (writes "
@@ -210,7 +218,8 @@ def _figure(args) -> int:
              f"--seeds {args.seeds}" * (args.seeds is not None), f"--out {args.out}"]
     command = " ".join(p for p in parts if p)
     record = run_figure(args.name, args.out, quick=args.quick, seeds=args.seeds,
-                        progress=not args.quiet, command=command)
+                        progress=not args.quiet, command=command, workers=args.workers,
+                        scheduler=args.scheduler)
     print(f"{args.name}: {os.path.join(args.out, args.name + '.json')} "
           f"({record['wall_time_s']} s)")
     return 0

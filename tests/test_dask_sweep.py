@@ -342,3 +342,50 @@ def test_overwrite_replaces_the_old_tasks_and_results(tmp_path, client, by_rate)
     assert not (out / ds.TASKS).exists() and (out / FILE).exists()
     assert main([*CLI, *on(client), "--out", str(out), "--overwrite"]) == 0
     assert not (out / FILE).exists()
+
+
+def test_figure_grids_run_as_tasks_with_the_numbers_of_one_network(tmp_path, client,
+                                                                    monkeypatch):
+    """Fig. 2's grids at --quick size: as tasks, here or on Dask, equal to the whole grid
+    trained as one network (the path the figures took before)."""
+    from brianrflo.batch import sweep
+    from brianrflo.figures import Context, periodic
+    from brianrflo.replicas import replica_sweep
+
+    s = periodic.settings(Context(out=str(tmp_path), quick=True))
+    period = s["periods"][0]
+    task, seeds, trials, n = Periodic(period), range(s["seeds"]), s["trials"], s["n_hidden"]
+    real = ds.run_task
+    for rule in ("rflo", "bptt"):
+        etas = s["grid"][(rule, period)]
+        if rule == "bptt":
+            whole = sweep(task, rule, etas, seeds, trials, n_hidden=n, tau=periodic.TAU)
+        else:
+            whole = replica_sweep(task, Settings(rule=rule, trials=trials, tau=periodic.TAU,
+                                                 target=s["target"],
+                                                 block_trials=max(1, min(100, trials // 10))),
+                                  etas, seeds, n_hidden=n)
+        ran = []
+        monkeypatch.setattr(ds, "run_task",
+                            lambda *a, ran=ran, **k: ran.append(a[2].eta) or real(*a, **k))
+        args = (task, rule, etas, s["seeds"], trials, n, s["target"])
+        assert_equal(periodic.grid(*args), whole)
+        assert ran == list(etas)  # one task per learning rate, run here
+        monkeypatch.setattr(ds, "run_task", real)
+        assert_equal(periodic.grid(*args, client=client), whole)
+
+
+def test_a_figure_opens_its_cluster_at_its_first_grid_only(tmp_path, client):
+    from brianrflo.figures import Context, periodic
+
+    args = (Periodic(20), "rflo", (0.01, 0.1), 2, 4, N, "numpy")
+    here = Context(out=str(tmp_path / "here"), progress=False)
+    assert here.client() is None
+    there = Context(out=str(tmp_path / "there"), progress=False,
+                    scheduler=client.scheduler.address)
+    with distributed.get_task_stream(client) as stream:
+        got = periodic.cached_sweep(there, *args)
+    assert there._client is not None and len(stream.data) == 2
+    there.close()
+    assert there._client is None
+    assert_equal(got, periodic.cached_sweep(here, *args))

@@ -97,7 +97,8 @@ def fig3(ctx: Context) -> dict:
         ctx.say(f"{rule}, T_delay {s['delay_min']}-{delay_max} steps: {s['seeds']} networks x "
                 f"{s['trials']} trials")
         sw = grid(task, rule, etas, s["seeds"], s["trials"], s["n_hidden"], s["target"],
-                  update=10, eval_trials=20, progress=ctx.say if ctx.progress else None)
+                  update=10, eval_trials=20, progress=ctx.say if ctx.progress else None,
+                  client=ctx.client())
         eta = sw.best_eta()
         rows = sw.select(eta)
         trained = [sw.weights[r] for r in rows]
