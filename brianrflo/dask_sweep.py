@@ -43,7 +43,7 @@ from .runfolder import write_json
 from .train import LOCAL_RULES, Settings
 
 __all__ = ["GridTask", "split", "numpy_engine", "run_task", "combine", "dask_sweep",
-           "open_client", "configured_address", "read_plan", "PLAN", "TASKS"]
+           "open_client", "configured_address", "dashboard", "read_plan", "PLAN", "TASKS"]
 
 #: The folder inside ``out`` that holds the finished tasks.
 TASKS = "tasks"
@@ -204,7 +204,8 @@ def dask_sweep(
     seeds_per_task
         See :func:`split`.
     progress
-        Called with one line per finished task, and the dashboard's address.
+        Called with one line per finished task, and the dashboard's address when this
+        call opens the client (with ``client=`` it is yours to show).
     record
         Saved in ``plan.json`` beside the grid, not compared (the CLI keeps its options
         there).
@@ -246,6 +247,9 @@ def dask_sweep(
     elif todo:
         given = contextlib.nullcontext(client) if client is not None else None
         with given or open_client(scheduler, workers) as on:
+            link = dashboard(on) if client is None else None  # yours: you know its address
+            if progress is not None and link:
+                progress(f"dask dashboard: {link}")
             meter.start()  # the rate leaves out the cluster's start-up
             _on_dask(on, args, todo, n_hidden, eval_trials, finished, progress, timeout)
     return combine([done[j.id] for j in jobs])
@@ -257,9 +261,6 @@ def _on_dask(client, args: tuple, todo: list[GridTask], n_hidden: int, eval_tria
     """Submit every task; hand each result to ``finished`` as it arrives."""
     from distributed import as_completed
 
-    link = _dashboard(client)
-    if progress is not None and link:
-        progress(f"dask dashboard: {link}")
     run = uuid.uuid4().hex[:8]  # keys of one sweep; another sweep on the client is apart
     futures = {client.submit(run_task, *args, job, n_hidden, eval_trials,
                              key=f"brianrflo-{job.id}-{run}", pure=False): job for job in todo}
@@ -271,7 +272,7 @@ def _on_dask(client, args: tuple, todo: list[GridTask], n_hidden: int, eval_tria
         client.cancel([f for f in futures if not f.done()])
 
 
-def _dashboard(client) -> str | None:
+def dashboard(client) -> str | None:
     """The Dask dashboard's address, when the scheduler serves one (it needs bokeh)."""
     try:
         info = client.scheduler_info()

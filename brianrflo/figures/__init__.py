@@ -73,9 +73,12 @@ class Context:
         if self.workers == 0 and self.scheduler is None:
             return None
         if self._client is None:
-            from brianrflo.dask_sweep import open_client
+            from brianrflo.dask_sweep import dashboard, open_client
 
             self._client = self._dask.enter_context(open_client(self.scheduler, self.workers))
+            link = dashboard(self._client)
+            if link:
+                self.say(f"dask dashboard: {link}")
         return self._client
 
     def close(self) -> None:
