@@ -149,19 +149,20 @@ def _parser() -> argparse.ArgumentParser:
                     help="learning rates (each sets eta1 = eta2 = eta3); required unless "
                     "--resume")
     sw.add_argument("--seeds", type=int, default=3, help="networks per rate: seeds 0..n-1")
-    sw.add_argument("--out", help="output folder (receives sweep.npz, sweep.json and "
-                    f"{sweep_folder.FILE}, the checkpoint written after every block)")
+    sw.add_argument("--out", help="output folder (receives sweep.npz, sweep.json, sweep.csv, "
+                    f"sweep.png, and tasks/ or, with --workers 0, {sweep_folder.FILE})")
     sw.add_argument("--overwrite", action="store_true",
-                    help="replace a sweep already in --out (once the new one has "
-                    "checkpointed its first block)")
+                    help="replace a sweep already in --out")
     sw.add_argument("--resume", metavar="DIR",
-                    help="continue the sweep checkpointed in DIR (its settings, unless "
-                    "given here; --trials may grow)")
+                    help="continue the sweep in DIR: its finished tasks are kept, the others "
+                    "run (with --workers 0: from its last block; --trials may grow); its "
+                    "settings, unless given here")
     sw.add_argument("--workers", type=int, metavar="N",
-                    help="run the grid as Dask tasks (one learning rate each) on a local "
-                    "cluster of N worker processes; 0: the same tasks one after another "
-                    "here. Without --workers or --scheduler (or DASK_SCHEDULER_ADDRESS) the "
-                    "grid is one network, checkpointed after every block")
+                    help="the grid runs as Dask tasks (one learning rate each) on an embedded "
+                    "LocalCluster of N single-threaded worker processes (default: one per "
+                    "core), or on --scheduler / DASK_SCHEDULER_ADDRESS. 0: no Dask, the grid "
+                    "as one network in this process, checkpointed after every block (the "
+                    "same numbers)")
     sw.add_argument("--scheduler", metavar="ADDRESS",
                     help="run the grid's tasks on the Dask cluster whose scheduler is at "
                     "ADDRESS (e.g. tcp://host:8786)")
@@ -175,6 +176,14 @@ def _parser() -> argparse.ArgumentParser:
     fig.add_argument("--out", default=os.path.join("out", "figures"),
                      help="output folder (default out/figures)")
     fig.add_argument("--quiet", action="store_true", help="no progress lines")
+    fig.add_argument("--workers", type=int, metavar="N",
+                     help="the figure's grids run as Dask tasks on an embedded LocalCluster "
+                     "of N worker processes (default: one per core; started at the first "
+                     "grid not in the cache), or on --scheduler / DASK_SCHEDULER_ADDRESS; "
+                     "0: in this process (the same numbers)")
+    fig.add_argument("--scheduler", metavar="ADDRESS",
+                     help="run the figure's grids on the Dask cluster whose scheduler is at "
+                     "ADDRESS (e.g. tcp://host:8786)")
     fig.add_argument("--replot", action="store_true",
                      help="redraw OUT/NAME.png from OUT/NAME.json without computing")
     ev = sub.add_parser("evaluate", help="score a saved run's weights on fresh trials (writes "
@@ -216,7 +225,8 @@ def _figure(args) -> int:
              f"--init {args.init}" * (args.init != "paper"), f"--out {args.out}"]
     command = " ".join(p for p in parts if p)
     record = run_figure(args.name, args.out, quick=args.quick, seeds=args.seeds,
-                        progress=not args.quiet, command=command, init=args.init)
+                        progress=not args.quiet, command=command, workers=args.workers,
+                        scheduler=args.scheduler, init=args.init)
     print(f"{args.name}: {os.path.join(args.out, args.name + '.json')} "
           f"({record['wall_time_s']} s)")
     return 0
@@ -485,7 +495,10 @@ def _sweep(args) -> int:
         sweep_folder.compare({"init": "paper", **saved.get("record", {})}, record, out)
         start.check(len(args.etas) * args.seeds, args.trials)
     else:
-        replace = sweep_folder.held(out)
+        from .dask_sweep import TASKS
+
+        # A task sweep's folder (tasks/) goes with its results once replaced.
+        replace = sweep_folder.held(out) + [TASKS] * os.path.isdir(os.path.join(out, TASKS))
         if replace and not args.overwrite:
             raise ValueError(
                 f"--out {out!r} already holds a sweep ({', '.join(replace)}); pass "
@@ -517,38 +530,48 @@ def _options(args) -> dict:
 
 
 def _as_tasks(args, out: str) -> bool:
-    """Whether the sweep runs as Dask tasks (brianrflo.dask_sweep)."""
-    from .dask_sweep import PLAN, TASKS, configured_address
+    """Whether the sweep runs as Dask tasks (brianrflo.dask_sweep): all but --workers 0.
 
-    if args.workers is not None or args.scheduler is not None:
+    A resumed sweep continues the way it started: as tasks if ``out`` holds a task
+    plan, else from its block checkpoint, in this process.
+    """
+    from .dask_sweep import PLAN, TASKS
+    from .sweep_folder import FILE
+
+    if args.workers is not None and args.workers < 0:
+        raise ValueError(f"--workers must be >= 0 (0: no Dask, this process), got "
+                         f"{args.workers}")
+    if args.resume is None:
+        return args.workers != 0 or args.scheduler is not None
+    if os.path.exists(os.path.join(out, TASKS, PLAN)):
         return True
-    if args.resume is not None:  # a sweep continues the way it started
-        return os.path.exists(os.path.join(out, TASKS, PLAN))
-    return configured_address() is not None
+    if args.scheduler is not None or args.workers not in (None, 0):
+        raise ValueError(f"--resume {out!r} holds a sweep checkpointed in one process "
+                         f"({FILE}), not Dask tasks; resume it without "
+                         "--workers and --scheduler")
+    return False
 
 
 def _sweep_tasks(args, out: str) -> int:
-    """The grid as tasks: on Dask, or with --workers 0 one after another here."""
+    """The grid as tasks on Dask (or, resuming with --workers 0, one after another here)."""
     import shutil
 
     from . import sweep_folder
     from .dask_sweep import TASKS, dask_sweep, read_plan
 
-    if args.workers is not None and args.workers < 0:
-        raise ValueError(f"--workers must be >= 0 (0: no Dask, here), got {args.workers}")
     tasks = os.path.join(out, TASKS)
     if args.resume is not None:
         for key, value in read_plan(out).get("record", {}).get("options", {}).items():
             if key not in args.given and hasattr(args, key):
                 setattr(args, key, value)
-    else:
+    task, settings, _, _ = _sweep_settings(args)  # a refused sweep has changed no file
+    if args.resume is None:
         held = sweep_folder.held(out) + ([TASKS] if os.path.isdir(tasks) else [])
         if held and not args.overwrite:
             raise ValueError(f"--out {out!r} already holds a sweep ({', '.join(held)}); pass "
                              "--overwrite to replace it, or --resume to continue it")
         # Old tasks would be taken for this sweep's; the old results go once replaced.
         shutil.rmtree(tasks, ignore_errors=True)
-    task, settings, _, _ = _sweep_settings(args)
     options = _options(args)
     say = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     finished = args.resume is not None and os.path.exists(os.path.join(out, "sweep.npz"))
@@ -584,7 +607,7 @@ def _sweep_results(args, out: str, task, options: dict, result, finished: bool) 
     for row in result.summary():
         print("  " + "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
                                for k, v in row.items()))
-    print(f"results: {npz}, {os.path.join(out, 'sweep.json')}")
+    print("results: " + ", ".join(os.path.join(out, f) for f in sweep_folder.RESULTS))
     return 0
 
 

@@ -43,7 +43,7 @@ from .runfolder import write_json
 from .train import LOCAL_RULES, Settings
 
 __all__ = ["GridTask", "split", "numpy_engine", "run_task", "combine", "dask_sweep",
-           "open_client", "configured_address", "read_plan", "PLAN", "TASKS"]
+           "open_client", "configured_address", "dashboard", "read_plan", "PLAN", "TASKS"]
 
 #: The folder inside ``out`` that holds the finished tasks.
 TASKS = "tasks"
@@ -204,7 +204,8 @@ def dask_sweep(
     seeds_per_task
         See :func:`split`.
     progress
-        Called with one line per finished task, and the dashboard's address.
+        Called with one line per finished task, and the dashboard's address when this
+        call opens the client (with ``client=`` it is yours to show).
     record
         Saved in ``plan.json`` beside the grid, not compared (the CLI keeps its options
         there).
@@ -240,13 +241,17 @@ def dask_sweep(
         meter.tick(job)
 
     if todo and client is None and workers == 0 and scheduler is None:
+        meter.start()
         for job in todo:
             finished(job, run_task(*args, job, n_hidden, eval_trials))
-    elif todo and client is not None:
-        _on_dask(client, args, todo, n_hidden, eval_trials, finished, progress, timeout)
     elif todo:
-        with open_client(scheduler, workers) as own:
-            _on_dask(own, args, todo, n_hidden, eval_trials, finished, progress, timeout)
+        given = contextlib.nullcontext(client) if client is not None else None
+        with given or open_client(scheduler, workers) as on:
+            link = dashboard(on) if client is None else None  # yours: you know its address
+            if progress is not None and link:
+                progress(f"dask dashboard: {link}")
+            meter.start()  # the rate leaves out the cluster's start-up
+            _on_dask(on, args, todo, n_hidden, eval_trials, finished, progress, timeout)
     return combine([done[j.id] for j in jobs])
 
 
@@ -256,9 +261,6 @@ def _on_dask(client, args: tuple, todo: list[GridTask], n_hidden: int, eval_tria
     """Submit every task; hand each result to ``finished`` as it arrives."""
     from distributed import as_completed
 
-    link = _dashboard(client)
-    if progress is not None and link:
-        progress(f"dask dashboard: {link}")
     run = uuid.uuid4().hex[:8]  # keys of one sweep; another sweep on the client is apart
     futures = {client.submit(run_task, *args, job, n_hidden, eval_trials,
                              key=f"brianrflo-{job.id}-{run}", pure=False): job for job in todo}
@@ -270,7 +272,7 @@ def _on_dask(client, args: tuple, todo: list[GridTask], n_hidden: int, eval_tria
         client.cancel([f for f in futures if not f.done()])
 
 
-def _dashboard(client) -> str | None:
+def dashboard(client) -> str | None:
     """The Dask dashboard's address, when the scheduler serves one (it needs bokeh)."""
     try:
         info = client.scheduler_info()
@@ -341,7 +343,14 @@ def _load(folder: str, job: GridTask) -> Sweep | None:
 
 
 class _Meter:
-    """One progress line per finished task: tasks, networks, network-steps/s, ETA."""
+    """The progress bar over tasks: one line per finished task, as other progress is shown.
+
+    Lines, not a bar redrawn in place, so a log file (a Slurm job's) reads as a
+    terminal does. The rate counts only networks trained in this run, from the
+    moment the first task was handed out (not cluster start-up, not loaded tasks).
+    """
+
+    WIDTH = 20  # characters of the bar
 
     def __init__(self, jobs: list[GridTask], done: dict, steps_per_network: int,
                  progress: Callable[[str], None] | None):
@@ -353,6 +362,10 @@ class _Meter:
         if progress is not None and done:
             progress(f"{len(done)} of {self.total} tasks already done, loaded")
 
+    def start(self) -> None:
+        """The first task is handed out now."""
+        self.began = time.perf_counter()
+
     def tick(self, job: GridTask) -> None:
         self.tasks += 1
         self.networks += len(job.seeds)
@@ -362,5 +375,7 @@ class _Meter:
         elapsed = max(time.perf_counter() - self.began, 1e-9)
         rate = self.run_networks * self.steps / elapsed
         left = (self.nets - self.networks) * self.steps / rate
-        self.say(f"task {self.tasks}/{self.total} ({job.id}): {self.networks}/{self.nets} "
-                 f"networks, {rate:.3g} network-steps/s, ETA {left:.0f} s")
+        full = self.WIDTH * self.tasks // self.total
+        self.say(f"tasks [{'#' * full}{'.' * (self.WIDTH - full)}] {self.tasks}/{self.total}, "
+                 f"networks {self.networks}/{self.nets}, {rate:.3g} network-steps/s, "
+                 f"ETA {left:.0f} s ({job.id})")

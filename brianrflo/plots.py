@@ -11,7 +11,7 @@ from brianrflo.tasks.base import Task
 
 from .train import Result
 
-__all__ = ["plot_training"]
+__all__ = ["plot_training", "plot_sweep"]
 
 
 def plot_training(result: Result, task: Task | None = None,
@@ -66,4 +66,44 @@ def plot_training(result: Result, task: Task | None = None,
         fig.suptitle("stopped: " + result.diverged.split(";")[0], color="C3")
     if path is not None:
         fig.savefig(path, dpi=120)
+    return fig
+
+
+def plot_sweep(sweep) -> Figure:
+    """Final loss against learning rate: median and 25/75 % over networks, log x.
+
+    Parameters
+    ----------
+    sweep
+        A :class:`brianrflo.batch.Sweep`. Its :meth:`~brianrflo.batch.Sweep.summary`
+        gives the numbers (so the plot shows what ``sweep.json`` says); a rate at which
+        a network diverged has no quartiles and shows its median alone, a rate whose
+        median diverged shows nothing but its count of diverged networks.
+    """
+    rows = sweep.summary()
+    eta = np.array([r["eta"] for r in rows])
+    median, p25, p75 = (np.array([r[k] for r in rows]) for k in ("median", "p25", "p75"))
+    fig = Figure(figsize=(5.5, 3.8), layout="constrained")
+    ax = fig.subplots()
+    ax.fill_between(eta, p25, p75, color="C0", alpha=0.25, lw=0, label="25-75 %")
+    ax.plot(eta, median, "o-", color="C0", label="median")
+    # A zero learning rate has no place on a log axis: linear from 0 to the smallest rate.
+    positive = eta[eta > 0]
+    if len(positive) == len(eta):
+        ax.set_xscale("log")
+        ax.set_xlim(eta.min() / 1.5, eta.max() * 1.5)
+    else:
+        low = float(positive.min()) if len(positive) else 1.0
+        ax.set_xscale("symlog", linthresh=low)
+        ax.set_xlim(-low / 2, max(eta.max() * 1.5, low))
+    if np.all(median[np.isfinite(median)] > 0) and np.isfinite(median).any():
+        ax.set_yscale("log")
+    for e, r in zip(eta, rows, strict=True):
+        if r["diverged"]:
+            ax.annotate(f"{r['diverged']} diverged", (e, 1), xycoords=("data", "axes fraction"),
+                        ha="center", va="top", fontsize=8, color="C3")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("final loss")
+    ax.set_title(f"{sweep.rule}: {len(sweep.eta)} networks at {len(rows)} learning rates")
+    ax.legend(frameon=False, loc="lower left")
     return fig

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,12 +28,12 @@ from .runfolder import atomic_write, write_json
 from .weights import Weights, read_npz
 
 __all__ = ["FILE", "RESULTS", "OUTPUTS", "SweepState", "write", "read", "held", "compare",
-           "Checkpointer", "write_results", "same_results"]
+           "Checkpointer", "write_results", "same_results", "networks_csv", "trials_done"]
 
 #: The checkpoint inside a sweep's output folder.
 FILE = "sweep_checkpoint.npz"
-#: The finished sweep's results.
-RESULTS = ("sweep.npz", "sweep.json")
+#: The finished sweep's results: all numbers, summary, one row per network, the plot.
+RESULTS = ("sweep.npz", "sweep.json", "sweep.csv", "sweep.png")
 #: Every file a sweep writes into its folder.
 OUTPUTS = (*RESULTS, FILE)
 #: Settings a resumed sweep may change: more trials extend it.
@@ -186,8 +187,8 @@ class Checkpointer:
     settings
         Saved with every checkpoint, compared on resume.
     replace
-        Files of an earlier sweep (``--overwrite``) to remove once the new sweep's
-        first checkpoint is written.
+        Files (or folders) of an earlier sweep (``--overwrite``) to remove once the new
+        sweep's first checkpoint is written.
     """
 
     def __init__(self, out: str, settings: dict, replace: list[str] = ()):
@@ -198,16 +199,58 @@ class Checkpointer:
         write(self.out, state, self.settings)
         # The new checkpoint has replaced any old one; the old results go now.
         for name in self.replace:
-            if name != FILE and os.path.exists(os.path.join(self.out, name)):
-                os.remove(os.path.join(self.out, name))
+            path = os.path.join(self.out, name)
+            if os.path.isdir(path):  # a task sweep's tasks/
+                shutil.rmtree(path)
+            elif name != FILE and os.path.exists(path):
+                os.remove(path)
         self.replace = []
 
 
 def write_results(out: str, sweep, record: dict) -> None:
-    """Write ``sweep.npz`` (:meth:`brianrflo.batch.Sweep.save`) and ``sweep.json``, atomically."""
+    """Write the finished sweep's :data:`RESULTS` into ``out``, each file atomically.
+
+    ``sweep.npz`` (:meth:`brianrflo.batch.Sweep.save`), ``sweep.json`` (``record``),
+    ``sweep.csv`` (:func:`networks_csv`) and ``sweep.png``
+    (:func:`brianrflo.plots.plot_sweep`). The CSV and the plot hold no wall time, so
+    the same grid gives the same bytes however it ran.
+    """
+    from .plots import plot_sweep
+
     os.makedirs(out, exist_ok=True)
     sweep.save(os.path.join(out, "sweep.npz"))
     write_json(os.path.join(out, "sweep.json"), record, default=str)
+    text = networks_csv(sweep).encode()
+    atomic_write(os.path.join(out, "sweep.csv"), lambda f: f.write(text))
+    fig = plot_sweep(sweep)
+    atomic_write(os.path.join(out, "sweep.png"), lambda f: fig.savefig(f, format="png",
+                                                                       dpi=120))
+
+
+def trials_done(sweep) -> np.ndarray:
+    """``(R,)`` trials each network trained before it stopped (all, unless it diverged).
+
+    A diverged row's losses are NaN from the block it diverged in; that block counts
+    as not done, since its updates were dropped.
+    """
+    lost = np.isnan(sweep.losses)
+    return np.where(lost.any(axis=1), lost.argmax(axis=1), sweep.losses.shape[1])
+
+
+def networks_csv(sweep) -> str:
+    """One row per network: ``rule,eta,seed,final,untrained,late,diverged,trials_done``.
+
+    Rows in the sweep's order; floats as ``repr`` writes them (they read back exactly),
+    ``inf`` for a diverged network's losses. ``late`` is the mean training loss over
+    the last tenth of trials (:meth:`~brianrflo.batch.Sweep.late`).
+    """
+    late, done = sweep.late(), trials_done(sweep)
+    rows = ["rule,eta,seed,final,untrained,late,diverged,trials_done"]
+    for r in range(len(sweep.eta)):
+        rows.append(f"{sweep.rule},{float(sweep.eta[r])!r},{int(sweep.seed[r])},"
+                    f"{float(sweep.final[r])!r},{float(sweep.untrained[r])!r},"
+                    f"{float(late[r])!r},{int(bool(sweep.diverged[r]))},{int(done[r])}")
+    return "\n".join(rows) + "\n"
 
 
 def same_results(a, b) -> bool:

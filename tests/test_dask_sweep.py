@@ -16,6 +16,7 @@ import pytest
 from brianrflo import dask_sweep as ds
 from brianrflo.batch import Sweep
 from brianrflo.cli import main
+from brianrflo.sweep_folder import FILE
 from brianrflo.tasks import Periodic
 from brianrflo.train import Settings
 
@@ -46,6 +47,27 @@ def assert_equal(a: Sweep, b: Sweep) -> None:
     for name in ("w_in", "w_rec", "w_out", "b"):
         assert np.array_equal(np.stack([getattr(w, name) for w in a.weights]),
                               np.stack([getattr(w, name) for w in b.weights])), name
+
+
+def assert_table(path, sweep: Sweep) -> None:
+    """``sweep.csv`` holds one row per network, its numbers exactly the sweep's."""
+    lines = path.read_text().splitlines()
+    header, rows = lines[0].split(","), [line.split(",") for line in lines[1:]]
+    assert len(rows) == len(sweep.eta)
+    col = {name: [row[header.index(name)] for row in rows] for name in header}
+    assert [float(v) for v in col["eta"]] == list(sweep.eta)
+    assert [int(v) for v in col["seed"]] == list(sweep.seed)
+    assert np.array_equal([float(v) for v in col["final"]], sweep.final)
+    assert [bool(int(v)) for v in col["diverged"]] == list(sweep.diverged)
+    # Trials done: all of them for a network that did not diverge.
+    assert [int(v) for v in col["trials_done"]] == [
+        int(np.isnan(row).argmax()) if np.isnan(row).any() else len(row)
+        for row in sweep.losses]
+
+
+def on(client) -> list[str]:
+    """The CLI options that run a sweep's tasks on ``client``'s cluster."""
+    return ["--scheduler", client.scheduler.address]
 
 
 def cluster(n: int = 2):
@@ -105,7 +127,7 @@ def test_a_sweep_killed_as_a_whole_resumes_and_redoes_only_unfinished_tasks(
     finished = []
 
     def stop_after_two(line):
-        if line.startswith("task "):
+        if line.startswith("tasks ["):
             finished.append(line)
             if len(finished) == 2:
                 raise KeyboardInterrupt
@@ -119,7 +141,7 @@ def test_a_sweep_killed_as_a_whole_resumes_and_redoes_only_unfinished_tasks(
     lines = []
     got = ds.dask_sweep(TASK, SETTINGS, ETAS, SEEDS, n_hidden=N, out=tmp_path,
                         seeds_per_task=1, progress=lines.append, **on)
-    assert sum(line.startswith("task ") for line in lines) == 4 - 2  # only the lost ones
+    assert sum(line.startswith("tasks [") for line in lines) == 4 - 2  # only the lost ones
     assert {p.name: p.stat().st_mtime_ns for p in tasks.glob("*.npz") if p.name in kept} == kept
     assert len(list(tasks.glob("*.npz"))) == 4
     assert_equal(got, here)
@@ -127,7 +149,7 @@ def test_a_sweep_killed_as_a_whole_resumes_and_redoes_only_unfinished_tasks(
     lines.clear()
     assert_equal(ds.dask_sweep(TASK, SETTINGS, ETAS, SEEDS, n_hidden=N, out=tmp_path,
                                seeds_per_task=1, progress=lines.append, **on), here)
-    assert not any(line.startswith("task ") for line in lines)
+    assert not any(line.startswith("tasks [") for line in lines)
 
 
 def test_tasks_of_another_grid_are_refused(tmp_path):
@@ -175,33 +197,195 @@ def _busy_worker(client, wait: float = WAIT) -> str:
     raise TimeoutError("no worker started a task")
 
 
-def test_cli_runs_the_tasks_here_and_on_a_scheduler_and_resumes(tmp_path, client, by_rate,
-                                                                monkeypatch):
-    out = tmp_path / "here"
-    assert main([*CLI, "--workers", "0", "--out", str(out)]) == 0
-    # One task per learning rate, as the CLI splits the grid.
-    assert len(list((out / ds.TASKS).glob("*.npz"))) == 2
-    assert_equal(Sweep.load(str(out / "sweep.npz")), by_rate)
+def test_cli_runs_on_a_scheduler_and_in_this_process_alike_and_resumes(
+        tmp_path, client, by_rate, monkeypatch):
     remote = tmp_path / "remote"
-    assert main([*CLI, "--scheduler", client.scheduler.address, "--out", str(remote)]) == 0
+    assert main([*CLI, *on(client), "--out", str(remote)]) == 0
+    # One task per learning rate, as the CLI splits the grid.
+    assert len(list((remote / ds.TASKS).glob("*.npz"))) == 2
     assert_equal(Sweep.load(str(remote / "sweep.npz")), by_rate)
-    # Lose one task and the results; --resume redoes that task only.
-    lost = sorted((out / ds.TASKS).glob("*.npz"))[1]
+    # --workers 0: no Dask, the grid as one network checkpointed per block; same numbers.
+    here = tmp_path / "here"
+    assert main([*CLI, "--workers", "0", "--out", str(here)]) == 0
+    assert not (here / ds.TASKS).exists() and (here / FILE).exists()
+    assert_equal(Sweep.load(str(here / "sweep.npz")), by_rate)
+    # The per-network table and the loss plot: the same bytes however the grid ran.
+    for name in ("sweep.csv", "sweep.png"):
+        assert (here / name).read_bytes() == (remote / name).read_bytes(), name
+    assert_table(remote / "sweep.csv", by_rate)
+    # Lose one task and the results; --resume redoes that task only (here, to count it).
+    lost = sorted((remote / ds.TASKS).glob("*.npz"))[1]
     lost.unlink()
-    (out / "sweep.npz").unlink()
+    (remote / "sweep.npz").unlink()
     ran = []
     real = ds.run_task
     monkeypatch.setattr(ds, "run_task", lambda *a, **k: ran.append(a[2].id) or real(*a, **k))
-    assert main(["sweep", "--resume", str(out), "--workers", "0", "--quiet"]) == 0
+    assert main(["sweep", "--resume", str(remote), "--workers", "0", "--quiet"]) == 0
     assert ran == [lost.stem]
-    assert_equal(Sweep.load(str(out / "sweep.npz")), by_rate)
+    assert_equal(Sweep.load(str(remote / "sweep.npz")), by_rate)
 
 
-def test_cli_refuses_bad_workers_and_a_folder_of_tasks(tmp_path, capsys):
+def test_without_options_the_sweep_runs_on_an_embedded_local_cluster(tmp_path, by_rate,
+                                                                     monkeypatch):
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    ran = []  # a task run in this process would show here; a worker's copy is its own
+    real = ds.run_task
+    monkeypatch.setattr(ds, "run_task", lambda *a, **k: ran.append(a[2].id) or real(*a, **k))
+    assert main([*CLI, "--out", str(tmp_path)]) == 0
+    assert ran == [] and len(list((tmp_path / ds.TASKS).glob("*.npz"))) == 2
+    assert not (tmp_path / FILE).exists()
+    assert_equal(Sweep.load(str(tmp_path / "sweep.npz")), by_rate)
+
+
+def test_cli_refuses_bad_workers_and_a_folder_of_tasks(tmp_path, capsys, client):
     assert main([*CLI, "--workers", "-1", "--out", str(tmp_path / "a")]) == 2
     assert "--workers" in capsys.readouterr().err
-    assert main([*CLI, "--workers", "0", "--etas", "0.05", "--out", str(tmp_path / "b")]) == 0
+    assert main([*CLI, *on(client), "--etas", "0.05", "--out", str(tmp_path / "b")]) == 0
     capsys.readouterr()
-    assert main([*CLI, "--workers", "0", "--out", str(tmp_path / "b")]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("brianrflo: error: ") and "--overwrite" in err
+    for where in (["--workers", "0"], on(client)):
+        assert main([*CLI, *where, "--out", str(tmp_path / "b")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("brianrflo: error: ") and "--overwrite" in err
+        assert err.count("\n") == 1
+
+
+def test_a_checkpointed_sweep_resumes_in_this_process_only(tmp_path, capsys, client):
+    assert main([*CLI, "--workers", "0", "--etas", "0.05", "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    for where in (["--workers", "2"], on(client)):
+        assert main(["sweep", "--resume", str(tmp_path), *where]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("brianrflo: error: --resume ") and FILE in err, err
+
+
+def test_the_table_counts_the_trials_a_diverged_network_kept(tmp_path):
+    from brianrflo.sweep_folder import write_results
+    from brianrflo.weights import Weights
+
+    nan, inf = np.nan, np.inf
+    w = Weights(*(np.zeros((1, 1)),) * 4, np.zeros(1))
+    sweep = Sweep(rule="rflo", eta=np.array([0.0, 0.1, 0.1]), seed=np.array([0, 0, 1]),
+                  losses=np.array([[3.0, 2, 1, 1], [3.0, 2, nan, nan], [3.0, 1, 1, 0.5]]),
+                  untrained=np.array([3.0, 3, 3]), final=np.array([1.0, inf, 0.25]),
+                  alignment=np.zeros((3, 1)), checkpoints=np.array([4]),
+                  diverged=np.array([False, True, False]), wall_time=1.0, weights=[w] * 3)
+    write_results(str(tmp_path), sweep, {})
+    assert (tmp_path / "sweep.csv").read_text().splitlines() == [
+        "rule,eta,seed,final,untrained,late,diverged,trials_done",
+        "rflo,0.0,0,1.0,3.0,1.0,0,4",
+        "rflo,0.1,0,inf,3.0,inf,1,2",
+        "rflo,0.1,1,0.25,3.0,0.5,0,4"]
+    assert (tmp_path / "sweep.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_one_progress_bar_over_tasks_on_stderr(tmp_path, capsys, client):
+    loud = [a for a in CLI if a != "--quiet"]
+    assert main([*loud, *on(client), "--out", str(tmp_path / "bar")]) == 0
+    out, err = capsys.readouterr()
+    bars = [line for line in err.splitlines() if line.startswith("tasks [")]
+    assert not any(line.startswith("tasks [") for line in out.splitlines())
+    # One line per task (one task per learning rate), the bar filling up to the end.
+    assert [b.split("] ")[1].split(",")[:2] for b in bars] == [
+        ["1/2", " networks 2/4"], ["2/2", " networks 4/4"]]
+    assert bars[0].startswith("tasks [" + "#" * 10 + "." * 10 + "]")
+    assert bars[-1].startswith("tasks [" + "#" * 20 + "]") and " ETA 0 s " in bars[-1]
+    rates = [float(b.split(", ")[2].split()[0]) for b in bars]
+    assert all(r > 0 for r in rates) and all("network-steps/s" in b for b in bars)
+
+
+def test_the_dashboard_address_is_printed_when_there_is_one(client, monkeypatch):
+    lines = []
+    grid = (TASK, SETTINGS, ETAS[:1], SEEDS[:1])
+    ds.dask_sweep(*grid, n_hidden=N, scheduler=client.scheduler.address,
+                  progress=lines.append, timeout=WAIT)
+    port = client.scheduler_info()["services"]["dashboard"]
+    assert lines[0].startswith("dask dashboard: http") and lines[0].endswith(f":{port}/status")
+    # A client you opened yourself: its address is yours to show.
+    lines.clear()
+    ds.dask_sweep(*grid, n_hidden=N, client=client, progress=lines.append, timeout=WAIT)
+    assert not any("dashboard" in line for line in lines) and lines
+    # A scheduler started without one (dashboard_address=None) reports no such service.
+    monkeypatch.setattr(distributed.Client, "scheduler_info",
+                        lambda self, **k: {"services": {}})
+    assert ds.dashboard(client) is None
+
+
+def files(folder) -> dict:
+    """Every file under ``folder``: its bytes and modification time."""
+    return {p.relative_to(folder): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("bad", [["--etas", "-1"], ["--n-hidden", "0"], ["--seeds", "0"]])
+def test_a_refused_overwrite_changes_no_file(tmp_path, capsys, client, bad):
+    out = tmp_path / "kept"
+    assert main([*CLI, *on(client), "--etas", "0.05", "--out", str(out)]) == 0
+    before = files(out)
+    assert any(p.parts[0] == ds.TASKS for p in before)
+    for where in (on(client), ["--workers", "0"]):
+        assert main([*CLI, *where, "--out", str(out), "--overwrite", *bad]) == 2
+        assert bad[0].lstrip("-").replace("-", "_") in capsys.readouterr().err.replace("-", "_")
+        assert files(out) == before
+
+
+def test_overwrite_replaces_the_old_tasks_and_results(tmp_path, client, by_rate):
+    out = tmp_path / "replaced"
+    assert main([*CLI, *on(client), "--etas", "0.7", "--out", str(out)]) == 0
+    old = {p.name for p in (out / ds.TASKS).glob("*.npz")}
+    assert main([*CLI, *on(client), "--out", str(out), "--overwrite"]) == 0
+    now = {p.name for p in (out / ds.TASKS).glob("*.npz")}
+    assert len(now) == 2 and not old & now  # the 0.7 task is gone, not kept beside
+    assert_equal(Sweep.load(str(out / "sweep.npz")), by_rate)
+    assert_table(out / "sweep.csv", by_rate)
+    # Replaced by a sweep in this process, the tasks go too: a --resume would take them.
+    assert main([*CLI, "--workers", "0", "--out", str(out), "--overwrite"]) == 0
+    assert not (out / ds.TASKS).exists() and (out / FILE).exists()
+    assert main([*CLI, *on(client), "--out", str(out), "--overwrite"]) == 0
+    assert not (out / FILE).exists()
+
+
+def test_figure_grids_run_as_tasks_with_the_numbers_of_one_network(tmp_path, client,
+                                                                    monkeypatch):
+    """Fig. 2's grids at --quick size: as tasks, here or on Dask, equal to the whole grid
+    trained as one network (the path the figures took before)."""
+    from brianrflo.batch import sweep
+    from brianrflo.figures import Context, periodic
+    from brianrflo.replicas import replica_sweep
+
+    s = periodic.settings(Context(out=str(tmp_path), quick=True))
+    period = s["periods"][0]
+    task, seeds, trials, n = Periodic(period), range(s["seeds"]), s["trials"], s["n_hidden"]
+    real = ds.run_task
+    for rule in ("rflo", "bptt"):
+        etas = s["grid"][(rule, period)]
+        if rule == "bptt":
+            whole = sweep(task, rule, etas, seeds, trials, n_hidden=n, tau=periodic.TAU)
+        else:
+            whole = replica_sweep(task, Settings(rule=rule, trials=trials, tau=periodic.TAU,
+                                                 target=s["target"],
+                                                 block_trials=max(1, min(100, trials // 10))),
+                                  etas, seeds, n_hidden=n)
+        ran = []
+        monkeypatch.setattr(ds, "run_task",
+                            lambda *a, ran=ran, **k: ran.append(a[2].eta) or real(*a, **k))
+        args = (task, rule, etas, s["seeds"], trials, n, s["target"])
+        assert_equal(periodic.grid(*args), whole)
+        assert ran == list(etas)  # one task per learning rate, run here
+        monkeypatch.setattr(ds, "run_task", real)
+        assert_equal(periodic.grid(*args, client=client), whole)
+
+
+def test_a_figure_opens_its_cluster_at_its_first_grid_only(tmp_path, client):
+    from brianrflo.figures import Context, periodic
+
+    args = (Periodic(20), "rflo", (0.01, 0.1), 2, 4, N, "numpy")
+    here = Context(out=str(tmp_path / "here"), progress=False)
+    assert here.client() is None
+    there = Context(out=str(tmp_path / "there"), progress=False,
+                    scheduler=client.scheduler.address)
+    with distributed.get_task_stream(client) as stream:
+        got = periodic.cached_sweep(there, *args)
+    assert there._client is not None and len(stream.data) == 2
+    there.close()
+    assert there._client is None
+    assert_equal(got, periodic.cached_sweep(here, *args))

@@ -99,9 +99,9 @@ def test_bad_replica_input_names_the_parameter(weights):
 
 
 def test_cli_sweep_writes_one_row_per_rate(tmp_path, capsys):
-    code = main(["sweep", "periodic", "--period", "25", "--n-hidden", str(N), "--trials", "8",
-                 "--block-trials", "4", "--etas", "0.01", "0.03", "--seeds", "2", "--quiet",
-                 "--out", str(tmp_path)])
+    code = main(["sweep", "periodic", "--workers", "0", "--period", "25", "--n-hidden", str(N),
+                 "--trials", "8", "--block-trials", "4", "--etas", "0.01", "0.03", "--seeds", "2",
+                 "--quiet", "--out", str(tmp_path)])
     assert code == 0
     saved = Sweep.load(str(tmp_path / "sweep.npz"))
     assert saved.losses.shape == (4, 8) and np.isfinite(saved.losses).all()
@@ -112,8 +112,9 @@ def test_cli_sweep_writes_one_row_per_rate(tmp_path, capsys):
 
 
 def test_cli_sweep_runs_numpy_rules_as_stacked_networks(tmp_path):
-    assert main(["sweep", "periodic", "--period", "25", "--n-hidden", str(N), "--trials", "4",
-                 "--block-trials", "4", "--rule", "bptt", "--etas", "0.03", "--seeds", "2",
+    assert main(["sweep", "periodic", "--workers", "0", "--period", "25", "--n-hidden", str(N),
+                 "--trials", "4", "--block-trials", "4", "--rule", "bptt", "--etas", "0.03",
+                 "--seeds", "2",
                  "--quiet", "--out", str(tmp_path)]) == 0
     saved = Sweep.load(str(tmp_path / "sweep.npz"))
     alone = train(Periodic(25), Settings(rule="bptt", trials=4, block_trials=4,

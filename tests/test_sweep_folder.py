@@ -18,8 +18,9 @@ from brianrflo.sweep_folder import FILE
 
 # Interval matching draws each trial's delay from the network's generator, whose
 # state a resumed sweep must restore.
+# --workers 0: the sweep checkpointed after every block, in this process (no Dask).
 TASK = ["interval", "--delay-min", "5", "--delay-max", "10", "--n-hidden", "6",
-        "--block-trials", "4", "--explode", "2", "--seeds", "2", "--quiet"]
+        "--block-trials", "4", "--explode", "2", "--seeds", "2", "--quiet", "--workers", "0"]
 # The numpy engine: an update every 3 trials makes its blocks 3 trials long (train()'s
 # block size); at the rate 1 one network diverges in the first 9 trials, the other one
 # later.

@@ -10,13 +10,14 @@ other draws ``NAME.png`` from that JSON record alone, so :func:`replot_figure`
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import brian2
 import numpy as np
@@ -55,6 +56,11 @@ class Context:
         Print progress lines to stderr.
     init
         How every network's weights are drawn (:data:`~brianrflo.weights.INITS`).
+    workers, scheduler
+        Where the figure's grids run as tasks (:func:`brianrflo.dask_sweep.dask_sweep`):
+        ``workers=0`` in this process; otherwise on the Dask scheduler at
+        ``scheduler`` (or Dask's configured one), else on an embedded LocalCluster
+        of ``workers`` processes (``None``: one per core), started at the first grid.
     """
 
     out: str
@@ -62,6 +68,28 @@ class Context:
     seeds: int | None = None
     progress: bool = True
     init: str = "paper"
+    workers: int | None = 0
+    scheduler: str | None = None
+    _dask: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, repr=False)
+    _client: object | None = field(default=None, repr=False)
+
+    def client(self):
+        """The :class:`distributed.Client` for the grids, opened once; ``None``: here."""
+        if self.workers == 0 and self.scheduler is None:
+            return None
+        if self._client is None:
+            from brianrflo.dask_sweep import dashboard, open_client
+
+            self._client = self._dask.enter_context(open_client(self.scheduler, self.workers))
+            link = dashboard(self._client)
+            if link:
+                self.say(f"dask dashboard: {link}")
+        return self._client
+
+    def close(self) -> None:
+        """Close the client (and its LocalCluster) if one was opened."""
+        self._dask.close()
+        self._client = None
 
     def path(self, name: str) -> str:
         """A file in the output folder."""
@@ -107,12 +135,15 @@ def run_figure(
     seeds: int | None = None,
     progress: bool = True,
     command: str | None = None,
+    workers: int | None = 0,
+    scheduler: str | None = None,
     init: str = "paper",
 ) -> dict:
     """Run figure ``name``; writes ``NAME.json`` into ``out``, then ``NAME.png`` from it.
 
-    ``init`` draws every network's weights (:meth:`~brianrflo.weights.Weights.init`)
-    and is recorded. Returns the JSON record.
+    ``workers`` and ``scheduler``: where its grids run (see :class:`Context`; the
+    default, ``workers=0``, is this process). ``init`` draws every network's weights
+    (:meth:`~brianrflo.weights.Weights.init`) and is recorded. Returns the JSON record.
     """
     figures = available()
     if name not in figures:
@@ -123,9 +154,17 @@ def run_figure(
     check_choice("init", init, INITS)
     out = os.fspath(out)
     os.makedirs(out, exist_ok=True)
-    ctx = Context(out=out, quick=quick, seeds=seeds, progress=progress, init=init)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 0):
+        raise ValueError(f"workers must be an integer >= 0 (0: this process) or None, got "
+                         f"{workers!r}")
+    ctx = Context(out=out, quick=quick, seeds=seeds, progress=progress, workers=workers,
+                  scheduler=scheduler, init=init)
     start = time.perf_counter()
-    numbers = figures[name][1](ctx)
+    try:
+        numbers = figures[name][1](ctx)
+    finally:
+        ctx.close()
     record = {
         "figure": name,
         "command": command or f"brianrflo figure {name}" + (" --quick" if quick else ""),

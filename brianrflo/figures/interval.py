@@ -98,7 +98,7 @@ def fig3(ctx: Context) -> dict:
                 f"{s['trials']} trials")
         sw = grid(task, rule, etas, s["seeds"], s["trials"], s["n_hidden"], s["target"],
                   update=10, eval_trials=20, progress=ctx.say if ctx.progress else None,
-                  init=ctx.init)
+                  client=ctx.client(), init=ctx.init)
         eta = sw.best_eta()
         rows = sw.select(eta)
         trained = [sw.weights[r] for r in rows]

@@ -17,8 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from brianrflo import reference as ref
-from brianrflo.batch import Sweep, sweep
-from brianrflo.replicas import replica_sweep
+from brianrflo.batch import Sweep
 from brianrflo.tasks import Periodic
 from brianrflo.tasks.base import Task
 from brianrflo.train import LOCAL_RULES, Settings
@@ -107,26 +106,30 @@ def _write_cache(result: Sweep, path: str) -> None:
 
 def grid(task: Task, rule: str, etas, seeds: int, trials: int, n_hidden: int,
          target: str, update: str | int = "trial", dale: bool = False, eval_trials: int = 1,
-         progress=None, init: str = "paper") -> Sweep:
+         progress=None, client=None, init: str = "paper") -> Sweep:
     """Train ``rule`` at every (eta, seed) pair, on the engine the rule runs on.
 
-    The RFLO family (:data:`~brianrflo.train.LOCAL_RULES`) runs as replicas of one
-    Brian2 network on ``target`` (:func:`~brianrflo.replicas.replica_sweep`): each
-    row, a diverging one included, is :func:`~brianrflo.train.train` of that network
-    alone. The numpy-only rules run as stacked numpy networks
-    (:func:`~brianrflo.batch.sweep`). Seeds are ``0 .. seeds - 1``; ``init`` draws
-    their weights (:meth:`~brianrflo.weights.Weights.init`).
+    The grid runs as tasks, one learning rate each (:func:`~brianrflo.dask_sweep.
+    dask_sweep`), on ``client`` or, without one, one after another in this process;
+    the numbers are those of the whole grid as one network. The RFLO family
+    (:data:`~brianrflo.train.LOCAL_RULES`) runs as replicas of one Brian2 network on
+    ``target`` (:func:`~brianrflo.replicas.replica_sweep`): each row, a diverging one
+    included, is :func:`~brianrflo.train.train` of that network alone. The numpy-only
+    rules run as stacked numpy networks (:func:`~brianrflo.batch.sweep`, in blocks of
+    100 trials). Seeds are ``0 .. seeds - 1``; ``init`` draws their weights
+    (:meth:`~brianrflo.weights.Weights.init`).
     """
-    if rule not in LOCAL_RULES:
-        return sweep(task, rule, etas, range(seeds), trials, n_hidden=n_hidden, tau=TAU,
-                     update=update, dale=dale, eval_trials=eval_trials, progress=progress,
-                     init=init)
-    # About ten blocks: divergence is checked, and the alignment measured, per block.
+    from brianrflo.dask_sweep import dask_sweep
+
+    local = rule in LOCAL_RULES
+    # Local rules: about ten blocks (divergence is checked, and the alignment measured,
+    # per block).
+    blocks = max(1, min(100, trials // 10)) if local else 100
     settings = Settings(rule=rule, trials=trials, tau=TAU, update=update, dale=dale,
-                        target=target, block_trials=max(1, min(100, trials // 10)),
-                        init=init)
-    return replica_sweep(task, settings, etas, range(seeds), n_hidden=n_hidden,
-                         eval_trials=eval_trials, progress=progress)
+                        target=target if local else "reference", block_trials=blocks, init=init)
+    return dask_sweep(task, settings, etas, range(seeds), n_hidden=n_hidden,
+                      eval_trials=eval_trials, progress=progress, client=client,
+                      workers=0 if client is None else None)
 
 
 def cached_sweep(ctx: Context, task: Periodic, rule: str, etas, seeds: int, trials: int,
@@ -151,7 +154,7 @@ def cached_sweep(ctx: Context, task: Periodic, rule: str, etas, seeds: int, tria
     ctx.say(f"{rule}, T = {task.T}, N = {n_hidden}: {len(etas)} learning rates x {seeds} "
             f"networks x {trials} trials ({engine})")
     result = grid(task, rule, etas, seeds, trials, n_hidden, target, dale=dale,
-                  progress=ctx.say if ctx.progress else None, init=ctx.init)
+                  progress=ctx.say if ctx.progress else None, client=ctx.client(), init=ctx.init)
     _write_cache(result, path)
     return result
 
