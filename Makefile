@@ -21,7 +21,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check brianrflo models tasks tests benchmarks tools
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n auto --durations=15
 
 # The documentation site (Sphinx, sources in docs/) into docs/_build/html.
 docs: $(STAMP)
