@@ -245,8 +245,8 @@ class BrianNetwork:
         checked = [[check_real(f"eta{k + 1}", e) for k, e in enumerate(row)] for row in rows]
         return np.broadcast_to(np.array(checked, dtype=np.float64), (self.R, 3)).copy()
 
-    def _per_synapse(self, values, n: int) -> np.ndarray:
-        """One value per replica, repeated over that replica's ``n`` synapses."""
+    def _per_unit(self, values, n: int) -> np.ndarray:
+        """One value per replica, repeated over that replica's ``n`` units."""
         return np.repeat(np.asarray(values, dtype=np.float64), n)
 
     def _key(self) -> str:
@@ -419,15 +419,14 @@ class BrianNetwork:
         return values
 
     def _eta_values(self) -> dict:
-        """Each learning-rate variable and its per-synapse values."""
-        N, M, K = self.n_hidden, self.n_in, self.n_out
+        """Each learning-rate variable and its values: one per postsynaptic unit
+        (:data:`~brianrflo.models.rate.ETAS`)."""
+        N, K = self.n_hidden, self.n_out
         e = self._eta
-        values = {(self.out, "eta"): self._per_synapse(e[:, 0], K * N),
-                  (self.rec, "eta"): self._per_synapse(e[:, 1], N * N)}
-        if self.feedback == "symmetric":
-            values[self.fb, "eta"] = self._per_synapse(e[:, 0], K * N)
+        values = {(self.readout, "eta_out"): self._per_unit(e[:, 0], K),
+                  (self.hidden, "eta_rec"): self._per_unit(e[:, 1], N)}
         if self.inp is not None:
-            values[self.inp, "eta"] = self._per_synapse(e[:, 2], N * M)
+            values[self.hidden, "eta_in"] = self._per_unit(e[:, 2], N)
         return values
 
     @property

@@ -77,6 +77,8 @@ zbar : 1
 psi : 1
 v0 : 1 (constant)
 dale_sign : 1 (constant)
+eta_rec : 1 (constant)
+eta_in : 1 (constant)
 """
 THRESHOLD = "v > v_th"
 RESET = "v = v_reset\nz = 1"
@@ -115,20 +117,17 @@ RECURRENT = """
 w_rec : 1
 p : 1
 dw : 1
-eta : 1
 u_rec_post = w_rec * z_pre : 1 (summed)
 """
 INPUT = """
 w_in : 1
 q : 1
 dw : 1
-eta : 1
 u_in_post = w_in * x_pre : 1 (summed)
 """
 READOUT = """
 w_out : 1
 dw : 1
-eta : 1
 y_post = w_out * r_pre : 1 (summed)
 """
 #: Eligibility traces, after psi(t) and before zbar takes z(t).
@@ -233,9 +232,9 @@ class LIFModel:
 
     def update_code(self, weight: str, dale: bool = False) -> str:
         """Update code for ``weight`` in ``('w_out', 'w_rec', 'w_in')``."""
-        from .rate import DALE_CLIP, UPDATE
+        from .rate import DALE_CLIP, ETAS, UPDATE
 
-        code = UPDATE.format(weight=weight, factor=UPDATE_FACTORS[weight])
+        code = UPDATE.format(weight=weight, eta=ETAS[weight], factor=UPDATE_FACTORS[weight])
         return code + DALE_CLIP + "\n" if dale and weight == "w_rec" else code
 
     def show(self, feedback: str = "random", readout_feedback: bool = False) -> str:
