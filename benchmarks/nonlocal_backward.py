@@ -62,12 +62,11 @@ def stacked(n: int, m: int, T: int, tau: float, replicas: int, repeat: int) -> N
     rng = np.random.default_rng(1)
     x = rng.normal(size=(replicas, T, m))
     target, mask = rng.normal(size=(replicas, T, 1)), np.ones((replicas, T, 1))
-    tr = net.forward(x, target, mask)
-    d = (1.0 - np.tanh(tr["u"]) ** 2) / tau
-    args = (d, tr["h"], tr["eps"], np.swapaxes(x, 0, 1), net.b)
-    tensor = best_time(lambda: net._sensitivities(*args), repeat)
-    backward = best_time(lambda: net._backward(*args), repeat)
-    a, b = net._backward(*args), net._sensitivities(*args)
+    args = (net, x, target, mask, tau)
+    tensor = best_time(lambda: ref.stacked_rtrl(*args, feedback=net.b), repeat)
+    backward = best_time(lambda: ref.stacked_bptt(*args, feedback=net.b), repeat)
+    a = ref.stacked_bptt(*args, feedback=net.b)[0]
+    b = ref.stacked_rtrl(*args, feedback=net.b)[0]
     diff = max(float(np.max(np.abs(a[k] - b[k])) / np.max(np.abs(b[k]))) for k in a)
     print(f"{replicas} stacked     N={n} T={T}: tensor {tensor * 1e3:9.1f} ms, backward "
           f"{backward * 1e3:7.2f} ms, speed-up {tensor / backward:6.1f}x, "

@@ -3,9 +3,9 @@
 The paper's figures need every rule at 8 learning rates times 9 networks. Stacking
 the ``R`` networks' arrays (``w_rec`` becomes ``(R, N, N)``) and stepping them
 together costs about as much Python per step as one network, so a grid runs in
-the time of a few single runs. The maths is :mod:`brianrflo.reference`'s (and so
-the Brian2 model's, which the equivalence tests hold to it); a test checks that
-each replica ends exactly where training it alone ends.
+the time of a few single runs. The maths is :mod:`brianrflo.reference`'s stacked
+functions (whose ``R = 1`` is the single-network reference the Brian2 model is held
+to), so each replica ends bit for bit where training it alone ends, in any grouping.
 """
 
 from __future__ import annotations
@@ -18,22 +18,18 @@ import numpy as np
 
 from brianrflo.tasks.base import Task
 
+from . import reference as ref
 from .analysis import alignment
 from .network import update_period
+from .pending import LEARNED as NAMES
+from .pending import PendingUpdate
 from .runfolder import atomic_write
 from .sweep_folder import SweepState
 from .train import LOCAL_RULES, NUMPY_RULES, RULES, Settings, _blocks, _diverged
 from .validation import check_real
-from .weights import Weights, dale_signs
+from .weights import Weights
 
 __all__ = ["Replicas", "Sweep", "sweep"]
-
-NAMES = ("w_out", "w_rec", "w_in")
-
-
-def _mv(a: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Batched matrix-vector product: ``(R, I, J) @ (R, J) -> (R, I)``."""
-    return np.matmul(a, v[:, :, None])[:, :, 0]
 
 
 class Replicas:
@@ -91,9 +87,7 @@ class Replicas:
         ws = [w.symmetric() if self.symmetric else w for w in weights]
         for name in Weights.NAMES:
             setattr(self, name, np.stack([getattr(w, name) for w in ws]))
-        self.pending = {n: np.zeros_like(getattr(self, n)) for n in NAMES}
-        self.count = 0
-        self.sign = dale_signs(self.N)
+        self.pending = PendingUpdate(self.period, dale, self.symmetric)
         #: Replicas stopped (:meth:`freeze`): their weights no longer change.
         self.stopped = np.zeros(self.R, dtype=bool)
 
@@ -121,105 +115,38 @@ class Replicas:
         self.eta[rows] = 0.0
         for n, stacked in snapshot.items():
             getattr(self, n)[rows] = stacked[rows]
-        for n in NAMES:
-            self.pending[n][rows] = 0.0
-
-    def _feedback(self) -> np.ndarray:
-        return np.swapaxes(self.w_out, 1, 2) if self.symmetric else self.b
+        for summed in self.pending.sums.values():
+            summed[rows] = 0.0
 
     # --------------------------------------------------------------- forward
-    def forward(self, x: np.ndarray, target: np.ndarray, mask: np.ndarray) -> dict:
+    def forward(self, x: np.ndarray, target: np.ndarray, mask: np.ndarray) -> ref.Trace:
         """One trial per replica without learning, arrays ``(R, T, .)``.
 
-        Returns ``h`` ``(T+1, R, N)``, ``u``, ``y``, ``eps`` ``(T, R, .)`` and ``loss`` ``(R,)``.
+        Returns the stacked :class:`~brianrflo.reference.Trace` (``loss`` ``(R,)``).
         """
-        R, T = self.R, x.shape[1]
-        h = np.empty((T + 1, R, self.N))
-        u = np.empty((T, R, self.N))
-        y = np.empty((T, R, self.K))
-        h[0] = self.h0
-        y_prev = np.zeros((R, self.K))
-        B = self._feedback()
-        for t in range(T):
-            u[t] = _mv(self.w_rec, h[t]) + _mv(self.w_in, x[:, t])
-            if self.readout_feedback:
-                u[t] += _mv(B, y_prev)
-            h[t + 1] = h[t] + (-h[t] + np.tanh(u[t])) / self.tau
-            y[t] = y_prev = _mv(self.w_out, h[t + 1])
-        eps = np.swapaxes(mask, 0, 1) * (np.swapaxes(target, 0, 1) - y)
-        loss = np.sum(eps**2, axis=(0, 2)) / (2 * T)
-        return {"h": h, "u": u, "y": y, "eps": eps, "loss": loss}
+        return ref.stacked_forward(self, x, target, mask, self.tau,
+                                   readout_feedback=self.readout_feedback)
 
     # ---------------------------------------------------------------- learn
     def train_trial(self, x: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """One trial of learning for every replica; returns the losses ``(R,)``.
 
-        Stopped replicas keep their weights. A diverging replica's losses and weights
-        may overflow; the caller judges divergence (per block, :func:`sweep`).
+        Stopped replicas keep their weights (their learning rates are 0). A diverging
+        replica's losses and weights may overflow; the caller judges divergence (per
+        block, :func:`sweep`).
         """
         with np.errstate(over="ignore", invalid="ignore"):
             if self.rule in LOCAL_RULES:
-                losses, dw = self._local(x, target, mask)
+                dw, trace = ref.stacked_rflo(
+                    self, x, target, mask, self.eta, self.tau, online=self.period is None,
+                    dale=self.dale, symmetric=self.symmetric,
+                    readout_feedback=self.readout_feedback)
             else:
-                losses, dw = self._gradient(x, target, mask)
+                grads, trace = self._gradient(x, target, mask)
+                dw = {n: -self.eta[:, k, None, None] * grads[n] for k, n in enumerate(NAMES)}
             frozen = self.stopped[:, None, None]
-            self.count += 1
-            for n in NAMES:
-                self.pending[n] += np.where(frozen, 0.0, dw[n])
-            if self.period is not None and self.count % self.period == 0:
-                self._apply(self.pending)
-                self.pending = {n: np.zeros_like(v) for n, v in self.pending.items()}
-        return losses
-
-    def _apply(self, dw: dict) -> None:
-        for n in NAMES:
-            setattr(self, n, getattr(self, n) + dw[n])
-        if self.dale:
-            self.w_rec = self.sign * np.maximum(self.sign * self.w_rec, 0.0)
-        if self.symmetric:
-            self.b = np.swapaxes(self.w_out, 1, 2).copy()
-
-    def _local(self, x, target, mask):
-        """RFLO and its local variants (reference.rflo_trial, stacked)."""
-        R, T, N = self.R, x.shape[1], self.N
-        online = self.period is None
-        scale = 1.0 if online else 1.0 / T
-        eta = self.eta * scale
-        keep = 1 - 1 / self.tau
-        p = np.zeros((R, N, N))
-        q = np.zeros((R, N, self.M))
-        total = {n: np.zeros_like(getattr(self, n)) for n in NAMES}
-        h = self.h0.copy()
-        y_prev = np.zeros((R, self.K))
-        sq = np.zeros(R)
-        for t in range(T):
-            B = self._feedback()
-            u = _mv(self.w_rec, h) + _mv(self.w_in, x[:, t])
-            if self.readout_feedback:
-                u += _mv(B, y_prev)
-            h_new = h + (-h + np.tanh(u)) / self.tau
-            d = 1.0 - np.tanh(u) ** 2
-            p = keep * p + d[:, :, None] * h[:, None, :] / self.tau
-            q = keep * q + d[:, :, None] * x[:, t][:, None, :] / self.tau
-            y_prev = _mv(self.w_out, h_new)
-            eps = mask[:, t] * (target[:, t] - y_prev)
-            sq += np.sum(eps**2, axis=1)
-            fb = _mv(B, eps)
-            step = {
-                "w_out": eta[:, 0, None, None] * eps[:, :, None] * h_new[:, None, :],
-                "w_rec": eta[:, 1, None, None] * fb[:, :, None] * p,
-                "w_in": eta[:, 2, None, None] * fb[:, :, None] * q,
-            }
-            if online:
-                self._apply({n: np.where(self.stopped[:, None, None], 0.0, v)
-                             for n, v in step.items()})
-            else:
-                for n in NAMES:
-                    total[n] += step[n]
-            h = h_new
-        if online:
-            total = {n: np.zeros_like(v) for n, v in total.items()}
-        return sq / (2 * T), total
+            self.pending.add(self, {n: np.where(frozen, 0.0, dw[n]) for n in NAMES})
+        return trace.loss
 
     def _gradient(self, x, target, mask):
         """BPTT, RTRL or nonlocal RTRL with random feedback, stacked.
@@ -228,60 +155,10 @@ class Replicas:
         ``w_out.T`` (:func:`brianrflo.reference.bptt_grad`), which equals RTRL's
         sensitivities with feedback ``B`` at ``O(N^2)`` per step.
         """
-        tr = self.forward(x, target, mask)
-        T = x.shape[1]
-        d = (1.0 - np.tanh(tr["u"]) ** 2) / self.tau  # (T, R, N)
-        h, eps = tr["h"], tr["eps"]
-        xs = np.swapaxes(x, 0, 1)
         if self.rule == "rtrl":
-            g = self._sensitivities(d, h, eps, xs, np.swapaxes(self.w_out, 1, 2))
-        else:
-            F = self.b if self.rule == "nonlocal-random" else np.swapaxes(self.w_out, 1, 2)
-            g = self._backward(d, h, eps, xs, F)
-        grads = {
-            "w_out": -np.einsum("trk,trn->rkn", eps, h[1:]) / T,
-            "w_rec": g["w_rec"] / T,
-            "w_in": g["w_in"] / T,
-        }
-        dw = {n: -self.eta[:, k, None, None] * grads[n] for k, n in enumerate(NAMES)}
-        return tr["loss"], dw
-
-    def _backward(self, d, h, eps, xs, F) -> dict:
-        """Trial-summed ``-dL/dW`` terms by a backward pass whose error enters through ``F``."""
-        T = eps.shape[0]
-        g = {"w_rec": np.zeros_like(self.w_rec), "w_in": np.zeros_like(self.w_in)}
-        w_rec_t = np.swapaxes(self.w_rec, 1, 2)
-        z = np.zeros((self.R, self.N))
-        for t in range(T - 1, -1, -1):
-            z_next = z
-            z = _mv(F, eps[t])
-            if t < T - 1:
-                z = z + (1 - 1 / self.tau) * z_next + _mv(w_rec_t, z_next * d[t + 1])
-            zd = z * d[t]
-            g["w_rec"] -= zd[:, :, None] * h[t][:, None, :]
-            g["w_in"] -= zd[:, :, None] * xs[t][:, None, :]
-        return g
-
-    def _sensitivities(self, d, h, eps, xs, F) -> dict:
-        """The same terms forwards, through RTRL's sensitivities ``dh/dW`` (``O(N^4)``)."""
-        T = eps.shape[0]
-        g = {"w_rec": np.zeros_like(self.w_rec), "w_in": np.zeros_like(self.w_in)}
-        R, N, M = self.R, self.N, self.M
-        P = np.zeros((R, N, N * N))  # P[r, j, a*N + b] = dh_j/dW_ab
-        Q = np.zeros((R, N, N * M))
-        unit = np.arange(N)
-        keep = 1 - 1 / self.tau
-        for t in range(T):
-            # The nonlocal term sum_k W_jk P_kab: what no synapse can hold.
-            P = keep * P + d[t][:, :, None] * (self.w_rec @ P)
-            Q = keep * Q + d[t][:, :, None] * (self.w_rec @ Q)
-            # The local term: W_ab moves h_a through its own input h_b.
-            P.reshape(R, N, N, N)[:, unit, unit, :] += d[t][:, :, None] * h[t][:, None, :]
-            Q.reshape(R, N, N, M)[:, unit, unit, :] += d[t][:, :, None] * xs[t][:, None, :]
-            err = _mv(F, eps[t])[:, None, :]
-            g["w_rec"] -= (err @ P).reshape(R, N, N)
-            g["w_in"] -= (err @ Q).reshape(R, N, M)
-        return g
+            return ref.stacked_rtrl(self, x, target, mask, self.tau)
+        feedback = self.b if self.rule == "nonlocal-random" else None
+        return ref.stacked_bptt(self, x, target, mask, self.tau, feedback=feedback)
 
 
 @dataclass
@@ -436,7 +313,7 @@ def sweep(
             parts = [evals[int(s)].trial(k) for s in seed_r]
             x, target, mask = (np.stack(a) for a in zip(*parts, strict=True))
             with np.errstate(over="ignore", invalid="ignore"):
-                out += net.forward(x, target, mask)["loss"]
+                out += net.forward(x, target, mask).loss
         return out / eval_trials
 
     rngs = {int(s): np.random.default_rng(int(s)) for s in seeds}
@@ -509,7 +386,9 @@ def _state(net: Replicas, done: int, losses: np.ndarray, untrained: np.ndarray, 
     return SweepState(
         done=done, losses=losses[:, :done].copy(),
         weights={n: getattr(net, n).copy() for n in Weights.NAMES},
-        pending={n: np.asarray(net.pending[n]).copy() for n in NAMES}, count=net.count,
+        pending={n: net.pending.sums.get(n, np.zeros_like(getattr(net, n))).copy()
+                 for n in NAMES},
+        count=net.pending.count,
         stopped=net.stopped.copy(), eta=net.eta.copy(), untrained=untrained.copy(),
         marks=np.array(measured), alignment=np.array([align[m] for m in measured]).T,
         rng={s: rng.bit_generator.state for s, rng in rngs.items()}, wall_time=wall_time,
@@ -521,9 +400,9 @@ def _restore(net: Replicas, state: SweepState, rngs: dict) -> None:
     for n in Weights.NAMES:
         setattr(net, n, state.weights[n].astype(np.float64, copy=True))
     # An update period that spans blocks leaves summed updates to apply later.
-    net.pending = {n: state.pending[n].astype(np.float64, copy=True) if n in state.pending
-                   else np.zeros_like(getattr(net, n)) for n in NAMES}
-    net.count = state.count
+    net.pending.sums = {n: state.pending[n].astype(np.float64, copy=True) if n in state.pending
+                        else np.zeros_like(getattr(net, n)) for n in NAMES}
+    net.pending.count = state.count
     net.stopped = state.stopped.astype(bool, copy=True)
     net.eta = state.eta.astype(np.float64, copy=True)
     if set(state.rng) != set(rngs):

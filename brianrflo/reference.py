@@ -3,6 +3,12 @@
 The Brian2 model is tested against these functions; BPTT here is also the
 baseline trainer. Time index ``t = 1..T`` of the paper is row ``t-1`` of every
 ``(T, ...)`` array; ``h`` has ``T+1`` rows, row 0 being ``h(0)``.
+
+Each function is written once for ``R >= 1`` networks stepped side by side
+(``stacked_*``: every array has a leading replica axis, weights such as
+``w_rec`` are ``(R, N, N)``); the single-network functions are its ``R = 1``.
+A row's numbers do not depend on the other rows: every product and sum is taken
+per row, in an order fixed by the row's own shapes (``test_stacked_rows``).
 """
 
 from __future__ import annotations
@@ -11,9 +17,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .weights import Weights, dale_clip
+from .pending import LEARNED, apply_update
+from .weights import Weights
 
 __all__ = [
+    "Stack",
+    "stack",
+    "stacked_forward",
+    "stacked_loss",
+    "stacked_rflo",
+    "stacked_bptt",
+    "stacked_rtrl",
     "Trace",
     "forward",
     "loss",
@@ -36,19 +50,111 @@ def tanh_prime(u: Array) -> Array:
 
 
 @dataclass
+class Stack:
+    """The weights of ``R`` networks of one shape, each array with a leading axis ``R``.
+
+    :class:`brianrflo.batch.Replicas` has the same attributes and is used as one.
+    """
+
+    w_in: Array
+    w_rec: Array
+    w_out: Array
+    b: Array
+    h0: Array
+
+    @classmethod
+    def copy_of(cls, w) -> Stack:
+        """A deep copy of ``w``'s arrays (``w``: a Stack or anything with its attributes)."""
+        return cls(*(np.array(getattr(w, n), dtype=np.float64) for n in Weights.NAMES))
+
+
+def stack(weights: list[Weights]) -> Stack:
+    """``weights`` (same shapes) as one :class:`Stack`."""
+    return Stack(*(np.stack([getattr(w, n) for w in weights]) for n in Weights.NAMES))
+
+
+@dataclass
 class Trace:
-    """Everything one trial computes: ``h`` is ``(T+1, N)``, the rest ``(T, .)``."""
+    """Everything one trial computes: ``h`` is ``(T+1, N)``, the rest ``(T, .)``.
+
+    From the ``stacked_*`` functions every array has a leading axis ``R`` and
+    ``loss`` is ``(R,)``.
+    """
 
     u: Array
     h: Array
     y: Array
     eps: Array
-    loss: float
+    loss: float | Array
+
+    def row(self, r: int) -> Trace:
+        """Network ``r``'s trace of a stacked one."""
+        return Trace(u=self.u[r], h=self.h[r], y=self.y[r], eps=self.eps[r],
+                     loss=float(self.loss[r]))
 
 
-def _step(w: Weights, h: Array, x: Array, tau, phi, u_y: Array | float = 0.0):
-    u = w.w_rec @ h + w.w_in @ x + u_y
-    return u, h + (-h + phi(u)) / tau
+def _mv(a: Array, v: Array) -> Array:
+    """Matrix times vector per row: ``(R, I, J) @ (R, J) -> (R, I)``.
+
+    Each row is one BLAS call on that row's arrays alone, so its rounding does not
+    depend on ``R`` (the row's strides are the same in any stack).
+    """
+    return np.matmul(a, v[:, :, None])[:, :, 0]
+
+
+def _outer(a: Array, b: Array) -> Array:
+    """Outer product per row: ``(R, I), (R, J) -> (R, I, J)``."""
+    return a[:, :, None] * b[:, None, :]
+
+
+def stacked_loss(eps: Array) -> Array:
+    """``(R,)`` trial losses ``1/(2T) sum_t |eps(t)|^2`` of ``eps`` ``(R, T, K)``.
+
+    Summed per row over its contiguous ``T*K`` values, in the order :func:`loss`
+    sums one network's: a reduction over several axes of a stack would group the
+    terms by ``R``.
+    """
+    R, T = eps.shape[:2]
+    return np.sum(np.ascontiguousarray(eps**2).reshape(R, -1), axis=1) / (2 * T)
+
+
+def loss(eps: Array) -> float:
+    """``L = 1/(2T) sum_t |eps(t)|^2``."""
+    return float(stacked_loss(eps[None])[0])
+
+
+def _one(w: Weights, feedback: Array | None) -> tuple[Stack, Array | None]:
+    return stack([w]), None if feedback is None else feedback[None]
+
+
+def _first(x: Array, target: Array, mask: Array) -> tuple[Array, Array, Array]:
+    return x[None], target[None], mask[None]
+
+
+def stacked_forward(
+    w: Stack,
+    x: Array,
+    target: Array,
+    mask: Array,
+    tau: float | Array = 10.0,
+    phi=np.tanh,
+    readout_feedback: bool = False,
+) -> Trace:
+    """:func:`forward` of ``R`` networks: ``x``, ``target``, ``mask`` are ``(R, T, .)``."""
+    R, T = x.shape[:2]
+    n, k = w.w_rec.shape[-1], w.w_out.shape[1]
+    u = np.empty((R, T, n))
+    h = np.empty((R, T + 1, n))
+    y = np.empty((R, T, k))
+    h[:, 0] = w.h0
+    for t in range(T):
+        u[:, t] = _mv(w.w_rec, h[:, t]) + _mv(w.w_in, x[:, t])
+        if readout_feedback:  # y(0) = 0
+            u[:, t] += _mv(w.b, y[:, t - 1]) if t else 0.0
+        h[:, t + 1] = h[:, t] + (-h[:, t] + phi(u[:, t])) / tau
+        y[:, t] = _mv(w.w_out, h[:, t + 1])
+    eps = mask * (target - y)
+    return Trace(u=u, h=h, y=y, eps=eps, loss=stacked_loss(eps))
 
 
 def forward(
@@ -75,23 +181,66 @@ def forward(
     readout_feedback
         Add ``B y(t-1)`` to ``u(t)`` (readout-only learning), with ``y(0) = 0``.
     """
-    T, n = x.shape[0], w.n_hidden
-    u = np.empty((T, n))
-    h = np.empty((T + 1, n))
-    h[0] = w.h0
-    y_prev = np.zeros(w.n_out)
+    return stacked_forward(stack([w]), *_first(x, target, mask), tau, phi,
+                           readout_feedback).row(0)
+
+
+def stacked_rflo(
+    w: Stack,
+    x: Array,
+    target: Array,
+    mask: Array,
+    eta: Array,
+    tau: float | Array = 10.0,
+    online: bool = False,
+    feedback: Array | None = None,
+    phi=np.tanh,
+    dphi=tanh_prime,
+    dale: bool = False,
+    symmetric: bool = False,
+    readout_feedback: bool = False,
+) -> tuple[dict[str, Array], Trace]:
+    """:func:`rflo_trial` of ``R`` networks; ``eta`` is ``(R, 3)`` (or one triple)."""
+    R, T = x.shape[:2]
+    n, k = w.w_rec.shape[-1], w.w_out.shape[1]
+    cur = Stack.copy_of(w)
+    fixed_b = w.b if feedback is None else feedback
+    scale = 1.0 if online else 1.0 / T
+    rates = np.broadcast_to(np.asarray(eta, dtype=np.float64), (R, 3)) * scale
+    # Postsynaptic unit a's own tau; one number when all share it (a faster numpy loop).
+    tau_a = float(tau) if np.ndim(tau) == 0 else _per_unit(tau, n)[:, None]
+    p = np.zeros((R, n, n))
+    q = np.zeros((R, n, x.shape[2]))
+    dw = {name: np.zeros_like(getattr(w, name)) for name in LEARNED}
+    u = np.empty((R, T, n))
+    h = np.empty((R, T + 1, n))
+    y = np.empty((R, T, k))
+    eps = np.empty((R, T, k))
+    h[:, 0] = w.h0
     for t in range(T):
-        u_y = w.b @ y_prev if readout_feedback else 0.0
-        u[t], h[t + 1] = _step(w, h[t], x[t], tau, phi, u_y)
-        y_prev = w.w_out @ h[t + 1]
-    y = h[1:] @ w.w_out.T
-    eps = mask * (target - y)
-    return Trace(u=u, h=h, y=y, eps=eps, loss=loss(eps))
-
-
-def loss(eps: Array) -> float:
-    """``L = 1/(2T) sum_t |eps(t)|^2``."""
-    return float(np.sum(eps**2) / (2 * eps.shape[0]))
+        B = np.swapaxes(cur.w_out, 1, 2) if symmetric else fixed_b
+        u[:, t] = _mv(cur.w_rec, h[:, t]) + _mv(cur.w_in, x[:, t])
+        if readout_feedback and t:  # y(0) = 0
+            u[:, t] += _mv(B, y[:, t - 1])
+        h[:, t + 1] = h[:, t] + (-h[:, t] + phi(u[:, t])) / tau
+        d = dphi(u[:, t])
+        p = (1 - 1 / tau_a) * p + _outer(d, h[:, t]) / tau_a
+        q = (1 - 1 / tau_a) * q + _outer(d, x[:, t]) / tau_a
+        y[:, t] = _mv(cur.w_out, h[:, t + 1])
+        eps[:, t] = mask[:, t] * (target[:, t] - y[:, t])
+        fb = _mv(B, eps[:, t])
+        step = {
+            "w_out": rates[:, 0, None, None] * _outer(eps[:, t], h[:, t + 1]),
+            "w_rec": rates[:, 1, None, None] * fb[:, :, None] * p,
+            "w_in": rates[:, 2, None, None] * fb[:, :, None] * q,
+        }
+        for name in LEARNED:
+            dw[name] += step[name]
+        if online:
+            apply_update(cur, step, dale)
+    if online and dale:  # the change that happened, clipping included
+        dw = {name: getattr(cur, name) - getattr(w, name) for name in dw}
+    return dw, Trace(u=u, h=h, y=y, eps=eps, loss=stacked_loss(eps))
 
 
 def rflo_trial(
@@ -137,46 +286,49 @@ def rflo_trial(
     trace
         The trial's ``u``, ``h``, ``y``, ``eps`` and loss.
     """
-    eta1, eta2, eta3 = eta
-    cur = w.copy()
-    fixed_b = w.b if feedback is None else feedback
-    T, n = x.shape[0], w.n_hidden
-    scale = 1.0 if online else 1.0 / T
-    tau_a = _per_unit(tau, n)[:, None]  # postsynaptic unit a's own tau
-    p = np.zeros((n, n))
-    q = np.zeros((n, w.n_in))
-    dw = {"w_out": np.zeros_like(w.w_out), "w_rec": np.zeros_like(w.w_rec),
-          "w_in": np.zeros_like(w.w_in)}
-    u = np.empty((T, n))
-    h = np.empty((T + 1, n))
-    y = np.empty((T, w.n_out))
-    eps = np.empty((T, w.n_out))
-    h[0] = w.h0
-    y_prev = np.zeros(w.n_out)
-    for t in range(T):
-        B = cur.w_out.T if symmetric else fixed_b
-        u_y = B @ y_prev if readout_feedback else 0.0
-        u[t], h[t + 1] = _step(cur, h[t], x[t], tau, phi, u_y)
-        d = dphi(u[t])
-        p = (1 - 1 / tau_a) * p + np.outer(d, h[t]) / tau_a
-        q = (1 - 1 / tau_a) * q + np.outer(d, x[t]) / tau_a
-        y[t] = y_prev = cur.w_out @ h[t + 1]
-        eps[t] = mask[t] * (target[t] - y[t])
-        fb = B @ eps[t]
-        step = {
-            "w_out": eta1 * scale * np.outer(eps[t], h[t + 1]),
-            "w_rec": eta2 * scale * fb[:, None] * p,
-            "w_in": eta3 * scale * fb[:, None] * q,
-        }
-        for name, d_w in step.items():
-            dw[name] += d_w
-            if online:
-                setattr(cur, name, getattr(cur, name) + d_w)
-        if online and dale:
-            cur.w_rec = dale_clip(cur.w_rec)
-    if online and dale:  # the change that happened, clipping included
-        dw = {name: getattr(cur, name) - getattr(w, name) for name in dw}
-    return dw, Trace(u=u, h=h, y=y, eps=eps, loss=loss(eps))
+    ws, fb = _one(w, feedback)
+    dw, tr = stacked_rflo(ws, *_first(x, target, mask), eta, tau, online, fb, phi, dphi,
+                          dale, symmetric, readout_feedback)
+    return {name: a[0] for name, a in dw.items()}, tr.row(0)
+
+
+def _readout_grad(tr: Trace) -> Array:
+    """``dL/dW_out`` per row: ``-sum_t eps(t) h(t)^T / T``."""
+    T = tr.eps.shape[1]
+    return -np.swapaxes(tr.eps, 1, 2) @ tr.h[:, 1:] / T
+
+
+def stacked_bptt(
+    w: Stack,
+    x: Array,
+    target: Array,
+    mask: Array,
+    tau: float | Array = 10.0,
+    phi=np.tanh,
+    dphi=tanh_prime,
+    feedback: Array | None = None,
+) -> tuple[dict[str, Array], Trace]:
+    """:func:`bptt_grad` of ``R`` networks (``feedback`` ``(R, N, K)``)."""
+    tr = stacked_forward(w, x, target, mask, tau, phi)
+    R, T = x.shape[:2]
+    n = w.w_rec.shape[-1]
+    F = np.swapaxes(w.w_out, 1, 2) if feedback is None else feedback
+    w_rec_t = np.swapaxes(w.w_rec, 1, 2)
+    tau = _per_unit(tau, n)
+    d = dphi(tr.u) / tau  # d[:, t] = phi'(u(t+1))/tau in paper indexing
+    z = np.zeros((R, n))
+    g_rec = np.zeros_like(w.w_rec)
+    g_in = np.zeros_like(w.w_in)
+    for t in range(T - 1, -1, -1):
+        # z(t) = (1-1/tau) z(t+1) + (1/tau) W^T (z(t+1) * phi'(u(t+1))) + F eps(t)
+        z_next = z
+        z = _mv(F, tr.eps[:, t])
+        if t < T - 1:
+            z = z + (1 - 1 / tau) * z_next + _mv(w_rec_t, z_next * d[:, t + 1])
+        zd = z * d[:, t]
+        g_rec -= _outer(zd, tr.h[:, t])
+        g_in -= _outer(zd, x[:, t])
+    return {"w_out": _readout_grad(tr), "w_rec": g_rec / T, "w_in": g_in / T}, tr
 
 
 def bptt_grad(
@@ -210,29 +362,50 @@ def bptt_grad(
     backwards with ``F eps(t)`` as the source gives the same sum. That is this
     adjoint ``z`` with ``F`` in place of ``w_out.T``.
     """
-    tr = forward(w, x, target, mask, tau, phi)
-    T = x.shape[0]
-    F = w.w_out.T if feedback is None else feedback
-    tau = _per_unit(tau, w.n_hidden)
-    d = dphi(tr.u) / tau  # d[t] = phi'(u(t+1))/tau in paper indexing
-    z = np.zeros(w.n_hidden)
+    ws, fb = _one(w, feedback)
+    grads, tr = stacked_bptt(ws, *_first(x, target, mask), tau, phi, dphi, fb)
+    return {name: a[0] for name, a in grads.items()}, tr.row(0)
+
+
+def stacked_rtrl(
+    w: Stack,
+    x: Array,
+    target: Array,
+    mask: Array,
+    tau: float | Array = 10.0,
+    feedback: Array | None = None,
+    local: bool = False,
+    phi=np.tanh,
+    dphi=tanh_prime,
+) -> tuple[dict[str, Array], Trace]:
+    """:func:`rtrl_grad` of ``R`` networks (``feedback`` ``(R, N, K)``)."""
+    tr = stacked_forward(w, x, target, mask, tau, phi)
+    R, T, m = x.shape
+    n = w.w_rec.shape[-1]
+    F = np.swapaxes(w.w_out, 1, 2) if feedback is None else feedback
+    tau = _per_unit(tau, n)[:, None]
+    # P[r, j, a*N + b] = dh_j / dW_ab of network r; Q likewise for w_in.
+    P = np.zeros((R, n, n * n))
+    Q = np.zeros((R, n, n * m))
+    unit = np.arange(n)
     g_rec = np.zeros_like(w.w_rec)
     g_in = np.zeros_like(w.w_in)
-    for t in range(T - 1, -1, -1):
-        # z(t) = (1-1/tau) z(t+1) + (1/tau) W^T (z(t+1) * phi'(u(t+1))) + F eps(t)
-        z_next = z
-        z = F @ tr.eps[t]
-        if t < T - 1:
-            z = z + (1 - 1 / tau) * z_next + w.w_rec.T @ (z_next * d[t + 1])
-        zd = z * d[t]
-        g_rec -= np.outer(zd, tr.h[t])
-        g_in -= np.outer(zd, x[t])
-    grads = {
-        "w_out": -tr.eps.T @ tr.h[1:] / T,
-        "w_rec": g_rec / T,
-        "w_in": g_in / T,
-    }
-    return grads, tr
+    for t in range(T):
+        d = dphi(tr.u[:, t])[:, :, None]
+        # The local term: W_ab moves h_a through its own input h_b.
+        drive_p = np.zeros_like(P)
+        drive_q = np.zeros_like(Q)
+        drive_p.reshape(R, n, n, n)[:, unit, unit, :] = tr.h[:, t][:, None, :]
+        drive_q.reshape(R, n, n, m)[:, unit, unit, :] = x[:, t][:, None, :]
+        if not local:  # the nonlocal term sum_k W_jk P_kab: what no synapse can hold
+            drive_p += w.w_rec @ P
+            drive_q += w.w_rec @ Q
+        P = (1 - 1 / tau) * P + d * drive_p / tau
+        Q = (1 - 1 / tau) * Q + d * drive_q / tau
+        err = _mv(F, tr.eps[:, t])[:, None, :]
+        g_rec -= (err @ P).reshape(R, n, n)
+        g_in -= (err @ Q).reshape(R, n, m)
+    return {"w_out": _readout_grad(tr), "w_rec": g_rec / T, "w_in": g_in / T}, tr
 
 
 def rtrl_grad(
@@ -261,30 +434,6 @@ def rtrl_grad(
     Returns the (approximate) ``dL/dW`` by name and the forward trace. Costs
     ``O(N^4)`` per step: small ``N`` only.
     """
-    tr = forward(w, x, target, mask, tau, phi)
-    T, n, m = x.shape[0], w.n_hidden, w.n_in
-    F = w.w_out.T if feedback is None else feedback
-    tau = _per_unit(tau, n)[:, None, None]
-    P = np.zeros((n, n, n))  # P[j, a, b] = dh_j / dW_ab
-    Q = np.zeros((n, n, m))
-    eye = np.eye(n)
-    g_rec = np.zeros_like(w.w_rec)
-    g_in = np.zeros_like(w.w_in)
-    for t in range(T):
-        d = dphi(tr.u[t])
-        drive_p = eye[:, :, None] * tr.h[t][None, None, :]
-        drive_q = eye[:, :, None] * x[t][None, None, :]
-        if not local:
-            drive_p = drive_p + np.einsum("jk,kab->jab", w.w_rec, P)
-            drive_q = drive_q + np.einsum("jk,kab->jab", w.w_rec, Q)
-        P = (1 - 1 / tau) * P + d[:, None, None] * drive_p / tau
-        Q = (1 - 1 / tau) * Q + d[:, None, None] * drive_q / tau
-        err = F @ tr.eps[t]
-        g_rec -= np.einsum("j,jab->ab", err, P)
-        g_in -= np.einsum("j,jab->ab", err, Q)
-    grads = {
-        "w_out": -tr.eps.T @ tr.h[1:] / T,
-        "w_rec": g_rec / T,
-        "w_in": g_in / T,
-    }
-    return grads, tr
+    ws, fb = _one(w, feedback)
+    grads, tr = stacked_rtrl(ws, *_first(x, target, mask), tau, fb, local, phi, dphi)
+    return {name: a[0] for name, a in grads.items()}, tr.row(0)

@@ -13,6 +13,8 @@ import numpy as np
 
 from brianrflo.models.lif import LIFModel
 
+from .network import update_period
+from .pending import PendingUpdate
 from .weights import Weights, dale_clip
 
 __all__ = ["SpikeTrace", "lif_trial", "lif_blocks"]
@@ -137,28 +139,16 @@ def lif_blocks(
 ) -> list[tuple[list[SpikeTrace], Weights]]:
     """The reference over blocks with the engine's update semantics: ``(traces, weights)``."""
     online = update == "online"
-    period = 1 if update in ("online", "trial") else int(update)
     w = w.copy()
-    pending = {k: 0.0 for k in ("w_out", "w_rec", "w_in")}
-    count, out = 0, []
+    # Online, the trial's change was clipped step by step: clipping again changes nothing.
+    pending = PendingUpdate(update_period(update), dale)
+    out = []
     for block in blocks:
         traces = []
         for k in range(block.n_trials):
             dw, tr = lif_trial(w, *block.trial(k), eta, tau_m=tau_m, model=model,
                                online=online, dale=dale)
             traces.append(tr)
-            count += 1
-            if online:
-                for name in pending:
-                    setattr(w, name, getattr(w, name) + dw[name])
-                continue
-            for name in pending:
-                pending[name] = pending[name] + dw[name]
-            if count % period == 0:
-                for name in pending:
-                    setattr(w, name, getattr(w, name) + pending[name])
-                    pending[name] = 0.0
-                if dale:
-                    w.w_rec = dale_clip(w.w_rec)
+            pending.add(w, dw)
         out.append((traces, w.copy()))
     return out

@@ -27,6 +27,7 @@ from . import checkpoint
 from . import reference as ref
 from .analysis import alignment
 from .network import TARGETS, BrianNetwork, check_tau, update_period
+from .pending import LEARNED, PendingUpdate
 from .resources import check_memory
 from .runfolder import RunFolder, atomic_write, write_json
 from .targets import AUTO, choose_target
@@ -350,9 +351,8 @@ class _NumpyEngine:
     def __init__(self, weights: Weights, settings: Settings):
         self.weights = weights.copy()
         self.settings = settings
-        self.period = update_period(settings.update)
-        self.pending = {n: 0.0 for n in ("w_out", "w_rec", "w_in")}
-        self.count = 0
+        self.pending = PendingUpdate(update_period(settings.update), settings.dale,
+                                     symmetric=settings.rule == "local-symmetric")
         self.eta = settings.eta
 
     def run_block(self, block, noise_seed: int | None = None) -> np.ndarray:
@@ -367,25 +367,16 @@ class _NumpyEngine:
                 else:  # nonlocal-random: the backward pass with B, equal to RTRL's with B
                     feedback = w.b if s.rule == "nonlocal-random" else None
                     grads, trace = ref.bptt_grad(w, x, target, mask, s.tau, feedback=feedback)
-                dw = {n: -eta * grads[n] for n, eta in zip(self.pending, self.eta, strict=True)}
+                dw = {n: -eta * grads[n] for n, eta in zip(LEARNED, self.eta, strict=True)}
             else:
                 dw, trace = ref.rflo_trial(
-                    w, x, target, mask, self.eta, s.tau, online=self.period is None,
-                    dale=s.dale, symmetric=s.rule == "local-symmetric",
+                    w, x, target, mask, self.eta, s.tau,
+                    online=self.pending.period_trials is None, dale=s.dale,
+                    symmetric=s.rule == "local-symmetric",
                     readout_feedback=readout_fed_back(s.rule),
                 )
             losses.append(trace.loss)
-            self.count += 1
-            for n in self.pending:
-                self.pending[n] = self.pending[n] + dw[n]
-            if self.period is None or self.count % self.period == 0:
-                for n in self.pending:
-                    setattr(w, n, getattr(w, n) + self.pending[n])
-                    self.pending[n] = 0.0
-                if s.dale:
-                    w.w_rec = dale_clip(w.w_rec)
-                if s.rule == "local-symmetric":
-                    w.b = w.w_out.T.copy()
+            self.pending.add(w, dw)
         return np.array(losses)
 
     def get_weights(self) -> Weights:
@@ -395,8 +386,7 @@ class _NumpyEngine:
         """Continue from ``weights`` at ``eta`` as a freshly made engine would."""
         self.weights = weights.copy()
         self.eta = eta
-        self.pending = {n: 0.0 for n in self.pending}
-        self.count = 0
+        self.pending.clear()
 
 
 def _diverged(losses: np.ndarray, limit: float, first: int) -> str | None:

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 from brianrflo import reference as ref
+from brianrflo.network import update_period
+from brianrflo.pending import PendingUpdate
 from brianrflo.tasks.base import Block
-from brianrflo.weights import Weights, dale_clip
+from brianrflo.weights import Weights
 
 N, M, K, T = 8, 3, 2, 25
 
@@ -32,10 +34,9 @@ def reference_blocks(w: Weights, blocks, update, eta, tau=10.0, phi=np.tanh,
                      dphi=ref.tanh_prime, dale=False, symmetric=False, readout_feedback=False):
     """Numpy reference with the engine's update semantics: ``(traces, weights)`` per block."""
     online = update == "online"
-    period = 1 if update in ("online", "trial") else update
     w = w.copy()
-    pending = {n: 0.0 for n in NAMES}
-    count, out = 0, []
+    pending = PendingUpdate(update_period(update), dale, symmetric)
+    out = []
     for block in blocks:
         traces = []
         for k in range(block.n_trials):
@@ -43,17 +44,7 @@ def reference_blocks(w: Weights, blocks, update, eta, tau=10.0, phi=np.tanh,
                                     dphi=dphi, dale=dale, symmetric=symmetric,
                                     readout_feedback=readout_feedback)
             traces.append(tr)
-            count += 1
-            for n in NAMES:
-                pending[n] = pending[n] + dw[n]
-            if online or count % period == 0:
-                for n in NAMES:
-                    setattr(w, n, getattr(w, n) + pending[n])
-                    pending[n] = 0.0
-                if dale:
-                    w.w_rec = dale_clip(w.w_rec)
-                if symmetric:
-                    w.b = w.w_out.T.copy()
+            pending.add(w, dw)
         out.append((traces, w.copy()))
     return out
 

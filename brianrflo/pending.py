@@ -1,0 +1,95 @@
+"""Weight changes summed over trials and applied once per update period.
+
+Every numpy engine (:class:`brianrflo.train._NumpyEngine`,
+:class:`brianrflo.batch.Replicas`, the test references) keeps its updates here,
+so "apply every ``n`` trials, clip to Dale's law, copy ``B = W_out^T``" is
+written once. Arrays may be one network's ``(N, N)`` or stacked ``(R, N, N)``:
+every operation acts on the last two axes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .weights import dale_signs
+
+__all__ = ["LEARNED", "PendingUpdate", "apply_update"]
+
+#: The weights that learn, in the order of the learning rates ``(eta1, eta2, eta3)``.
+LEARNED = ("w_out", "w_rec", "w_in")
+
+
+def apply_update(w, dw: dict[str, np.ndarray], dale: bool = False,
+                 symmetric: bool = False) -> None:
+    """Add ``dw`` to ``w``'s learned weights, then clip (Dale) and copy ``B = W_out^T``.
+
+    Parameters
+    ----------
+    w
+        Anything with attributes ``w_out``, ``w_rec``, ``w_in``, ``b``: a
+        :class:`~brianrflo.weights.Weights` or a stack of them.
+    dw
+        The change, by name (every name of :data:`LEARNED`).
+    dale
+        Set ``w_rec``'s weights of the wrong sign for their presynaptic unit to 0.
+    symmetric
+        The feedback follows the readout (local-symmetric): ``B`` becomes ``W_out^T``.
+    """
+    for name in LEARNED:
+        setattr(w, name, getattr(w, name) + dw[name])
+    if dale:
+        # The same operations as weights.dale_clip, on the last axis (presynaptic b).
+        s = dale_signs(w.w_rec.shape[-1])
+        w.w_rec = s * np.maximum(s * w.w_rec, 0.0)
+    if symmetric:
+        w.b = np.swapaxes(w.w_out, -1, -2).copy()
+
+
+class PendingUpdate:
+    """Sums trials' weight changes and applies them every ``period_trials`` trials.
+
+    Parameters
+    ----------
+    period_trials
+        Trials per update, as :func:`brianrflo.network.update_period` returns it;
+        ``None`` (online learning) applies each trial's change at its end (the
+        change that happened in the trial, step by step).
+    dale, symmetric
+        As :func:`apply_update`, after every update.
+
+    Attributes
+    ----------
+    sums
+        The changes summed since the last update, by name (empty after one).
+    count
+        Trials counted since the start (the update falls when it is a multiple of
+        ``period_trials``).
+    """
+
+    def __init__(self, period_trials: int | None, dale: bool = False,
+                 symmetric: bool = False):
+        self.period_trials = period_trials
+        self.dale, self.symmetric = dale, symmetric
+        self.sums: dict[str, np.ndarray] = {}
+        self.count = 0
+
+    def add(self, w, dw: dict[str, np.ndarray]) -> bool:
+        """Count one trial whose change is ``dw``; apply the sums to ``w`` if the period ends.
+
+        Returns whether ``w`` was updated.
+        """
+        self.count += 1
+        for name in LEARNED:
+            # 0.0 + dw is dw (up to the sign of a zero): a fresh sum starts as a copy.
+            self.sums[name] = (self.sums[name] + dw[name] if name in self.sums
+                               else np.array(dw[name], dtype=np.float64))
+        if self.period_trials is not None and self.count % self.period_trials:
+            return False
+        apply_update(w, self.sums, self.dale, self.symmetric)
+        self.sums = {}
+        return True
+
+    def clear(self) -> None:
+        """Forget the summed changes and the trial count (a restart)."""
+        self.sums = {}
+        self.count = 0
