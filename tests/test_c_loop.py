@@ -14,8 +14,9 @@ _spec = importlib.util.spec_from_file_location(
 c_loop = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(c_loop)
 
-pytestmark = pytest.mark.skipif(c_loop.missing_compiler() is not None,
-                                reason=c_loop.missing_compiler() or "")
+pytestmark = [pytest.mark.equivalence,
+              pytest.mark.skipif(c_loop.missing_compiler() is not None,
+                                 reason=c_loop.missing_compiler() or "")]
 
 ETA = (0.3, 0.2, 0.1)  # large enough that every trial moves the weights visibly
 

@@ -10,6 +10,8 @@ from brianrflo.cli import main
 from brianrflo.tasks import Periodic
 from brianrflo.weights import Weights
 
+pytestmark = pytest.mark.engines
+
 SMALL = ["--n-hidden", "8", "--period", "20", "--trials", "20", "--block-trials", "10",
          "--quiet"]
 

@@ -9,6 +9,8 @@ from brianrflo.tasks import Periodic
 from brianrflo.weights import Weights, dale_signs
 from conftest import K, M, N, T, assert_matches_reference, random_block, reference_blocks
 
+pytestmark = pytest.mark.equivalence
+
 # Large rates so that within two trials some updates try to flip a sign.
 ETA = (0.5, 2.0, 0.5)
 

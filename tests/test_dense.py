@@ -10,6 +10,8 @@ from brianrflo.network import BrianNetwork
 from brianrflo.weights import Weights
 from conftest import K, M, N, T, random_block
 
+pytestmark = pytest.mark.engines
+
 
 def test_dense_indices_replace_only_the_owners_index_reads():
     code = ["const int32_t _presynaptic_idx = _ptr_array_rec__synaptic_pre[_idx];",

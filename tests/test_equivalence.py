@@ -13,6 +13,8 @@ from brianrflo.network import BrianNetwork
 from brianrflo.weights import Weights
 from conftest import K, M, N, T, assert_matches_reference, random_block, reference_blocks
 
+pytestmark = pytest.mark.equivalence
+
 ETA = (0.05, 0.04, 0.03)
 TOL = 1e-10
 

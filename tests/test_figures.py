@@ -24,6 +24,8 @@ def figures(tmp_path_factory):
     return out, records
 
 
+@pytest.mark.claims
+@pytest.mark.slow
 def test_every_figure_writes_png_and_json(figures):
     out, records = figures
     assert set(QUICK) <= set(available())
@@ -34,6 +36,8 @@ def test_every_figure_writes_png_and_json(figures):
         assert saved["command"] == f"brianrflo figure {name} --quick"
 
 
+@pytest.mark.claims
+@pytest.mark.slow
 def test_rflo_close_to_bptt_at_20_tau_and_both_far_below_untrained(figures):
     short = figures[1]["fig2b"]["periods"][0]
     assert short["period"] == 200
@@ -43,12 +47,16 @@ def test_rflo_close_to_bptt_at_20_tau_and_both_far_below_untrained(figures):
     assert max(rflo, bptt) < 0.3 * untrained
 
 
+@pytest.mark.claims
+@pytest.mark.slow
 def test_alignment_rises_during_rflo_training(figures):
     c = figures[1]["fig2c"]
     assert c["end"]["median"] > c["start"]["median"] + 0.15
     assert c["end"]["p25"] > c["start"]["p75"]
 
 
+@pytest.mark.claims
+@pytest.mark.slow
 def test_dale_rflo_learns_and_no_weight_changes_sign(figures):
     d = figures[1]["fig2-dale"]
     assert d["sign_flips"] == 0
@@ -56,6 +64,8 @@ def test_dale_rflo_learns_and_no_weight_changes_sign(figures):
     assert d["zero_weights"]["median"] > 0  # the clipping acted
 
 
+@pytest.mark.claims
+@pytest.mark.slow
 def test_readout_only_worse_than_rflo_and_recurrent_only_fails(figures):
     rules = figures[1]["fig2-readout"]["rules"]
     assert rules["readout-only"]["final"]["median"] > 1.3 * rules["rflo"]["final"]["median"]
@@ -64,6 +74,8 @@ def test_readout_only_worse_than_rflo_and_recurrent_only_fails(figures):
     assert rules["rflo"]["final"]["median"] < 0.3 * rules["rflo"]["untrained"]["median"]
 
 
+@pytest.mark.claims
+@pytest.mark.slow
 def test_loss_falls_with_network_size(figures):
     sizes = figures[1]["fig2-size"]["sizes"]
     finals = [s["final"]["median"] for s in sizes]
@@ -71,6 +83,8 @@ def test_loss_falls_with_network_size(figures):
     assert np.corrcoef(np.log([s["n_hidden"] for s in sizes]), np.log(finals))[0, 1] < -0.8
 
 
+@pytest.mark.claims
+@pytest.mark.slow
 def test_fig2d_reports_all_four_rules(figures):
     rules = figures[1]["fig2d"]["rules"]
     assert set(rules) == {"rflo", "local-symmetric", "nonlocal-random", "bptt"}
@@ -78,6 +92,8 @@ def test_fig2d_reports_all_four_rules(figures):
         assert r["final"]["median"] < figures[1]["fig2d"]["untrained"]["median"]
 
 
+@pytest.mark.claims
+@pytest.mark.slow
 def test_interval_matching_learns(figures):
     for run in figures[1]["fig3"]["runs"]:
         assert run["final"] < 0.8 * run["untrained"], run["rule"]
@@ -85,6 +101,7 @@ def test_interval_matching_learns(figures):
         assert run["outside_window"] == 0, run["rule"]
 
 
+@pytest.mark.unit
 def test_cli_lists_figures_and_names_a_bad_one():
     listed = subprocess.run([sys.executable, "-m", "brianrflo.cli", "figure", "list"],
                             capture_output=True, text=True, check=True).stdout
@@ -94,6 +111,7 @@ def test_cli_lists_figures_and_names_a_bad_one():
     assert bad.returncode == 2 and "figure must be one of" in bad.stderr
 
 
+@pytest.mark.engines
 def test_stale_or_truncated_cache_is_recomputed_with_a_message(tmp_path, monkeypatch, capsys):
     """A cache file cut short (a killed run) or written under other package versions is
     recomputed, saying so in one line, instead of failing or being trusted."""

@@ -11,6 +11,8 @@ TRIALS = 300
 SEEDS = (0, 1, 2)
 
 
+@pytest.mark.claims
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("rule", "target", "fraction"),
     [("rflo", "cython", 0.3), ("bptt", "reference", 0.15)],
@@ -54,6 +56,7 @@ class Exploding(Task):
         return {"task": "exploding"}
 
 
+@pytest.mark.engines
 def test_divergence_stops_and_keeps_last_good_weights(tmp_path, capsys):
     from brianrflo.weights import Weights
 
@@ -70,6 +73,7 @@ def test_divergence_stops_and_keeps_last_good_weights(tmp_path, capsys):
     assert result.weights.allclose(reference.weights, atol=0.0)
 
 
+@pytest.mark.engines
 def test_nothing_to_learn_is_not_divergence():
     """Zero target and zero readout: untrained loss 0, and the run completes."""
     from brianrflo.weights import Weights

@@ -14,6 +14,8 @@ from brianrflo.tasks.base import Block
 from brianrflo.weights import Weights
 from conftest import K, M, N, T, random_block
 
+pytestmark = pytest.mark.engines
+
 NOISY = MODELS["rate-noisy"]
 ETA = (0.05, 0.02, 0.01)
 

@@ -22,6 +22,8 @@ from brianrflo.tasks import Periodic
 from brianrflo.tasks.base import Block, Task
 from brianrflo.weights import Weights
 
+pytestmark = pytest.mark.engines
+
 SMALL = ["--n-hidden", "8", "--period", "20", "--block-trials", "10", "--quiet"]
 
 

@@ -58,6 +58,7 @@ def _check(net, w, blocks, expected):
     assert refractory_at_start
 
 
+@pytest.mark.equivalence
 @pytest.mark.parametrize(
     "target",
     ["cython", pytest.param("cpp_standalone", marks=pytest.mark.standalone)],
@@ -100,21 +101,25 @@ def _alone_and_together(target, update, n=N, T=T, dale=False):
     return losses
 
 
+@pytest.mark.engines
 @pytest.mark.parametrize("update, dale", [("trial", False), ("online", True)])
 def test_replicas_equal_networks_trained_alone(update, dale):
     assert _alone_and_together("cython", update, dale=dale).shape == (3, 4)
 
 
+@pytest.mark.engines
 @pytest.mark.standalone
 def test_replicas_equal_networks_trained_alone_standalone():
     _alone_and_together("cpp_standalone", "trial", n=6, T=20)
 
 
+@pytest.mark.unit
 def test_replicas_refuse_recording():
     with pytest.raises(ValueError, match="record"):
         SpikingNetwork([_weights(), _weights()], T, record=True)
 
 
+@pytest.mark.unit
 def test_reference_refractoriness_and_reset():
     """After a spike, v sits at v_reset for n_ref steps and psi is 0 there."""
     w = _weights()
@@ -132,6 +137,8 @@ def test_reference_refractoriness_and_reset():
     assert checked > 5
 
 
+@pytest.mark.claims
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 def test_spiking_network_learns_the_periodic_task(seed):
     """Quick mode (T = 20 tau, N = 30, 300 trials): loss well below untrained (Brian2, cython).
@@ -147,6 +154,7 @@ def test_spiking_network_learns_the_periodic_task(seed):
     assert result.final_loss < 0.5 * result.untrained_loss
 
 
+@pytest.mark.equivalence
 def test_dale_keeps_signs():
     w = _weights(dale=True)
     net = SpikingNetwork(w, T, block_trials=4, eta=(0.0, 5.0, 0.0), update="trial",
@@ -159,6 +167,7 @@ def test_dale_keeps_signs():
     assert not np.allclose(got, w.w_rec)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("kwargs, name", [
     ({"tau_r": 0.5}, "tau_r"), ({"n_ref": -1}, "n_ref"), ({"n_ref": 1.5}, "n_ref"),
     ({"v_th": 0.0}, "v_th"), ({"v_reset": 2.0}, "v_reset"), ({"gamma": -1.0}, "gamma"),
@@ -169,6 +178,7 @@ def test_bad_model_parameters_name_themselves(kwargs, name):
         LIFModel(**kwargs)
 
 
+@pytest.mark.unit
 def test_bad_network_settings():
     w = _weights()
     with pytest.raises(ValueError, match="tau"):
@@ -182,6 +192,7 @@ def test_bad_network_settings():
         train(Periodic(20), Settings(model="lif", target="reference", trials=2), progress=False)
 
 
+@pytest.mark.engines
 def test_cli_trains_lif(tmp_path, capsys):
     out = tmp_path / "run"
     code = main(["train", "periodic", "--model", "lif", "--n-hidden", str(N), "--period", "20",
@@ -196,6 +207,8 @@ def test_cli_trains_lif(tmp_path, capsys):
     assert "threshold: v > v_th" in capsys.readouterr().out
 
 
+@pytest.mark.claims
+@pytest.mark.slow
 def test_spiking_figure_quick(tmp_path, monkeypatch):
     from brianrflo.figures import run_figure
 
