@@ -1,24 +1,9 @@
-"""Shared fixtures: small random problems, reused shapes keep Brian2's compile cache warm."""
+"""Shared fixtures, the layer check and the Brian2 reset between tests (helpers: helpers.py)."""
 
-import numpy as np
 import pytest
 
-from brianrflo import reference as ref
-from brianrflo.tasks.base import Block
-from brianrflo.weights import Weights, dale_clip
-
-N, M, K, T = 8, 3, 2, 25
-
-
-def random_block(seed: int, n: int, T: int = T, M: int = M, K: int = K) -> Block:
-    """Random inputs and targets with a random binary mask."""
-    rng = np.random.default_rng(seed)
-    return Block(
-        x=rng.normal(size=(n, T, M)),
-        target=rng.normal(size=(n, T, K)),
-        mask=(rng.random((n, T, K)) > 0.2).astype(float),
-    )
-
+from brianrflo.weights import Weights
+from helpers import K, M, N
 
 #: The layers of tests/README.md: each test carries exactly one.
 LAYERS = ("unit", "equivalence", "engines", "claims", "docs")
@@ -38,57 +23,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def weights() -> Weights:
     return Weights.init(N, M, K, seed=3)
-
-
-NAMES = ("w_out", "w_rec", "w_in")
-
-
-def reference_blocks(w: Weights, blocks, update, eta, tau=10.0, phi=np.tanh,
-                     dphi=ref.tanh_prime, dale=False, symmetric=False, readout_feedback=False):
-    """Numpy reference with the engine's update semantics: ``(traces, weights)`` per block."""
-    online = update == "online"
-    period = 1 if update in ("online", "trial") else update
-    w = w.copy()
-    pending = {n: 0.0 for n in NAMES}
-    count, out = 0, []
-    for block in blocks:
-        traces = []
-        for k in range(block.n_trials):
-            dw, tr = ref.rflo_trial(w, *block.trial(k), eta, tau=tau, online=online, phi=phi,
-                                    dphi=dphi, dale=dale, symmetric=symmetric,
-                                    readout_feedback=readout_feedback)
-            traces.append(tr)
-            count += 1
-            for n in NAMES:
-                pending[n] = pending[n] + dw[n]
-            if online or count % period == 0:
-                for n in NAMES:
-                    setattr(w, n, getattr(w, n) + pending[n])
-                    pending[n] = 0.0
-                if dale:
-                    w.w_rec = dale_clip(w.w_rec)
-                if symmetric:
-                    w.b = w.w_out.T.copy()
-        out.append((traces, w.copy()))
-    return out
-
-
-def assert_matches_reference(net, weights, blocks, expected, tol=1e-10):
-    """Run ``blocks`` on the Brian2 network ``net`` and compare with ``expected``."""
-    start = weights
-    for block, (traces, w_ref) in zip(blocks, expected, strict=True):
-        losses = net.run_block(block)
-        got = net.trace()
-        T = block.x.shape[1]
-        assert got["h"].shape == (block.n_trials * T, weights.n_hidden)
-        for name in ("h", "y", "eps"):
-            want = np.concatenate([getattr(tr, name)[-T:] for tr in traces])
-            np.testing.assert_allclose(got[name], want, rtol=0, atol=tol, err_msg=name)
-        np.testing.assert_allclose(losses, [tr.loss for tr in traces], rtol=0, atol=tol)
-        w = net.get_weights()
-        for name in NAMES:
-            change = getattr(w, name) - getattr(start, name)
-            want = getattr(w_ref, name) - getattr(start, name)
-            assert np.abs(want).max() > 1e-6, "learning must change every weight"
-            np.testing.assert_allclose(change, want, rtol=0, atol=tol, err_msg=name)
-        start = w

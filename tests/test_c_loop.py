@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from brianrflo.weights import Weights
-from conftest import NAMES, K, M, N, random_block, reference_blocks
+from helpers import NAMES, K, M, N, random_block, reference_blocks
 
 _spec = importlib.util.spec_from_file_location(
     "c_loop", Path(__file__).parents[1] / "benchmarks" / "c_loop.py")

@@ -7,7 +7,7 @@ from brianrflo import Settings, train
 from brianrflo.network import BrianNetwork
 from brianrflo.tasks import Periodic
 from brianrflo.weights import Weights, dale_signs
-from conftest import K, M, N, T, assert_matches_reference, random_block, reference_blocks
+from helpers import K, M, N, T, assert_matches_reference, random_block, reference_blocks
 
 pytestmark = pytest.mark.equivalence
 

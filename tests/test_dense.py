@@ -8,7 +8,7 @@ import pytest
 from brianrflo.dense import dense_indices
 from brianrflo.network import BrianNetwork
 from brianrflo.weights import Weights
-from conftest import K, M, N, T, random_block
+from helpers import K, M, N, T, random_block
 
 pytestmark = pytest.mark.engines
 

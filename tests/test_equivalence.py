@@ -11,7 +11,7 @@ import pytest
 from brianrflo import reference as ref
 from brianrflo.network import BrianNetwork
 from brianrflo.weights import Weights
-from conftest import K, M, N, T, assert_matches_reference, random_block, reference_blocks
+from helpers import K, M, N, T, assert_matches_reference, random_block, reference_blocks
 
 pytestmark = pytest.mark.equivalence
 

@@ -9,7 +9,7 @@ from brianrflo.cli import main
 from brianrflo.models import MODELS, PAPER_EQUATIONS, ModelError, RateModel
 from brianrflo.network import BrianNetwork
 from brianrflo.tasks import Periodic
-from conftest import N, T, assert_matches_reference, random_block, reference_blocks
+from helpers import N, T, assert_matches_reference, random_block, reference_blocks
 
 ETA = (0.05, 0.04, 0.03)
 

@@ -12,7 +12,7 @@ from brianrflo.replicas import replica_sweep
 from brianrflo.tasks import Periodic
 from brianrflo.train import Settings, train
 from brianrflo.weights import Weights
-from conftest import K, M, N, T, random_block
+from helpers import K, M, N, T, random_block
 
 pytestmark = pytest.mark.engines
 

@@ -18,7 +18,7 @@ from brianrflo.rules import (
 )
 from brianrflo.tasks import Periodic
 from brianrflo.weights import Weights
-from conftest import random_block
+from helpers import random_block
 
 N, M, K, T = 8, 3, 2, 25
 NAMES = ("w_out", "w_rec", "w_in")

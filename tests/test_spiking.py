@@ -12,7 +12,7 @@ from brianrflo.spiking import SpikingNetwork
 from brianrflo.spiking_reference import lif_blocks
 from brianrflo.tasks import Periodic
 from brianrflo.weights import dale_signs
-from conftest import K, M, N, random_block
+from helpers import K, M, N, random_block
 
 T = 40
 ETA = (0.05, 0.04, 0.03)
