@@ -66,12 +66,26 @@ def test_dale_rflo_learns_and_no_weight_changes_sign(figures):
 
 @pytest.mark.claims
 @pytest.mark.slow
-def test_readout_only_worse_than_rflo_and_recurrent_only_fails(figures):
+def test_readout_only_learns_and_recurrent_only_ends_above_it(figures):
+    """Paper Fig. 2 supp.: learning the readout alone works, the recurrent weights alone
+    do not. At the quick scale only their order is a claim, and it needs no margin.
+
+    Measured at these settings (T = 200, 200 trials, eta 0.03, cython) over seeds 0-29
+    (``brianrflo figure fig2-readout --quick --seeds 30``): median final loss RFLO 0.066,
+    readout-only 0.092 (each network 0.04-0.89 of its untrained loss), recurrent-only 0.327
+    against an untrained 0.334 (each network 0.22-3.45 of it). Medians of three networks
+    drawn from those thirty (10^6 draws): recurrent-only above readout-only, and
+    readout-only below its untrained median, in every draw. The margins this test had
+    failed in 14% of draws (recurrent-only > 0.6 x untrained: a fresh machine saw 0.199
+    against 0.6 x 0.339), 57% (readout-only > 1.3 x RFLO) and 23% (RFLO < 0.3 x
+    untrained); even readout-only > RFLO with no margin fails in 36% (20% with fifteen
+    networks). So readout-only against RFLO is judged by the full run instead
+    (docs/results.md: 0.037 against 0.016, 1000 trials, 9 networks).
+    """
     rules = figures[1]["fig2-readout"]["rules"]
-    assert rules["readout-only"]["final"]["median"] > 1.3 * rules["rflo"]["final"]["median"]
-    recurrent = rules["recurrent-only"]
-    assert recurrent["final"]["median"] > 0.6 * recurrent["untrained"]["median"]
-    assert rules["rflo"]["final"]["median"] < 0.3 * rules["rflo"]["untrained"]["median"]
+    readout, recurrent = rules["readout-only"], rules["recurrent-only"]
+    assert readout["final"]["median"] < readout["untrained"]["median"]
+    assert recurrent["final"]["median"] > readout["final"]["median"]
 
 
 @pytest.mark.claims
