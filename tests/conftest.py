@@ -1,70 +1,62 @@
-"""Shared fixtures: small random problems, reused shapes keep Brian2's compile cache warm."""
+"""Shared fixtures, the layer check and the Brian2 reset between tests (helpers: helpers.py)."""
 
-import numpy as np
+from collections.abc import Iterator
+
 import pytest
+from brian2 import prefs
+from brian2.core.names import Nameable
+from brian2.devices.device import get_device, reinit_devices, set_device
+from brian2.devices.device import runtime_device as brian2_runtime_device
 
-from brianrflo import reference as ref
-from brianrflo.network import update_period
-from brianrflo.pending import PendingUpdate
-from brianrflo.tasks.base import Block
 from brianrflo.weights import Weights
+from helpers import K, M, N
 
-N, M, K, T = 8, 3, 2, 25
+#: The layers of tests/README.md: each test carries exactly one.
+LAYERS = ("unit", "equivalence", "engines", "claims", "docs")
 
 
-def random_block(seed: int, n: int, T: int = T, M: int = M, K: int = K) -> Block:
-    """Random inputs and targets with a random binary mask."""
-    rng = np.random.default_rng(seed)
-    return Block(
-        x=rng.normal(size=(n, T, M)),
-        target=rng.normal(size=(n, T, K)),
-        mask=(rng.random((n, T, K)) > 0.2).astype(float),
-    )
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse a test without a layer, so ``-m LAYER`` selects every test of that layer."""
+    for item in items:
+        layers = [m.name for m in item.iter_markers() if m.name in LAYERS]
+        if len(layers) != 1:
+            raise pytest.UsageError(f"{item.nodeid}: needs one layer marker of {LAYERS}, "
+                                    f"got {layers or 'none'} (tests/README.md)")
+        if layers == ["claims"] and item.get_closest_marker("slow") is None:
+            raise pytest.UsageError(f"{item.nodeid}: a claims test is also marked slow")
+
+
+#: Brian2 objects alive after the last reset (defaultclock, module fixtures' results).
+_alive_after_reset = [len(Nameable.__instances__())]
+
+
+def _brian2_touched() -> bool:
+    """Whether the last test made Brian2 objects, changed a preference or the device."""
+    return (get_device() is not brian2_runtime_device or prefs.prefs != prefs.backup_prefs
+            or len(Nameable.__instances__()) > _alive_after_reset[0])
+
+
+@pytest.fixture(autouse=True)
+def fresh_brian2() -> Iterator[None]:
+    """After each test that used Brian2, Brian2 as Brian2's own test suite leaves it.
+
+    Every device forgets its objects (a standalone project's state included), the
+    preferences go back to those read at import, ``defaultclock.dt`` to 0.1 ms, dead
+    objects are collected so that names start again (``reinit_devices``), and the
+    runtime device is the current one: what a test covers does not depend on which
+    tests ran before it. Unlike Brian2's ``reinit_and_delete`` nothing is deleted: the
+    cached cpp_standalone projects in ``$TMPDIR/brianrflo_standalone`` are reused by
+    the next test of the same shape instead of being compiled again. A test that left
+    Brian2 untouched skips the reset (its garbage collection costs about 0.1 s).
+    """
+    yield
+    if _brian2_touched():
+        reinit_devices()
+        if get_device() is not brian2_runtime_device:
+            set_device("runtime")
+        _alive_after_reset[0] = len(Nameable.__instances__())
 
 
 @pytest.fixture
 def weights() -> Weights:
     return Weights.init(N, M, K, seed=3)
-
-
-NAMES = ("w_out", "w_rec", "w_in")
-
-
-def reference_blocks(w: Weights, blocks, update, eta, tau=10.0, phi=np.tanh,
-                     dphi=ref.tanh_prime, dale=False, symmetric=False, readout_feedback=False):
-    """Numpy reference with the engine's update semantics: ``(traces, weights)`` per block."""
-    online = update == "online"
-    w = w.copy()
-    pending = PendingUpdate(update_period(update), dale, symmetric)
-    out = []
-    for block in blocks:
-        traces = []
-        for k in range(block.n_trials):
-            dw, tr = ref.rflo_trial(w, *block.trial(k), eta, tau=tau, online=online, phi=phi,
-                                    dphi=dphi, dale=dale, symmetric=symmetric,
-                                    readout_feedback=readout_feedback)
-            traces.append(tr)
-            pending.add(w, dw)
-        out.append((traces, w.copy()))
-    return out
-
-
-def assert_matches_reference(net, weights, blocks, expected, tol=1e-10):
-    """Run ``blocks`` on the Brian2 network ``net`` and compare with ``expected``."""
-    start = weights
-    for block, (traces, w_ref) in zip(blocks, expected, strict=True):
-        losses = net.run_block(block)
-        got = net.trace()
-        T = block.x.shape[1]
-        assert got["h"].shape == (block.n_trials * T, weights.n_hidden)
-        for name in ("h", "y", "eps"):
-            want = np.concatenate([getattr(tr, name)[-T:] for tr in traces])
-            np.testing.assert_allclose(got[name], want, rtol=0, atol=tol, err_msg=name)
-        np.testing.assert_allclose(losses, [tr.loss for tr in traces], rtol=0, atol=tol)
-        w = net.get_weights()
-        for name in NAMES:
-            change = getattr(w, name) - getattr(start, name)
-            want = getattr(w_ref, name) - getattr(start, name)
-            assert np.abs(want).max() > 1e-6, "learning must change every weight"
-            np.testing.assert_allclose(change, want, rtol=0, atol=tol, err_msg=name)
-        start = w

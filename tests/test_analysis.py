@@ -6,6 +6,8 @@ import pytest
 from brianrflo.analysis import path_distance, sequence_accuracy, syllable_moves
 from brianrflo.tasks.reach import HOLD, cursor, reach_directions, sequence_velocity
 
+pytestmark = pytest.mark.unit
+
 SYLLABLE, LENGTH = 10, 50.0
 SQUARE = (0, HOLD, 1, HOLD, 2, HOLD, 3, HOLD)
 #: What one syllable can do: each of the four reaches, or hold still.

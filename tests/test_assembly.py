@@ -9,6 +9,8 @@ from brianrflo.assembly import ProjectFolder
 from brianrflo.rules.perturbation import PerturbationNetwork
 from brianrflo.weights import Weights
 
+pytestmark = pytest.mark.engines
+
 
 def test_a_held_project_folder_is_not_handed_to_another_claim(tmp_path):
     base = str(tmp_path / "proj")

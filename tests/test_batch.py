@@ -9,6 +9,8 @@ from brianrflo.tasks import IntervalMatching, Periodic
 from brianrflo.train import RULES
 from brianrflo.weights import Weights
 
+pytestmark = pytest.mark.engines
+
 TOL = 1e-10
 
 

@@ -7,15 +7,16 @@ import numpy as np
 import pytest
 
 from brianrflo.weights import Weights
-from conftest import NAMES, K, M, N, random_block, reference_blocks
+from helpers import NAMES, K, M, N, random_block, reference_blocks
 
 _spec = importlib.util.spec_from_file_location(
     "c_loop", Path(__file__).parents[1] / "benchmarks" / "c_loop.py")
 c_loop = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(c_loop)
 
-pytestmark = pytest.mark.skipif(c_loop.missing_compiler() is not None,
-                                reason=c_loop.missing_compiler() or "")
+pytestmark = [pytest.mark.equivalence,
+              pytest.mark.skipif(c_loop.missing_compiler() is not None,
+                                 reason=c_loop.missing_compiler() or "")]
 
 ETA = (0.3, 0.2, 0.1)  # large enough that every trial moves the weights visibly
 

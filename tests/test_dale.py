@@ -7,7 +7,9 @@ from brianrflo import Settings, train
 from brianrflo.network import BrianNetwork
 from brianrflo.tasks import Periodic
 from brianrflo.weights import Weights, dale_signs
-from conftest import K, M, N, T, assert_matches_reference, random_block, reference_blocks
+from helpers import K, M, N, T, assert_matches_reference, random_block, reference_blocks
+
+pytestmark = pytest.mark.equivalence
 
 # Large rates so that within two trials some updates try to flip a sign.
 ETA = (0.5, 2.0, 0.5)

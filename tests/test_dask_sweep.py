@@ -20,6 +20,8 @@ from brianrflo.sweep_folder import FILE
 from brianrflo.tasks import Periodic
 from brianrflo.train import Settings
 
+pytestmark = pytest.mark.engines
+
 distributed = pytest.importorskip("distributed")
 
 N = 6

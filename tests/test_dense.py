@@ -8,7 +8,9 @@ import pytest
 from brianrflo.dense import dense_indices
 from brianrflo.network import BrianNetwork
 from brianrflo.weights import Weights
-from conftest import K, M, N, T, random_block
+from helpers import K, M, N, T, random_block
+
+pytestmark = pytest.mark.engines
 
 
 def test_dense_indices_replace_only_the_owners_index_reads():

@@ -11,7 +11,9 @@ import pytest
 from brianrflo import reference as ref
 from brianrflo.network import BrianNetwork
 from brianrflo.weights import Weights
-from conftest import K, M, N, T, assert_matches_reference, random_block, reference_blocks
+from helpers import K, M, N, T, assert_matches_reference, random_block, reference_blocks
+
+pytestmark = pytest.mark.equivalence
 
 ETA = (0.05, 0.04, 0.03)
 TOL = 1e-10
@@ -78,8 +80,20 @@ def test_learning_rate_zero_freezes_a_pathway(weights):
             assert not np.allclose(getattr(got, name), getattr(weights, name)), name
 
 
+@pytest.mark.standalone
 def test_runtime_after_standalone_and_weights_round_trip(weights):
-    """Switching back to the runtime device works; set/get weights is exact."""
+    """A runtime network built after a standalone one (both run, in this order, in one
+    test) equals the reference, as the standalone one did; set/get weights is exact.
+
+    Brian2 keeps one current device per process: the runtime network must switch it
+    away from cpp_standalone before it makes its objects.
+    """
+    blocks = [random_block(12, 2), random_block(13, 2)]
+    expected = reference_blocks(weights, blocks, "trial", ETA)
+    standalone = BrianNetwork(weights, T, block_trials=2, eta=ETA, update="trial",
+                              target="cpp_standalone", record=True)
+    assert_matches_reference(standalone, weights, blocks, expected)
+
     net = BrianNetwork(weights, T, block_trials=2, target="cython")
     got = net.get_weights()
     for name, arr in weights.as_dict().items():
@@ -88,9 +102,11 @@ def test_runtime_after_standalone_and_weights_round_trip(weights):
     net.set_weights(other)
     assert all(np.array_equal(a, b) for a, b in zip(net.get_weights().as_dict().values(),
                                                      other.as_dict().values(), strict=True))
-    losses = net.run_block(random_block(12, 2))
-    want = [ref.forward(other, *random_block(12, 2).trial(k)).loss for k in range(2)]
+    losses = net.run_block(blocks[0])
+    want = [ref.forward(other, *blocks[0].trial(k)).loss for k in range(2)]
     np.testing.assert_allclose(losses, want, rtol=0, atol=TOL)
+    # The standalone network's results are still readable with the runtime device current.
+    assert standalone.get_weights().allclose(expected[-1][1], atol=TOL)
 
 
 def test_no_input_network_matches_reference():

@@ -42,6 +42,8 @@ from brianrflo.figures.style import RecordError, figure, place_legends
 from brianrflo.models import MODELS
 from brianrflo.train import LOCAL_RULES, RULES
 
+pytestmark = [pytest.mark.claims, pytest.mark.slow]
+
 DOCS = FilePath(__file__).resolve().parent.parent / "docs"
 COMMITTED = {p.stem: p for p in [*(DOCS / "figures").glob("*.json"), DOCS / "fig4.json"]}
 #: Committed full-run records that hold everything their plot draws; the others were

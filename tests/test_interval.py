@@ -8,6 +8,8 @@ import pytest
 from brianrflo.cli import main
 from brianrflo.tasks import IntervalMatching
 
+pytestmark = pytest.mark.unit
+
 
 def test_pulses_are_where_the_paper_puts_them():
     task = IntervalMatching(delay_min=40, delay_max=120, sd=15, onset=50)

@@ -8,15 +8,22 @@ from brianrflo.tasks import Periodic
 from brianrflo.tasks.base import Block, Task
 
 TRIALS = 300
-SEEDS = (0, 1, 2)
+SEEDS = range(5)
+#: Both rules end below this fraction of their untrained loss (median over SEEDS).
+#: Measured at these settings over seeds 0-19 (replica and stacked sweeps, whose rows
+#: are train() alone: test_replicas, test_batch): the median network ends at 0.098 (RFLO)
+#: and 0.085 (BPTT) of its untrained loss, each at 0.055-0.72 (RFLO) and 0.049-0.21
+#: (BPTT). Medians of five networks drawn from those twenty (10^6 draws) reach 0.3 in
+#: 0.11% (RFLO) and no (BPTT) draws. (It was 0.3 and 0.15 over three networks: BPTT's
+#: 0.15 failed in 10% of draws, RFLO's 0.3 in 0.7%.)
+FRACTION = 0.3
 
 
-@pytest.mark.parametrize(
-    ("rule", "target", "fraction"),
-    [("rflo", "cython", 0.3), ("bptt", "reference", 0.15)],
-)
-def test_loss_falls_well_below_untrained(rule, target, fraction):
-    """Median over three networks, as the paper reports (single RFLO runs have
+@pytest.mark.claims
+@pytest.mark.slow
+@pytest.mark.parametrize(("rule", "target"), [("rflo", "cython"), ("bptt", "reference")])
+def test_loss_falls_well_below_untrained(rule, target):
+    """Median over five networks, as the paper reports medians (single RFLO runs have
     transient loss spikes, so one network's end point is a fragile statistic)."""
     results = [
         train(Periodic(200), Settings(rule=rule, target=target, eta=(0.03,) * 3,
@@ -26,12 +33,14 @@ def test_loss_falls_well_below_untrained(rule, target, fraction):
     ]
     assert all(r.diverged is None and len(r.losses) == TRIALS for r in results)
     ratio = np.median([r.final_loss / r.untrained_loss for r in results])
-    assert ratio < fraction
+    assert ratio < FRACTION
     if rule == "rflo":
-        # Paper Fig. 2c: W_out aligns with B^T during RFLO training.
+        # Paper Fig. 2c: W_out aligns with B^T during RFLO training. Over seeds 0-19 each
+        # network's alignment rose by 0.13-0.77 (median 0.09 -> 0.46); medians of five
+        # drawn from them rose by less than 0.1 in no draw of 10^6.
         start = np.median([r.alignment[0][1] for r in results])
         end = np.median([r.alignment[-1][1] for r in results])
-        assert end > 0.3 and end > start + 0.2
+        assert end > start + 0.1
 
 
 class Exploding(Task):
@@ -54,6 +63,7 @@ class Exploding(Task):
         return {"task": "exploding"}
 
 
+@pytest.mark.engines
 def test_divergence_stops_and_keeps_last_good_weights(tmp_path, capsys):
     from brianrflo.weights import Weights
 
@@ -70,6 +80,7 @@ def test_divergence_stops_and_keeps_last_good_weights(tmp_path, capsys):
     assert result.weights.allclose(reference.weights, atol=0.0)
 
 
+@pytest.mark.engines
 def test_nothing_to_learn_is_not_divergence():
     """Zero target and zero readout: untrained loss 0, and the run completes."""
     from brianrflo.weights import Weights

@@ -44,6 +44,7 @@ def reference(w, w_s, explore, keys, bound=LENGTH, eta_s=0.05, **kwargs):
 # --- the reach task ----------------------------------------------------------------
 
 
+@pytest.mark.unit
 def test_reach_trials_stay_in_bounds_and_reaches_differ():
     task = Reach(n_reaches=4, syllable=50, syllables=6, length=2.0)
     block = task.block(200, np.random.default_rng(0))
@@ -66,6 +67,7 @@ def test_reach_trials_stay_in_bounds_and_reaches_differ():
     assert (syl == HOLD).any() and (syl != HOLD).any()
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("kwargs, name", [({"n_reaches": 0}, "n_reaches"),
                                           ({"syllable": 1}, "syllable"),
                                           ({"length": -1.0}, "length"),
@@ -76,6 +78,7 @@ def test_reach_bad_input(kwargs, name):
         Reach(**kwargs)
 
 
+@pytest.mark.unit
 def test_sequence_task_bad_input():
     with pytest.raises(ValueError, match="sequence"):
         ReachSequence([0, 7])
@@ -87,6 +90,7 @@ def test_sequence_task_bad_input():
 # --- the loop: Brian2 against numpy ---------------------------------------------------
 
 
+@pytest.mark.equivalence
 @pytest.mark.parametrize("rule", ["oja", "hebb"])
 def test_loop_matches_numpy_reference(rule):
     w = small_weights()
@@ -103,6 +107,7 @@ def test_loop_matches_numpy_reference(rule):
     assert got.rewards.sum() > 0 and not np.allclose(net.w_s, w_s0), "learning must happen"
 
 
+@pytest.mark.unit
 def test_wta_picks_most_active_unit_except_when_exploring():
     net = make_loop(small_weights(), eta_s=0.0, w_s=np.random.default_rng(5).normal(
         size=(UNITS, N)))
@@ -119,6 +124,7 @@ def test_wta_picks_most_active_unit_except_when_exploring():
     assert np.any(got.winners[~greedy] != most_active[~greedy])
 
 
+@pytest.mark.unit
 def test_out_of_bounds_choices_are_never_taken():
     w = small_weights(scale=40.0)  # a cursor that wanders far
     net = make_loop(w, eta_s=0.0, record=True)
@@ -135,6 +141,7 @@ def test_out_of_bounds_choices_are_never_taken():
         assert np.all(np.abs(end) <= LENGTH * 1.25 + 1e-12)
 
 
+@pytest.mark.unit
 def test_right_answer_w_s_produces_the_sequence_exactly():
     w = small_weights()
     # Cortical states at each decision when the target sequence runs open loop.
@@ -155,6 +162,7 @@ def test_right_answer_w_s_produces_the_sequence_exactly():
     assert np.all(got.rewards == 1)
 
 
+@pytest.mark.unit
 def test_zero_reward_leaves_w_s_unchanged():
     w = small_weights()
     explore, keys = schedule(6, 0.3, seed=6)
@@ -171,6 +179,7 @@ def test_zero_reward_leaves_w_s_unchanged():
     assert got.rewards.sum() > 0 and not np.allclose(net.w_s, w_s0)
 
 
+@pytest.mark.unit
 def test_loop_bad_input():
     w = small_weights()
     with pytest.raises(ValueError, match="sequence"):
@@ -193,6 +202,8 @@ def test_loop_bad_input():
 # --- learning, quick mode ------------------------------------------------------------
 
 
+@pytest.mark.claims
+@pytest.mark.slow
 def test_quick_loop_learns_the_sequence():
     """Reaches by RFLO, then the loop: well above chance (1/5) after 600 trials.
 

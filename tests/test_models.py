@@ -9,7 +9,7 @@ from brianrflo.cli import main
 from brianrflo.models import MODELS, PAPER_EQUATIONS, ModelError, RateModel
 from brianrflo.network import BrianNetwork
 from brianrflo.tasks import Periodic
-from conftest import N, T, assert_matches_reference, random_block, reference_blocks
+from helpers import N, T, assert_matches_reference, random_block, reference_blocks
 
 ETA = (0.05, 0.04, 0.03)
 
@@ -31,6 +31,7 @@ PHIS = {
 }
 
 
+@pytest.mark.equivalence
 @pytest.mark.parametrize(
     "target", ["cython", pytest.param("cpp_standalone", marks=pytest.mark.standalone)]
 )
@@ -44,6 +45,7 @@ def test_each_phi_matches_reference_with_hand_written_derivative(weights, name, 
     assert_matches_reference(net, weights, blocks, expected)
 
 
+@pytest.mark.equivalence
 def test_per_unit_tau_is_each_units_own(weights):
     tau = np.linspace(2.0, 15.0, N)
     blocks = [random_block(21, 2)]
@@ -57,6 +59,7 @@ def test_per_unit_tau_is_each_units_own(weights):
         weights, blocks, "trial", ETA, tau=tau)[0][0][0].h).max() > 1e-3
 
 
+@pytest.mark.equivalence
 def test_evaluation_runs_the_models_own_equations(weights):
     """Untrained/final losses of an edited model come from that model, not from tanh."""
     model, phi, _ = PHIS["sigmoid"]
@@ -77,11 +80,13 @@ class _Fixed:
         return self._block
 
 
+@pytest.mark.unit
 def test_rectified_phi_gets_an_indicator_derivative():
     model = with_phi("clip(u, 0, inf)")
     assert model.derivatives() == ("-1/tau", "int(u > 0)/tau")
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("equations", "namespace", "message"),
     [
@@ -107,6 +112,7 @@ def test_bad_equations_are_refused_naming_the_problem(equations, namespace, mess
         RateModel(equations, namespace=namespace)
 
 
+@pytest.mark.engines
 def test_noise_and_extra_current_train(tmp_path):
     """Noise through xi and a constant extra current: a model the user edited, end to end."""
     model = RateModel(
@@ -120,6 +126,7 @@ def test_noise_and_extra_current_train(tmp_path):
     assert result.final_loss < 0.5 * result.untrained_loss
 
 
+@pytest.mark.unit
 def test_shipped_models_are_listed_and_shown(capsys):
     assert main(["models"]) == 0
     listed = capsys.readouterr().out
@@ -130,6 +137,7 @@ def test_shipped_models_are_listed_and_shown(capsys):
     assert "_p = dt*(dfdh_post*p + dfdu_post*h_prev_pre) + p" in shown
 
 
+@pytest.mark.unit
 def test_other_models_need_a_brian2_engine():
     with pytest.raises(ValueError, match="Brian2 engines"):
         train(Periodic(20), Settings(rule="bptt", target="reference", model="rate-sigmoid"),

@@ -57,6 +57,7 @@ def _rows(*rows):
     return np.array(rows, dtype=float)
 
 
+@pytest.mark.unit
 def test_mask_and_padding_by_hand():
     task = NeuroGym(FakeEnv([4, 2, 6]))
     assert (task.T, task.n_in, task.n_out) == (6, 3, 3)  # T: the longest probed trial
@@ -77,6 +78,7 @@ def test_mask_and_padding_by_hand():
     assert "label" not in block.info  # only numbers are per-trial facts
 
 
+@pytest.mark.unit
 def test_fixation_counts_the_whole_trial_not_the_padding():
     block = NeuroGym(FakeEnv([4, 2, 6]), fixation=True).block(3, np.random.default_rng(0))
     expected = np.zeros((3, 6, 3))
@@ -85,6 +87,7 @@ def test_fixation_counts_the_whole_trial_not_the_padding():
     np.testing.assert_array_equal(block.mask, expected)
 
 
+@pytest.mark.unit
 def test_continuous_actions_give_the_value_as_target():
     task = NeuroGym(FakeEnv([3], continuous=True))
     assert (task.n_out, task.discrete) == (2, False)
@@ -93,6 +96,7 @@ def test_continuous_actions_give_the_value_as_target():
     np.testing.assert_array_equal(block.mask[0], _rows([0, 0], [1, 1], [1, 1]))
 
 
+@pytest.mark.unit
 def test_trials_longer_than_T_are_redrawn():
     block = NeuroGym(FakeEnv([4, 2, 6]), T=4).block(4, np.random.default_rng(0))
     np.testing.assert_array_equal(block.info["length"], [4, 2, 4, 2])  # the 6 is skipped
@@ -101,6 +105,7 @@ def test_trials_longer_than_T_are_redrawn():
         NeuroGym(FakeEnv([4]), T=1).block(1, np.random.default_rng(0))
 
 
+@pytest.mark.unit
 def test_each_block_is_seeded_from_the_generator_it_is_given():
     env = FakeEnv([4, 2, 6])
     task = NeuroGym(env)
@@ -113,6 +118,7 @@ def test_each_block_is_seeded_from_the_generator_it_is_given():
         np.testing.assert_array_equal(getattr(first, a), getattr(again, a))
 
 
+@pytest.mark.unit
 def test_response_periods_by_name():
     # 'response' is a response period; a 'stimulus' is not, unless named in periods=.
     assert NeuroGym(FakeEnv([3], period="response")).block(
@@ -123,6 +129,7 @@ def test_response_periods_by_name():
     assert task.block(1, np.random.default_rng(0)).mask[0, :, 0].tolist() == [1, 0, 0]
 
 
+@pytest.mark.unit
 def test_accuracy_takes_the_argmax_over_the_response():
     task = NeuroGym(FakeEnv([4, 2, 6]))
     block = task.block(2, np.random.default_rng(0))  # answers 1 and 2
@@ -132,6 +139,7 @@ def test_accuracy_takes_the_argmax_over_the_response():
     np.testing.assert_array_equal(task.accuracy(y, block), [True, False])
 
 
+@pytest.mark.unit
 def test_missing_neurogym_is_one_clear_line(monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(sys.modules, "neurogym", None)  # import neurogym fails
     with pytest.raises(ImportError, match=r"pip install 'brianrflo\[neurogym\]'"):
@@ -155,6 +163,8 @@ def _trained(name: str, trials: int, seeds=range(5)):
     return task, result
 
 
+@pytest.mark.claims
+@pytest.mark.slow
 def test_ready_set_go_learns():
     """Median final/untrained loss of 5 networks after 1000 trials below 0.25.
 
@@ -170,6 +180,8 @@ def test_ready_set_go_learns():
     assert task.T > 30 and np.median(ratio) < 0.25, ratio
 
 
+@pytest.mark.claims
+@pytest.mark.slow
 def test_perceptual_decision_making_learns_and_chooses_above_chance():
     """Median final/untrained loss of 5 networks after 2000 trials below 0.5, and
     median accuracy on 200 fresh trials above chance (1/2) + 0.2.
@@ -192,6 +204,7 @@ def test_perceptual_decision_making_learns_and_chooses_above_chance():
     assert np.median(accuracy) > chance + 0.2, accuracy
 
 
+@pytest.mark.engines
 def test_cli_trains_a_neurogym_task(tmp_path, capsys):
     out = tmp_path / "run"
     code = main(["train", "neurogym:ReadySetGo-v0", "--target", "reference", "--n-hidden",
@@ -204,6 +217,7 @@ def test_cli_trains_a_neurogym_task(tmp_path, capsys):
         "brianrflo: error: unknown NeuroGym environment 'NoSuchTask-v0'")
 
 
+@pytest.mark.engines
 def test_cli_resume_of_a_neurogym_run_is_bit_identical(tmp_path):
     run = ["train", "neurogym:PerceptualDecisionMaking-v0", "--target", "reference",
            "--n-hidden", "8", "--block-trials", "10", "--quiet"]

@@ -12,7 +12,9 @@ from brianrflo.network import DT, BrianNetwork
 from brianrflo.tasks import Periodic
 from brianrflo.tasks.base import Block
 from brianrflo.weights import Weights
-from conftest import K, M, N, T, random_block
+from helpers import K, M, N, T, random_block
+
+pytestmark = pytest.mark.engines
 
 NOISY = MODELS["rate-noisy"]
 ETA = (0.05, 0.02, 0.01)

@@ -17,6 +17,8 @@ from brianrflo.batch import Replicas
 from brianrflo.tasks import IntervalMatching, Periodic
 from brianrflo.weights import Weights
 
+pytestmark = pytest.mark.equivalence
+
 LEARNED = ("w_out", "w_rec", "w_in")
 TOL = 1e-12  # relative to the largest entry of the reference gradient
 

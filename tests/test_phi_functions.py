@@ -12,6 +12,8 @@ from brian2.core.functions import DEFAULT_FUNCTIONS
 from brianrflo.models import PAPER_EQUATIONS, ModelError, RateModel
 from brianrflo.models.rate import phi_prime
 
+pytestmark = pytest.mark.unit
+
 #: One phi per Brian2 function, defined (and smooth) at POINTS.
 CASES = {
     "cos": "cos(u)", "sin": "sin(u)", "tan": "tan(u / 2)", "cosh": "cosh(u)", "sinh": "sinh(u)",

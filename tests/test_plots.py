@@ -10,6 +10,8 @@ from brianrflo.plots import plot_training
 from brianrflo.tasks import Periodic
 from brianrflo.train import Settings, train
 
+pytestmark = pytest.mark.engines
+
 N, PERIOD, TRIALS, SEED = 8, 20, 20, 0
 
 SOFTSIGN = RateModel("""

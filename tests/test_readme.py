@@ -15,6 +15,8 @@ import matplotlib.image
 import numpy as np
 import pytest
 
+pytestmark = [pytest.mark.claims, pytest.mark.slow]
+
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("readme_demo", ROOT / "tools" / "readme_demo.py")
 readme_demo = importlib.util.module_from_spec(_spec)

@@ -13,6 +13,8 @@ import pytest
 from brianrflo.reference import bptt_grad, forward, loss, rflo_trial, rtrl_grad, tanh_prime
 from brianrflo.weights import Weights
 
+pytestmark = pytest.mark.equivalence
+
 LEARNED = ("w_out", "w_rec", "w_in")
 
 # (seed, N, M, K, T, tau): a few small networks, including a short tau so that

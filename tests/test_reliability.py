@@ -19,6 +19,8 @@ from brianrflo.cli import main
 from brianrflo.tasks import Periodic
 from brianrflo.weights import Weights
 
+pytestmark = pytest.mark.engines
+
 
 def run_args(trials: int, target: str = "reference", block: int = 10) -> list[str]:
     return ["train", "periodic", "--n-hidden", "12", "--period", "40", "--trials", str(trials),

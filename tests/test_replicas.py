@@ -12,7 +12,9 @@ from brianrflo.replicas import replica_sweep
 from brianrflo.tasks import Periodic
 from brianrflo.train import Settings, train
 from brianrflo.weights import Weights
-from conftest import K, M, N, T, random_block
+from helpers import K, M, N, T, random_block
+
+pytestmark = pytest.mark.engines
 
 ETAS = np.array([[0.05, 0.02, 0.01], [0.0, 0.1, 0.03], [0.2, 0.0, 0.0]])
 TOL = 1e-12

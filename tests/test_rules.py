@@ -18,12 +18,13 @@ from brianrflo.rules import (
 )
 from brianrflo.tasks import Periodic
 from brianrflo.weights import Weights
-from conftest import random_block
+from helpers import random_block
 
 N, M, K, T = 8, 3, 2, 25
 NAMES = ("w_out", "w_rec", "w_in")
 
 
+@pytest.mark.equivalence
 @pytest.mark.parametrize("variant", ["reinforce", "miconi"])
 def test_node_perturbation_brian2_matches_numpy_reference(variant):
     """Two blocks of two trials: the first trial only sets R_bar, the others learn."""
@@ -65,6 +66,8 @@ def test_node_perturbation_brian2_matches_numpy_reference(variant):
                                        atol=1e-12 * np.abs(want).max())
 
 
+@pytest.mark.claims
+@pytest.mark.slow
 @pytest.mark.parametrize(("variant", "eta", "noise", "fraction"), [
     ("reinforce", 10.0, {"sigma": 0.1, "sigma_out": 0.1}, 0.5),
     # Miconi's rule: sparse, larger kicks and a fast ubar; it learns more slowly.
@@ -79,6 +82,8 @@ def test_node_perturbation_learns_periodic(variant, eta, noise, fraction):
     assert res.local and res.online
 
 
+@pytest.mark.claims
+@pytest.mark.slow
 def test_force_reproduces_periodic_target_free_running():
     task = Periodic(100)
     w = Weights.init(100, 0, 1, seed=0)
@@ -97,6 +102,7 @@ def reservoir():
     return Periodic(200), Weights.init(100, 0, 1, seed=0)
 
 
+@pytest.mark.unit
 def test_echo_state_readout_is_the_ridge_formula(reservoir):
     task, w = reservoir
     block = task.block(3)
@@ -106,6 +112,8 @@ def test_echo_state_readout_is_the_ridge_formula(reservoir):
     np.testing.assert_allclose(ridge_readout(H, Y, Mk, lam), want.T, rtol=1e-8, atol=1e-10)
 
 
+@pytest.mark.claims
+@pytest.mark.slow
 def test_echo_state_reproduces_periodic_target_free_running(reservoir):
     task, w = reservoir
     res = train_echo_state(task, w, 5, seed=0)
@@ -113,6 +121,7 @@ def test_echo_state_reproduces_periodic_target_free_running(reservoir):
     assert not res.online
 
 
+@pytest.mark.unit
 def test_programming_is_least_squares_on_the_response(reservoir):
     task, w = reservoir
     response = collect_response(w, task.block(1))
@@ -126,6 +135,8 @@ def test_programming_is_least_squares_on_the_response(reservoir):
     np.testing.assert_allclose(response.H[0], w.h0 + (-w.h0 + np.tanh(u1)) / 10.0)
 
 
+@pytest.mark.claims
+@pytest.mark.slow
 def test_programming_reproduces_periodic_target_in_one_step(reservoir):
     task, w = reservoir
     res = program(task, w, 1)
@@ -133,6 +144,7 @@ def test_programming_reproduces_periodic_target_in_one_step(reservoir):
     assert res.final_loss < 0.02 * res.untrained_loss
 
 
+@pytest.mark.unit
 def test_masked_outputs_ignore_masked_rows():
     rng = np.random.default_rng(0)
     H, Y = rng.normal(size=(40, 5)), rng.normal(size=(40, 2))
@@ -142,6 +154,7 @@ def test_masked_outputs_ignore_masked_rows():
     np.testing.assert_allclose(got[1], np.linalg.lstsq(H[10:], Y[10:, 1], rcond=None)[0])
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("kwargs", "name"), [
     ({"variant": "cubic"}, "variant"),
     ({"tau_e": 0.5}, "tau_e"),
@@ -155,6 +168,7 @@ def test_perturbation_network_rejects_bad_settings(kwargs, name):
         PerturbationNetwork(Weights.init(N, M, K, seed=3), T, **kwargs)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(("call", "name"), [
     (lambda t, w: train_force(t, w, 0), "trials"),
     (lambda t, w: train_force(t, w, 2, alpha=0.0), "alpha"),
@@ -172,6 +186,7 @@ def test_rules_reject_bad_input(call, name):
         call(Periodic(20), Weights.init(10, 0, 1, seed=0))
 
 
+@pytest.mark.unit
 def test_rules_figure_is_registered():
     from brianrflo.figures import available
 

@@ -22,6 +22,8 @@ from brianrflo.tasks import Periodic
 from brianrflo.tasks.base import Block, Task
 from brianrflo.weights import Weights
 
+pytestmark = pytest.mark.engines
+
 SMALL = ["--n-hidden", "8", "--period", "20", "--block-trials", "10", "--quiet"]
 
 
@@ -81,7 +83,9 @@ def test_overwrite_interrupted_before_its_first_checkpoint_keeps_the_old_run(
     code = main(["train", "periodic", *SMALL, "--trials", "20", "--target", "reference",
                  "--seed", "3", "--out", str(old_run), "--overwrite"])
     err = capsys.readouterr().err
-    assert code == 130 and "unchanged" in err and "Traceback" not in err
+    assert code == 130
+    assert err == (f"brianrflo: interrupted before the first checkpoint; {old_run} holds no "
+                   f"new results (the earlier run there is unchanged)\n"), err
     assert snapshot(old_run) == before
 
 
@@ -273,9 +277,8 @@ def test_ctrl_c_is_one_line(tmp_path, after):
         time.sleep(after)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert "Traceback" not in err, err
     assert proc.returncode == 130
-    last = err.strip().splitlines()[-1]
-    assert last.startswith("brianrflo: interrupted")
+    (last,) = err.splitlines()  # one line, whenever the interrupt comes
+    assert last.startswith("brianrflo: interrupted"), err
     if after == "first block":
         assert f"brianrflo train --resume {out}" in last

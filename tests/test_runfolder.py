@@ -10,6 +10,8 @@ import pytest
 from brianrflo.cli import main
 from brianrflo.runfolder import check_out_dir
 
+pytestmark = pytest.mark.engines
+
 
 def _writes(folder: str) -> bool:
     try:

@@ -16,6 +16,8 @@ from brianrflo.models import RateModel
 from brianrflo.runs import load_model
 from brianrflo.weights import Weights
 
+pytestmark = pytest.mark.engines
+
 N, T = 8, 20
 SMALL = ["--n-hidden", str(N), "--trials", "20", "--block-trials", "10", "--eta", "0.05",
          "--quiet"]

@@ -8,11 +8,12 @@ import pytest
 from brianrflo import Settings, train
 from brianrflo.cli import main
 from brianrflo.models import MODELS, LIFModel
+from brianrflo.replicas import replica_sweep
 from brianrflo.spiking import SpikingNetwork
 from brianrflo.spiking_reference import lif_blocks
 from brianrflo.tasks import Periodic
 from brianrflo.weights import dale_signs
-from conftest import K, M, N, random_block
+from helpers import K, M, N, random_block
 
 T = 40
 ETA = (0.05, 0.04, 0.03)
@@ -58,6 +59,7 @@ def _check(net, w, blocks, expected):
     assert refractory_at_start
 
 
+@pytest.mark.equivalence
 @pytest.mark.parametrize(
     "target",
     ["cython", pytest.param("cpp_standalone", marks=pytest.mark.standalone)],
@@ -100,21 +102,25 @@ def _alone_and_together(target, update, n=N, T=T, dale=False):
     return losses
 
 
+@pytest.mark.engines
 @pytest.mark.parametrize("update, dale", [("trial", False), ("online", True)])
 def test_replicas_equal_networks_trained_alone(update, dale):
     assert _alone_and_together("cython", update, dale=dale).shape == (3, 4)
 
 
+@pytest.mark.engines
 @pytest.mark.standalone
 def test_replicas_equal_networks_trained_alone_standalone():
     _alone_and_together("cpp_standalone", "trial", n=6, T=20)
 
 
+@pytest.mark.unit
 def test_replicas_refuse_recording():
     with pytest.raises(ValueError, match="record"):
         SpikingNetwork([_weights(), _weights()], T, record=True)
 
 
+@pytest.mark.unit
 def test_reference_refractoriness_and_reset():
     """After a spike, v sits at v_reset for n_ref steps and psi is 0 there."""
     w = _weights()
@@ -132,21 +138,25 @@ def test_reference_refractoriness_and_reset():
     assert checked > 5
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_spiking_network_learns_the_periodic_task(seed):
-    """Quick mode (T = 20 tau, N = 30, 300 trials): loss well below untrained (Brian2, cython).
+@pytest.mark.claims
+@pytest.mark.slow
+def test_spiking_network_learns_the_periodic_task():
+    """Quick mode (T = 20 tau, N = 30, 300 trials, Brian2 cython): the median final loss
+    of nine networks is below half their median untrained loss.
 
-    With these settings the numpy reference ends at 0.10-0.43 of its first trial's
-    loss over seeds 0-5 (0.24 and 0.16 for these two); the full figure's 5 seeds at
-    1000 trials end at 0.08-0.29 of untrained.
+    Nine networks are one replica sweep (each row is ``train`` of that network alone:
+    test_replicas). The margin, measured with these settings over seeds 0-19: the median
+    network ends at 0.17 of the untrained median, each at 0.03-0.43 of its own untrained
+    loss, and seed 11 diverges. Medians of nine networks drawn from those twenty (10^6
+    draws) end above half the untrained median in 0.06% of draws; seeds 0-8 end at 0.25.
     """
-    result = train(Periodic(200), Settings(model="lif", trials=300, eta=QUICK_ETA,
-                                           block_trials=100, seed=seed),
-                   n_hidden=30, progress=False)
-    assert result.diverged is None
-    assert result.final_loss < 0.5 * result.untrained_loss
+    settings = Settings(model="lif", trials=300, block_trials=100, target="cython")
+    sweep = replica_sweep(Periodic(200), settings, etas=[QUICK_ETA], seeds=range(9),
+                          n_hidden=30)
+    assert np.median(sweep.final) < 0.5 * np.median(sweep.untrained)
 
 
+@pytest.mark.equivalence
 def test_dale_keeps_signs():
     w = _weights(dale=True)
     net = SpikingNetwork(w, T, block_trials=4, eta=(0.0, 5.0, 0.0), update="trial",
@@ -159,6 +169,7 @@ def test_dale_keeps_signs():
     assert not np.allclose(got, w.w_rec)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("kwargs, name", [
     ({"tau_r": 0.5}, "tau_r"), ({"n_ref": -1}, "n_ref"), ({"n_ref": 1.5}, "n_ref"),
     ({"v_th": 0.0}, "v_th"), ({"v_reset": 2.0}, "v_reset"), ({"gamma": -1.0}, "gamma"),
@@ -169,6 +180,7 @@ def test_bad_model_parameters_name_themselves(kwargs, name):
         LIFModel(**kwargs)
 
 
+@pytest.mark.unit
 def test_bad_network_settings():
     w = _weights()
     with pytest.raises(ValueError, match="tau"):
@@ -182,6 +194,7 @@ def test_bad_network_settings():
         train(Periodic(20), Settings(model="lif", target="reference", trials=2), progress=False)
 
 
+@pytest.mark.engines
 def test_cli_trains_lif(tmp_path, capsys):
     out = tmp_path / "run"
     code = main(["train", "periodic", "--model", "lif", "--n-hidden", str(N), "--period", "20",
@@ -196,6 +209,8 @@ def test_cli_trains_lif(tmp_path, capsys):
     assert "threshold: v > v_th" in capsys.readouterr().out
 
 
+@pytest.mark.claims
+@pytest.mark.slow
 def test_spiking_figure_quick(tmp_path, monkeypatch):
     from brianrflo.figures import run_figure
 

@@ -16,6 +16,8 @@ from brianrflo.batch import Replicas, Sweep
 from brianrflo.cli import main
 from brianrflo.sweep_folder import FILE
 
+pytestmark = pytest.mark.engines
+
 # Interval matching draws each trial's delay from the network's generator, whose
 # state a resumed sweep must restore.
 # --workers 0: the sweep checkpointed after every block, in this process (no Dask).

@@ -2,10 +2,14 @@
 
 import json
 
+import pytest
+
 from brianrflo import Settings, train
 from brianrflo import targets as tg
 from brianrflo.cli import main
 from brianrflo.tasks import Periodic
+
+pytestmark = pytest.mark.engines
 
 
 def test_small_runs_compile_nothing_and_large_ones_compile_once():

@@ -8,6 +8,8 @@ from brianrflo.tasks import Periodic
 from brianrflo.train import LOCAL_RULES
 from brianrflo.weights import Weights
 
+pytestmark = pytest.mark.equivalence
+
 TASK = Periodic(period=25)
 
 

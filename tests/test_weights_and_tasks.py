@@ -10,6 +10,8 @@ import pytest
 from brianrflo import tasks
 from brianrflo.weights import Weights
 
+pytestmark = pytest.mark.unit
+
 Block, Periodic = tasks.Block, tasks.Periodic
 
 # --- Weights.init -------------------------------------------------------------------
