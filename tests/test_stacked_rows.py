@@ -16,6 +16,8 @@ from brianrflo.batch import Replicas, sweep
 from brianrflo.tasks import Periodic
 from brianrflo.weights import Weights
 
+pytestmark = pytest.mark.equivalence
+
 RULES = ("rflo", "bptt", "nonlocal-random")
 # N = 30: one row of w_rec is 7200 bytes, so rows of a stack sit at different
 # alignments; T * trials = 300 steps.
