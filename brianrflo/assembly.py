@@ -383,6 +383,7 @@ class Simulation:
         if self.standalone:
             args = {(getattr(k[0], k[1]) if isinstance(k, tuple) else k): v
                     for k, v in run_args.items()}
+            _forget_dead_variables(self._device)
             self._device.run(directory=self.directory, with_output=False, run_args=args)
             # Every run writes its arguments to new files; they are not needed again.
             self._device.delete(code=False, data=False, run_args=True, directory=False)
@@ -401,6 +402,21 @@ class Simulation:
             self.net.run(steps * DT, namespace={})
         finally:
             gc.unfreeze()
+
+
+def _forget_dead_variables(device) -> None:
+    """Drop the variables of collected objects from a standalone device's array cache.
+
+    The device keeps every variable made while it was Brian2's device, throwaway
+    objects' too (a model check's group, a network built and dropped in a notebook),
+    and ``device.run`` reads each one's owner: once such an object is collected (a
+    runtime network's build collects garbage), the next run raised ``ReferenceError``.
+    """
+    for var in list(device.array_cache):
+        try:
+            hasattr(var.owner, "name")
+        except ReferenceError:
+            del device.array_cache[var]
 
 
 def standalone_folder(key: str) -> str:

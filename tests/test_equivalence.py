@@ -86,13 +86,14 @@ def test_runtime_after_standalone_and_weights_round_trip(weights):
     test) equals the reference, as the standalone one did; set/get weights is exact.
 
     Brian2 keeps one current device per process: the runtime network must switch it
-    away from cpp_standalone before it makes its objects.
+    away from cpp_standalone before it makes its objects, and the standalone network
+    trains on afterwards (its device must not trip over objects collected meanwhile).
     """
-    blocks = [random_block(12, 2), random_block(13, 2)]
+    blocks = [random_block(12, 2), random_block(13, 2), random_block(14, 2)]
     expected = reference_blocks(weights, blocks, "trial", ETA)
     standalone = BrianNetwork(weights, T, block_trials=2, eta=ETA, update="trial",
                               target="cpp_standalone", record=True)
-    assert_matches_reference(standalone, weights, blocks, expected)
+    assert_matches_reference(standalone, weights, blocks[:2], expected[:2])
 
     net = BrianNetwork(weights, T, block_trials=2, target="cython")
     got = net.get_weights()
@@ -105,8 +106,10 @@ def test_runtime_after_standalone_and_weights_round_trip(weights):
     losses = net.run_block(blocks[0])
     want = [ref.forward(other, *blocks[0].trial(k)).loss for k in range(2)]
     np.testing.assert_allclose(losses, want, rtol=0, atol=TOL)
-    # The standalone network's results are still readable with the runtime device current.
-    assert standalone.get_weights().allclose(expected[-1][1], atol=TOL)
+    # The standalone network's results are still readable with the runtime device current,
+    # and it goes on training where it stopped.
+    assert standalone.get_weights().allclose(expected[1][1], atol=TOL)
+    assert_matches_reference(standalone, expected[1][1], blocks[2:], expected[2:])
 
 
 def test_no_input_network_matches_reference():
