@@ -683,7 +683,9 @@ def _interrupted(args) -> str:
     if args.command != "train" or folder is None:
         return "interrupted"
     try:
-        if not folder.has_results:
+        # Written straight into its folder, a checkpoint counts before written() marks it:
+        # Ctrl-C can land between the file's rename and that call.
+        if not folder.has_results and folder.replacing:
             raise ValueError("no checkpoint of this run yet")
         done = checkpoint.read(folder.path)[1]["trials_done"]
     except ValueError:

@@ -162,6 +162,11 @@ class RunFolder:
         #: Whether this run has written results (a checkpoint or its final files).
         self.has_results = resume
 
+    @property
+    def replacing(self) -> bool:
+        """Whether this run writes apart, to replace the older run in the folder later."""
+        return self._replacing
+
     def held(self) -> list[str]:
         """The run files in the folder."""
         return [f for f in OUTPUTS if os.path.exists(os.path.join(self.path, f))]

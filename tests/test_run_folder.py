@@ -17,7 +17,7 @@ from brianrflo import Settings, train
 from brianrflo.checkpoint import FILE
 from brianrflo.cli import main
 from brianrflo.models import PAPER_EQUATIONS, RateModel
-from brianrflo.runfolder import STAGING, WriteError
+from brianrflo.runfolder import STAGING, RunFolder, WriteError
 from brianrflo.tasks import Periodic
 from brianrflo.tasks.base import Block, Task
 from brianrflo.weights import Weights
@@ -261,6 +261,22 @@ def test_a_typo_in_a_user_script_is_not_a_simulator_bug():
                           capture_output=True, text=True)
     assert "NameError" in proc.stderr
     assert "Brian 2 encountered" not in proc.stderr and "report" not in proc.stderr
+
+
+def test_ctrl_c_right_after_the_first_checkpoint_points_to_it(tmp_path, monkeypatch, capsys):
+    """Ctrl-C between the checkpoint's rename and ``RunFolder.written()`` (the race the
+    test below hits now and then, made certain): the checkpoint is there, so say so."""
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunFolder, "written", interrupted)
+    out = tmp_path / "run"
+    code = main(["train", "periodic", *SMALL, "--trials", "30", "--target", "reference",
+                 "--out", str(out)])
+    assert code == 130
+    assert capsys.readouterr().err == (
+        f"brianrflo: interrupted; {out} holds the checkpoint after trial 10: continue with  "
+        f"brianrflo train --resume {out}\n")
 
 
 @pytest.mark.parametrize("after", [0.3, "first block"])
