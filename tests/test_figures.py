@@ -189,7 +189,7 @@ def test_stale_or_truncated_cache_is_recomputed_with_a_message(tmp_path, monkeyp
     calls, real = [], periodic.grid
     monkeypatch.setattr(periodic, "grid", lambda *a, **k: calls.append(1) or real(*a, **k))
     args = (Context(out=str(tmp_path), progress=False), Periodic(20), "rflo", (0.01,), 1, 2, 4,
-            "cython")
+            "numpy")
     first = periodic.cached_sweep(*args)
     (path,) = (tmp_path / "cache").iterdir()
 

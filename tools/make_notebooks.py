@@ -28,9 +28,10 @@ PERIODIC = [
         "Murray (2019), Fig. 2 and its supplements. N = 30 rate units, no input, one period of "
         "`y*(t) = sin(2πt/T) + 0.5 sin(4πt/T) + 0.25 sin(8πt/T)` per trial. Learning rates come "
         "from a grid search over the paper's grid, several networks per setting; curves are "
-        "medians with 25/75 percentiles. Grids run as stacked numpy replicas "
-        "(`brianrflo.batch`, held equal to the Brian2 model by the equivalence tests); "
-        "Dale's law runs in Brian2. Each cell is also a command: `brianrflo figure NAME [--quick]`."),
+        "medians with 25/75 percentiles. The RFLO family's grids run as replicas of one "
+        "Brian2 network (cpp_standalone), BPTT's as stacked numpy networks (`brianrflo.batch`), "
+        "each grid as Dask tasks. Each cell is also a command: "
+        "`brianrflo figure NAME [--quick]`."),
     new_code_cell(SETUP),
     new_markdown_cell("## 2a: loss over training and the trained output (T = 20 τ)"),
     new_code_cell('a = show("fig2a")\n'

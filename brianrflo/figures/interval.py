@@ -28,7 +28,7 @@ def settings(ctx: Context) -> dict:
     if ctx.quick:  # shorter pulses and delays, a smaller network, larger rates
         return {"n_hidden": 30, "sd": 5.0, "onset": 10, "delay_min": 20, "trials": 1500,
                 "seeds": ctx.seeds or 2, "runs": [("rflo", 60, (0.03,)), ("bptt", 60, (0.03,))],
-                "tests": 9, "target": "cython"}
+                "tests": 9, "target": "auto"}
     return {"n_hidden": 100, "sd": 15.0, "onset": 50, "delay_min": 50, "trials": 5000,
             "seeds": ctx.seeds or 1,
             # The paper's rates (0.001 RFLO, 0.003 BPTT) and, for RFLO, larger ones: our

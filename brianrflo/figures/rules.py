@@ -107,7 +107,7 @@ def _run_task(ctx: Context, cfg: dict, name: str, task, seed: int) -> list[dict]
 
     for rule in ("rflo", "bptt"):
         ctx.say(f"{name} seed {seed}: {rule.upper()}")
-        target = "cython" if rule == "rflo" else "reference"
+        target = "auto" if rule == "rflo" else "reference"
         res = train(task, Settings(rule=rule, trials=n[rule], eta=(eta[rule],) * 3,
                                    block_trials=100, target=target, seed=seed,
                                    init=ctx.init),

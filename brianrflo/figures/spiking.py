@@ -6,7 +6,7 @@ seeds each, and the rate network (paper model) on the same periodic task with
 the same seeds and trials, side by side. Every grid of seeds is one Brian2
 network of replicas (:func:`~brianrflo.replicas.replica_sweep`; each row is
 :func:`~brianrflo.train.train` of that network alone), cpp_standalone in full
-runs, the runtime cython target with ``--quick``. Panels: loss curves (median,
+runs, ``auto`` with ``--quick`` (numpy where a compile costs more). Panels: loss curves (median,
 25/75 percentiles over seeds, running mean over 10 trials), outputs against
 targets, and the spike raster of one network before and after training.
 """
@@ -42,7 +42,7 @@ def settings(ctx: Context) -> dict:
     if ctx.quick:
         return {"n_hidden": 30, "period": 200, "trials": 300, "seeds": ctx.seeds or 3,
                 "interval": {"delay_min": 20, "delay_max": 40, "sd": 4.0, "onset": 10},
-                "interval_trials": 300, "interval_update": "trial", "target": "cython"}
+                "interval_trials": 300, "interval_update": "trial", "target": "auto"}
     return {"n_hidden": 30, "period": 200, "trials": 1000, "seeds": ctx.seeds or 5,
             "interval": {"delay_min": 20, "delay_max": 40, "sd": 4.0, "onset": 10},
             "interval_trials": 1500, "interval_update": "trial", "target": "cpp_standalone"}
