@@ -126,8 +126,8 @@ def test_docs_build_without_warnings(site):
 
 def test_docs_have_every_page(site):
     pages = ["installation", "tutorials/index", "howto/edit_model", "howto/add_task",
-             "howto/neurogym", "howto/sweep", "howto/resume", "howto/dask", "engine", "results",
-             "performance", "api"]
+             "howto/neurogym", "howto/sweep", "howto/resume", "howto/dask", "architecture",
+             "engine", "results", "performance", "api"]
     pages += [f"tutorials/{nb.stem}" for nb in NOTEBOOKS]
     missing = [p for p in pages if not (site / f"{p}.html").is_file()]
     assert not missing, f"pages not built: {missing}"

@@ -9,6 +9,11 @@ Runs the demo exactly as ``make demo`` does (its arguments are the Makefile's
 copies the demo's ``training.png`` to ``docs/demo_training.png``. Every number there is
 what ``make demo`` prints, except the wall time, which is measured on the machine that
 ran this tool. ``tests/test_readme.py`` fails when the README no longer matches.
+
+The trained numbers depend on the machine: Brian2 compiles with ``-march=native``, so
+another CPU or compiler rounds differently (vectorised ``tanh``, fused multiply-adds)
+and training amplifies it. The section therefore names the machine it was computed on
+(:func:`machine`); on another one the tests check only what no compiler touches.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import re
 import shlex
 import shutil
@@ -38,6 +44,36 @@ WIDTH = 88
 #: Columns of the table; the wall time is left out of comparisons.
 COLUMNS = ("rule", "final loss", "untrained loss", "final / untrained",
            "alignment start → end", "wall time*")
+
+
+def machine() -> str:
+    """What the demo's compiled numbers depend on: CPU, compiler, ``-march``, C library.
+
+    ``'AMD EPYC, g++ 12.2.0 -march=znver3, glibc 2.36'``: the CPU's model name, the
+    compiler Brian2 uses and what its ``-march=native`` resolves to, and the C library
+    whose (vector) maths functions the code calls.
+    """
+    from brian2.codegen.cpp_prefs import get_compiler_and_args
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = re.search(r"^model name\s*:\s*(.*)$", f.read(), re.MULTILINE).group(1)
+    except (OSError, AttributeError):
+        pass
+    compiler = os.environ.get("CXX", "g++")
+    try:
+        version = subprocess.run([compiler, "-dumpfullversion"], capture_output=True,
+                                 text=True, check=True).stdout.strip()
+        verbose = subprocess.run([compiler, *get_compiler_and_args()[1], "-E", "-v", "-"],
+                                 input="", capture_output=True, text=True).stderr
+        cc1 = " ".join(line for line in verbose.splitlines() if "cc1" in line)
+        march = re.findall(r"-march=\S+", cc1)
+    except (OSError, subprocess.CalledProcessError):
+        version, march = "not found", []
+    libc = " ".join(platform.libc_ver())
+    return ", ".join(x for x in (cpu.strip(), f"{compiler} {version} {' '.join(march[-1:])}"
+                                 .strip(), libc) if x)
 
 
 def make_variable(name: str, makefile: Path = MAKEFILE) -> str:
@@ -121,6 +157,8 @@ def demo_section(runs: dict[str, dict]) -> str:
             "`brianrflo_standalone`) and the cython code that scores the untrained and "
             "trained network (`~/.cython/brian_extensions`).", WIDTH),
         "",
+        f"Computed on: {machine()}.",
+        "",
         f"![training]({PICTURE.relative_to(ROOT).as_posix()})",
     ]
     return "\n".join(lines)
@@ -145,6 +183,12 @@ def write_section(text: str, name: str, body: str) -> str:
     head, rest = text.split(start, 1)
     tail = rest.split(end, 1)[1]
     return f"{head}{start}\n{body}\n{end}{tail}"
+
+
+def computed_on(section: str) -> str | None:
+    """The machine a demo section names (its ``Computed on:`` line), or None."""
+    match = re.search(r"^Computed on: (.*)\.$", section, re.MULTILINE)
+    return match.group(1) if match else None
 
 
 def table(section: str) -> dict[str, list[str]]:
