@@ -8,7 +8,7 @@ DEMO_OUT ?= out/demo
 # The demo's one definition: tools/readme_demo.py reads this line to write README's demo section.
 DEMO_ARGS := train periodic --rule rflo --n-hidden 30 --period 200 --trials 2000 --seed 0
 
-.PHONY: demo test lint bench clean docs notebooks
+.PHONY: demo test test-random lint bench clean docs notebooks
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,9 +19,20 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/brianrflo $(DEMO_ARGS) --out $(DEMO_OUT) --overwrite
 
-test: $(STAMP)
+# --dist loadscope: a test module stays on one worker, so its module fixtures (the quick
+# figures, the README demo) are computed once, not once per worker.
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n auto --dist loadscope --durations=15
+
+lint: $(STAMP)
 	$(BIN)/ruff check brianrflo models tasks tests benchmarks tools
-	$(BIN)/pytest -q -p no:cacheprovider -n auto --durations=15
+
+test: lint
+	$(PYTEST) -p no:randomly
+
+# The same suite with the test modules and tests in a random order (pytest-randomly; the
+# seed is printed first, `make test-random SEED=N` repeats one order).
+test-random: lint
+	$(PYTEST) $(if $(SEED),--randomly-seed=$(SEED))
 
 # The documentation site (Sphinx, sources in docs/) into docs/_build/html.
 docs: $(STAMP)

@@ -169,3 +169,6 @@ def test_performance_tables_are_the_benchmark_runs():
     assert tool.read_section(page, "bench") == tool.bench_section(rows), \
         "docs/performance.md is stale: python tools/performance_tables.py"
     assert tool.read_section(page, "targets") == tool.targets_section(rows)
+    dask = json.loads(tool.DASK.read_text())
+    assert tool.read_section(page, "dask") == tool.dask_section(dask), \
+        "docs/performance.md is stale: python tools/performance_tables.py"

@@ -5,7 +5,9 @@
 
 The benchmark's rows are kept in ``docs/performance.json``; this tool renders them
 between ``<!-- bench:start -->`` and ``<!-- bench:end -->`` (and the issue's targets
-between ``<!-- targets:start -->`` and ``<!-- targets:end -->``).
+between ``<!-- targets:start -->`` and ``<!-- targets:end -->``), and the Dask
+benchmark's run (``docs/dask_workers.json``) between ``<!-- dask:start -->`` and
+``<!-- dask:end -->``.
 ``tests/test_docs.py`` fails when the page no longer shows what the JSON holds.
 """
 
@@ -18,6 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "performance.md"
 RESULTS = ROOT / "docs" / "performance.json"
+#: ``python benchmarks/dask_workers.py --json docs/dask_workers.json``
+DASK = ROOT / "docs" / "dask_workers.json"
 
 
 def _num(value, digits: int = 2) -> str:
@@ -106,6 +110,20 @@ def targets_section(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def dask_section(runs: list[dict]) -> str:
+    """The same grid on 1 and 2 Dask workers, per target."""
+    lines = ["| target | grid | 1 worker (network-steps/s) | 2 workers (network-steps/s) "
+             "| 2 / 1 | results identical |", "|---|---|---|---|---|---|"]
+    for r in runs:
+        one, two = r["rows"]["1"], r["rows"]["2"]
+        lines.append(f"| {r['target']} | {r['etas']} rates x {r['seeds']} seeds x "
+                     f"{r['trials']} trials, N = {r['n_hidden']}, T = {r['period']} | "
+                     f"{_num(one['network_steps_per_s'], 0)} ({one['seconds']:.1f} s) | "
+                     f"{_num(two['network_steps_per_s'], 0)} ({two['seconds']:.1f} s) | "
+                     f"{r['ratio']:.2f}x | {'yes' if r['identical'] else 'no'} |")
+    return "\n".join(lines)
+
+
 def _markers(name: str) -> tuple[str, str]:
     return f"<!-- {name}:start -->", f"<!-- {name}:end -->"
 
@@ -128,6 +146,7 @@ def main() -> int:
     text = PAGE.read_text()
     text = write_section(text, "bench", bench_section(rows))
     text = write_section(text, "targets", targets_section(rows))
+    text = write_section(text, "dask", dask_section(json.loads(DASK.read_text())))
     PAGE.write_text(text)
     print(f"wrote the tables of {PAGE.relative_to(ROOT)} from {RESULTS.relative_to(ROOT)}")
     return 0

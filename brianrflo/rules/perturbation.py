@@ -35,6 +35,17 @@ import brian2 as b2
 import numpy as np
 
 from brianrflo.assembly import DT, Assembly, Simulation, from_synapses, to_synapses
+from brianrflo.models.perturbation import (
+    FIRST,
+    FLUCTUATION,
+    HIDDEN,
+    OUTPUT,
+    OUTPUT_ERROR,
+    REWARD,
+    REWARD_UPDATE,
+    synapse_equations,
+    update_code,
+)
 from brianrflo.tasks.base import Block, Task
 from brianrflo.validation import check_int, check_real
 from brianrflo.weights import Weights
@@ -42,85 +53,7 @@ from brianrflo.weights import Weights
 from .common import RuleResult, check_tau_steps, evaluate_open
 from .perturbation_reference import VARIANTS
 
-__all__ = ["PerturbationNetwork", "train_node_perturbation", "HIDDEN", "FLUCTUATION"]
-
-
-#: Hidden units: the paper's rate units with a noise current ``xi`` in ``u``.
-HIDDEN = """
-dh/dt = (-h + tanh(u)) / tau : 1
-u = u_rec + u_in + noise : 1
-u_rec : 1
-u_in : 1
-noise : 1
-ubar : 1
-s : 1
-delta : 1
-h0 : 1 (constant)
-tau : second (constant)
-t_block : second (shared)
-"""
-
-#: Output units: readout ``y``, noisy output ``z = y + noise``, error and running loss.
-OUTPUT = """
-y : 1
-noise : 1
-z = y + noise : 1
-ubar : 1
-s : 1
-eps : 1
-loss : 1
-delta : 1
-inv_2T : 1 (shared, constant)
-t_block : second (shared)
-"""
-
-#: The postsynaptic signal of the eligibility trace, for a unit whose total input is ``{u}``.
-#: ``first`` makes ``ubar`` start from the trial's first ``u``.
-FLUCTUATION = {
-    "reinforce": "ubar = first * {u} + (1 - first) * (ubar + ({u} - ubar) / tau_bar)\ns = noise",
-    "miconi": ("ubar = first * {u} + (1 - first) * (ubar + ({u} - ubar) / tau_bar)\n"
-               "s = ({u} - ubar)**3"),
-}
-FIRST = "first = int(t_in_timesteps % steps_per_trial == 0)\n"
-
-OUTPUT_ERROR = """
-noise = xi_out_ta(t - t_block, i)
-eps = mask_ta(t - t_block, i) * (target_ta(t - t_block, i) - z)
-loss += eps**2 * inv_2T
-"""
-
-
-def _synapse_eqs(weight: str, pre: str, summed: str) -> str:
-    """A plastic synapse with trace ``elig`` of ``s_post * {pre}_pre``.
-
-    (``elig``, not ``e``, which Brian2 reserves for Euler's number.)
-    """
-    return f"""
-{weight} : 1
-delig/dt = (s_post * {pre}_pre - elig) / tau_e : 1 (clock-driven)
-E : 1
-eta_T : 1 (shared)
-{summed}_post = {weight} * {pre}_pre : 1 (summed)
-"""
-
-
-def _update(weight: str) -> str:
-    return f"E += elig\n{weight} += eta_T * delta_post * E\n"
-
-
-#: The reward unit: ``R`` summed from the outputs' losses, running average ``R_bar``.
-REWARD = """
-R : 1
-Rbar : 1
-delta : 1
-started : 1
-"""
-REWARD_UPDATE = """
-last = int((t_in_timesteps + 1) % steps_per_trial == 0)
-delta = last * started * (R - Rbar)
-Rbar += last * (1 - started * alpha_R) * (R - Rbar)
-started += last * (1 - started)
-"""
+__all__ = ["PerturbationNetwork", "train_node_perturbation"]
 
 
 class PerturbationNetwork:
@@ -210,7 +143,7 @@ class PerturbationNetwork:
 
         def traced(source, weight, pre, summed, name, when, title):
             return a.synapses(name, source, hidden if weight != "w_out" else output,
-                              _synapse_eqs(weight, pre, summed), when, 0, title,
+                              synapse_equations(weight, pre, summed), when, 0, title,
                               state=(when, 2))
 
         rec = traced(hidden, "w_rec", "h", "u_rec", "np_rec", "before_groups",
@@ -233,7 +166,7 @@ class PerturbationNetwork:
             learners.append((self.inp, "w_in"))
         for syn, name in learners:
             a.at_trial_start(syn, "elig = 0\nE = 0", f"{syn.name}_reset")
-            a.every_step(syn, _update(name), "after_groups", 6, f"{syn.name}_update",
+            a.every_step(syn, update_code(name), "after_groups", 6, f"{syn.name}_update",
                          f"{name} update")
         self.loss_monitor = a.monitor("np_loss_monitor", output, "loss", "start", 0,
                                       per_trial=True)
