@@ -29,10 +29,11 @@ lint: $(STAMP)
 test: lint
 	$(PYTEST) -p no:randomly
 
-# The same suite with the test modules and tests in a random order (pytest-randomly; the
-# seed is printed first, `make test-random SEED=N` repeats one order).
+# The same suite with the test modules and tests in a random order (pytest-randomly);
+# the seed is in the command make prints, and `make test-random SEED=N` repeats an order.
+SEED ?= $(shell date +%s)
 test-random: lint
-	$(PYTEST) $(if $(SEED),--randomly-seed=$(SEED))
+	$(PYTEST) --randomly-seed=$(SEED)
 
 # The documentation site (Sphinx, sources in docs/) into docs/_build/html.
 docs: $(STAMP)

@@ -495,15 +495,8 @@ def _sweep(args) -> int:
         sweep_folder.compare({"init": "paper", **saved.get("record", {})}, record, out)
         start.check(len(args.etas) * args.seeds, args.trials)
     else:
-        from .dask_sweep import TASKS
-
         # A task sweep's folder (tasks/) goes with its results once replaced.
-        replace = sweep_folder.held(out) + [TASKS] * os.path.isdir(os.path.join(out, TASKS))
-        if replace and not args.overwrite:
-            raise ValueError(
-                f"--out {out!r} already holds a sweep ({', '.join(replace)}); pass "
-                "--overwrite to replace it, or --resume to continue it"
-            )
+        replace = _held_sweep(out, args.overwrite)
     checkpoint = sweep_folder.Checkpointer(out, {"options": options, "record": record},
                                            replace=replace)
     say = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
@@ -520,6 +513,19 @@ def _sweep(args) -> int:
                                progress=say, start=start, on_block=checkpoint)
     return _sweep_results(args, out, task, options, result,
                           finished=start is not None and start.done == args.trials)
+
+
+def _held_sweep(out: str, overwrite: bool) -> list[str]:
+    """The files of a sweep already in ``out`` (its ``tasks/`` too): refused unless
+    ``overwrite``."""
+    from . import sweep_folder
+    from .dask_sweep import TASKS
+
+    held = sweep_folder.held(out) + ([TASKS] if os.path.isdir(os.path.join(out, TASKS)) else [])
+    if held and not overwrite:
+        raise ValueError(f"--out {out!r} already holds a sweep ({', '.join(held)}); pass "
+                         "--overwrite to replace it, or --resume to continue it")
+    return held
 
 
 def _options(args) -> dict:
@@ -554,30 +560,25 @@ def _as_tasks(args, out: str) -> bool:
 
 def _sweep_tasks(args, out: str) -> int:
     """The grid as tasks on Dask (or, resuming with --workers 0, one after another here)."""
-    import shutil
-
     from . import sweep_folder
-    from .dask_sweep import TASKS, dask_sweep, read_plan
+    from .dask_sweep import dask_sweep, read_plan
 
-    tasks = os.path.join(out, TASKS)
     if args.resume is not None:
         for key, value in read_plan(out).get("record", {}).get("options", {}).items():
             if key not in args.given and hasattr(args, key):
                 setattr(args, key, value)
     task, settings, _, _ = _sweep_settings(args)  # a refused sweep has changed no file
     if args.resume is None:
-        held = sweep_folder.held(out) + ([TASKS] if os.path.isdir(tasks) else [])
-        if held and not args.overwrite:
-            raise ValueError(f"--out {out!r} already holds a sweep ({', '.join(held)}); pass "
-                             "--overwrite to replace it, or --resume to continue it")
-        # Old tasks would be taken for this sweep's; the old results go once replaced.
-        shutil.rmtree(tasks, ignore_errors=True)
+        _held_sweep(out, args.overwrite)
     options = _options(args)
     say = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     finished = args.resume is not None and os.path.exists(os.path.join(out, "sweep.npz"))
+    # A new sweep removes old tasks when its first task starts (they would be taken for
+    # its own); the old results go once the new ones are written.
     result = dask_sweep(task, settings, args.etas, range(args.seeds), n_hidden=args.n_hidden,
                         out=out, scheduler=args.scheduler, workers=args.workers,
-                        progress=say, record={"options": options})
+                        progress=say, record={"options": options},
+                        replace=args.resume is None)
     stale = os.path.join(out, sweep_folder.FILE)  # an --overwrite'n checkpointed sweep's
     if os.path.exists(stale):
         os.remove(stale)
@@ -591,7 +592,9 @@ def _sweep_results(args, out: str, task, options: dict, result, finished: bool) 
 
     npz = os.path.join(out, "sweep.npz")
     stored = None
-    if finished and os.path.exists(npz):
+    # A finished sweep resumed is left untouched only with every result file there.
+    complete = all(os.path.exists(os.path.join(out, f)) for f in sweep_folder.RESULTS)
+    if finished and complete:
         try:
             stored = Sweep.load(npz)
         except (OSError, KeyError, ValueError):

@@ -30,6 +30,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -40,10 +41,12 @@ from brianrflo.tasks.base import Task
 
 from .batch import Sweep
 from .runfolder import write_json
+from .targets import AUTO, choose_target
 from .train import LOCAL_RULES, Settings
 
 __all__ = ["GridTask", "split", "numpy_engine", "run_task", "combine", "dask_sweep",
-           "open_client", "configured_address", "dashboard", "read_plan", "PLAN", "TASKS"]
+           "open_client", "configured_address", "dashboard", "read_plan", "remove_tasks", "PLAN",
+           "TASKS"]
 
 #: The folder inside ``out`` that holds the finished tasks.
 TASKS = "tasks"
@@ -159,7 +162,8 @@ def open_client(scheduler: str | None = None, workers: int | None = None) -> Ite
         with Client(address) as client:
             yield client
         return
-    n = (os.cpu_count() or 1) if workers is None else workers
+    # The cores this process may use (a Slurm job's share of a node), not the node's.
+    n = len(os.sched_getaffinity(0)) if workers is None else workers
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"workers must be a positive integer for a LocalCluster, got {n!r}")
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=True) as cluster, \
@@ -183,6 +187,7 @@ def dask_sweep(
     progress: Callable[[str], None] | None = None,
     record: dict | None = None,
     timeout: float | None = None,
+    replace: bool = False,
 ) -> Sweep:
     """Train ``settings.rule`` at every (eta, seed) pair, task by task, on Dask or here.
 
@@ -212,11 +217,16 @@ def dask_sweep(
     timeout
         On Dask: seconds to wait for the next task to finish before giving up
         (``TimeoutError``); ``None``: no limit.
+    replace
+        The tasks of an earlier sweep in ``out`` are removed (not loaded, not compared),
+        just before this sweep's first task is handed out: a sweep that fails to start
+        (no scheduler at that address) leaves them as they were.
 
     Returns
     -------
     Sweep
-        Equal, bit for bit, however and wherever the tasks ran.
+        Equal, bit for bit, however the tasks ran (in this process, on any number of
+        workers), on machines of one kind: compiled code rounds by the CPU it runs on.
 
     Raises
     ------
@@ -224,15 +234,27 @@ def dask_sweep(
         If ``out`` holds tasks of another grid.
     """
     jobs = split(etas, seeds, seeds_per_task)
+    settings = _concrete_target(task, settings, n_hidden, sum(len(j.seeds) for j in jobs),
+                                progress)
     plan = _plan(task, settings, jobs, n_hidden, eval_trials)
     folder = None if out is None else os.path.join(os.fspath(out), TASKS)
-    if folder is not None:
-        _claim(folder, plan, record)
-    done = {j.id: _load(folder, j) for j in jobs} if folder is not None else {}
-    done = {k: v for k, v in done.items() if v is not None}
+    planned = folder is not None and os.path.exists(os.path.join(folder, PLAN))
+    done = {}
+    if planned and not replace:
+        _check_plan(folder, plan)
+        done = {j.id: _load(folder, j) for j in jobs}
+        done = {k: v for k, v in done.items() if v is not None}
     meter = _Meter(jobs, done, settings.trials * task.T, progress)
     todo = [j for j in jobs if j.id not in done]
     args = (task, settings)
+
+    def begin() -> None:
+        """The folder is this sweep's from now on."""
+        if folder is not None:
+            if replace or not planned:  # the replaced sweep's tasks, or files of no plan
+                remove_tasks(folder)
+            _write_plan(folder, plan, record)
+        meter.start()  # the rate leaves out the cluster's start-up
 
     def finished(job: GridTask, part: Sweep) -> None:
         if folder is not None:
@@ -241,7 +263,7 @@ def dask_sweep(
         meter.tick(job)
 
     if todo and client is None and workers == 0 and scheduler is None:
-        meter.start()
+        begin()
         for job in todo:
             finished(job, run_task(*args, job, n_hidden, eval_trials))
     elif todo:
@@ -250,7 +272,7 @@ def dask_sweep(
             link = dashboard(on) if client is None else None  # yours: you know its address
             if progress is not None and link:
                 progress(f"dask dashboard: {link}")
-            meter.start()  # the rate leaves out the cluster's start-up
+            begin()
             _on_dask(on, args, todo, n_hidden, eval_trials, finished, progress, timeout)
     return combine([done[j.id] for j in jobs])
 
@@ -259,14 +281,19 @@ def _on_dask(client, args: tuple, todo: list[GridTask], n_hidden: int, eval_tria
              finished: Callable[[GridTask, Sweep], None],
              progress: Callable[[str], None] | None, timeout: float | None) -> None:
     """Submit every task; hand each result to ``finished`` as it arrives."""
-    from distributed import as_completed
+    from distributed import wait
 
     run = uuid.uuid4().hex[:8]  # keys of one sweep; another sweep on the client is apart
     futures = {client.submit(run_task, *args, job, n_hidden, eval_trials,
                              key=f"brianrflo-{job.id}-{run}", pure=False): job for job in todo}
+    pending = set(futures)
     try:
-        for future in as_completed(futures, timeout=timeout):
-            finished(futures[future], future.result())
+        while pending:
+            # The timeout restarts at every finished task (as_completed's counts from
+            # its call, so a long sweep would time out however steadily tasks finish).
+            ready, pending = wait(pending, timeout=timeout, return_when="FIRST_COMPLETED")
+            for future in sorted(ready, key=lambda f: futures[f].first):
+                finished(futures[future], future.result())
     finally:
         # Interrupted (Ctrl-C, a failed task): leave nothing running for this sweep.
         client.cancel([f for f in futures if not f.done()])
@@ -291,8 +318,26 @@ def _plan(task: Task, settings: Settings, jobs: list[GridTask], n_hidden: int,
     return json.loads(json.dumps(plan))
 
 
-def _claim(folder: str, plan: dict, record: dict | None) -> None:
-    """Write ``plan.json``, or check that the one there is this grid's."""
+def _concrete_target(task: Task, settings: Settings, n_hidden: int, networks: int,
+                     progress: Callable[[str], None] | None) -> Settings:
+    """``settings`` with ``target='auto'`` chosen once, for the whole grid.
+
+    Every task then runs on that target, so the grid's numbers are those of the grid as
+    one network (:func:`~brianrflo.replicas.replica_sweep` chooses for all its replicas
+    the same way), whatever the tasks' sizes and wherever they run.
+    """
+    if settings.target != AUTO or numpy_engine(settings):
+        return settings
+    target, why = choose_target(n_hidden, settings.trials * task.T, settings.threads,
+                                replicas=networks,
+                                runs=-(-settings.trials // settings.block_trials))
+    if progress is not None:
+        progress(f"target {target} ({why})")
+    return dataclasses.replace(settings, target=target)
+
+
+def _check_plan(folder: str, plan: dict) -> None:
+    """Refuse a folder holding the tasks of another grid."""
     path = os.path.join(folder, PLAN)
     if os.path.exists(path):
         saved = read_plan(os.path.dirname(folder))
@@ -302,9 +347,26 @@ def _claim(folder: str, plan: dict, record: dict | None) -> None:
             raise ValueError(f"{folder!r} holds the tasks of another sweep (it differs in "
                              f"{', '.join(diff)}); resume it with its own settings, or "
                              "replace it (--overwrite)")
-        return
-    os.makedirs(folder, exist_ok=True)
-    write_json(path, {"grid": plan, "record": record or {}}, default=str)
+
+
+def _write_plan(folder: str, plan: dict, record: dict | None) -> None:
+    """Write ``plan.json`` unless this grid's is there already."""
+    path = os.path.join(folder, PLAN)
+    if not os.path.exists(path):
+        os.makedirs(folder, exist_ok=True)
+        write_json(path, {"grid": plan, "record": record or {}}, default=str)
+
+
+def remove_tasks(folder: str) -> None:
+    """Remove an earlier sweep's tasks, its plan first.
+
+    A kill midway leaves task files without a plan, which no sweep loads: a folder
+    without a plan is cleared before its new plan is written.
+    """
+    plan = os.path.join(folder, PLAN)
+    if os.path.exists(plan):
+        os.remove(plan)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def read_plan(out: str | os.PathLike) -> dict:

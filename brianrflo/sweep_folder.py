@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -200,8 +199,11 @@ class Checkpointer:
         # The new checkpoint has replaced any old one; the old results go now.
         for name in self.replace:
             path = os.path.join(self.out, name)
-            if os.path.isdir(path):  # a task sweep's tasks/
-                shutil.rmtree(path)
+            if os.path.isdir(path):  # a task sweep's tasks/: its plan first, so that a
+                # kill midway leaves no plan for --resume to take for this sweep's
+                from .dask_sweep import remove_tasks
+
+                remove_tasks(path)
             elif name != FILE and os.path.exists(path):
                 os.remove(path)
         self.replace = []

@@ -61,10 +61,10 @@ def assert_table(path, sweep: Sweep) -> None:
     assert [int(v) for v in col["seed"]] == list(sweep.seed)
     assert np.array_equal([float(v) for v in col["final"]], sweep.final)
     assert [bool(int(v)) for v in col["diverged"]] == list(sweep.diverged)
-    # Trials done: all of them for a network that did not diverge.
-    assert [int(v) for v in col["trials_done"]] == [
-        int(np.isnan(row).argmax()) if np.isnan(row).any() else len(row)
-        for row in sweep.losses]
+    # None of these networks diverged: each did every trial (a diverged network's count
+    # is test_the_table_counts_the_trials_a_diverged_network_kept's).
+    assert not sweep.diverged.any()
+    assert [int(v) for v in col["trials_done"]] == [SETTINGS.trials] * len(rows)
 
 
 def on(client) -> list[str]:
@@ -242,6 +242,10 @@ def test_without_options_the_sweep_runs_on_an_embedded_local_cluster(tmp_path, b
 def test_cli_refuses_bad_workers_and_a_folder_of_tasks(tmp_path, capsys, client):
     assert main([*CLI, "--workers", "-1", "--out", str(tmp_path / "a")]) == 2
     assert "--workers" in capsys.readouterr().err
+    # A refused figure creates no folder either.
+    assert main(["figure", "fig2b", "--quick", "--workers", "-1", "--out",
+                 str(tmp_path / "f")]) == 2
+    assert "workers" in capsys.readouterr().err and not (tmp_path / "f").exists()
     assert main([*CLI, *on(client), "--etas", "0.05", "--out", str(tmp_path / "b")]) == 0
     capsys.readouterr()
     for where in (["--workers", "0"], on(client)):
@@ -301,7 +305,9 @@ def test_the_dashboard_address_is_printed_when_there_is_one(client, monkeypatch)
     ds.dask_sweep(*grid, n_hidden=N, scheduler=client.scheduler.address,
                   progress=lines.append, timeout=WAIT)
     port = client.scheduler_info()["services"]["dashboard"]
-    assert lines[0].startswith("dask dashboard: http") and lines[0].endswith(f":{port}/status")
+    shown = [line for line in lines if "dashboard" in line]
+    assert len(shown) == 1 and shown[0].startswith("dask dashboard: http")
+    assert shown[0].endswith(f":{port}/status")
     # A client you opened yourself: its address is yours to show.
     lines.clear()
     ds.dask_sweep(*grid, n_hidden=N, client=client, progress=lines.append, timeout=WAIT)
@@ -344,6 +350,44 @@ def test_overwrite_replaces_the_old_tasks_and_results(tmp_path, client, by_rate)
     assert not (out / ds.TASKS).exists() and (out / FILE).exists()
     assert main([*CLI, *on(client), "--out", str(out), "--overwrite"]) == 0
     assert not (out / FILE).exists()
+
+
+def test_an_overwrite_that_cannot_start_keeps_the_old_tasks(tmp_path, client, capsys):
+    import socket
+
+    import dask.config
+
+    out = tmp_path / "kept"
+    assert main([*CLI, *on(client), "--etas", "0.05", "--out", str(out)]) == 0
+    before = files(out)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        code = main([*CLI, "--scheduler", f"tcp://127.0.0.1:{port}", "--out", str(out),
+                     "--overwrite"])
+    assert code != 0
+    capsys.readouterr()
+    assert files(out) == before
+
+
+def test_auto_is_chosen_once_for_the_whole_grid(tmp_path, monkeypatch, by_rate):
+    asked, ran = [], []
+
+    def choose(n_hidden, steps, threads=1, replicas=1, runs=1):
+        asked.append(replicas)
+        return "numpy", "the test's choice"
+
+    real = ds.run_task
+    monkeypatch.setattr(ds, "choose_target", choose)
+    monkeypatch.setattr(ds, "run_task",
+                        lambda *a, **k: ran.append(a[1].target) or real(*a, **k))
+    got = ds.dask_sweep(TASK, SETTINGS, ETAS, SEEDS, n_hidden=N, workers=0, out=tmp_path)
+    # Chosen for all the grid's networks, and every task told (a task left with 'auto'
+    # would choose for its own few replicas, perhaps another target).
+    assert asked == [len(ETAS) * len(SEEDS)] and ran == ["numpy"] * len(ETAS)
+    assert ds.read_plan(tmp_path)["grid"]["settings"]["target"] == "numpy"
+    assert_equal(got, by_rate)
 
 
 def test_figure_grids_run_as_tasks_with_the_numbers_of_one_network(tmp_path, client,

@@ -3,8 +3,9 @@
 The demo runs once per module (about 20 s with Brian2's code compiled). Rounding
 differs between CPUs and compilers (Brian2 compiles with -march=native) and training
 amplifies it, so the section names the machine it was computed on. There every number
-and the picture are compared exactly; on another machine only what no compiler touches
-(the numpy baseline, the untrained loss, the starting alignment) is, and the rest is
+and the picture are compared exactly; on another machine only what no training
+amplifies is (the numpy baseline; the untrained loss, one trial scored by compiled code
+and printed to 4 digits; the starting alignment, from numpy's weights), and the rest is
 skipped with the command that rewrites the README from this machine
 (``python tools/readme_demo.py``).
 """
@@ -55,7 +56,7 @@ def test_readme_numbers_are_what_the_demo_computes(fresh):
     stale = "README's demo numbers are stale: python tools/readme_demo.py"
     assert in_readme.keys() == computed.keys(), stale
     for rule, numbers in computed.items():
-        # untrained loss, and the alignment start: before any compiled training step
+        # untrained loss, and the alignment start: before any training step
         assert in_readme[rule][1] == numbers[1], stale
         assert in_readme[rule][3].split(" → ")[0] == numbers[3].split(" → ")[0], stale
     baseline = readme_demo.label(runs["baseline"])  # numpy: the same on every machine

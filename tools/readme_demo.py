@@ -13,7 +13,7 @@ ran this tool. ``tests/test_readme.py`` fails when the README no longer matches.
 The trained numbers depend on the machine: Brian2 compiles with ``-march=native``, so
 another CPU or compiler rounds differently (vectorised ``tanh``, fused multiply-adds)
 and training amplifies it. The section therefore names the machine it was computed on
-(:func:`machine`); on another one the tests check only what no compiler touches.
+(:func:`machine`); on another one the tests check only what no training amplifies.
 """
 
 from __future__ import annotations

@@ -152,12 +152,12 @@ def run_figure(
                               or seeds < 1):
         raise ValueError(f"seeds must be an integer >= 1, got {seeds!r}")
     check_choice("init", init, INITS)
-    out = os.fspath(out)
-    os.makedirs(out, exist_ok=True)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
                                 or workers < 0):
         raise ValueError(f"workers must be an integer >= 0 (0: this process) or None, got "
                          f"{workers!r}")
+    out = os.fspath(out)
+    os.makedirs(out, exist_ok=True)
     ctx = Context(out=out, quick=quick, seeds=seeds, progress=progress, workers=workers,
                   scheduler=scheduler, init=init)
     start = time.perf_counter()

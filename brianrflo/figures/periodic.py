@@ -35,8 +35,10 @@ FULL_GRID = (3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
 PAPER_BEST = {200: (0.03, 0.03), 400: (0.01, 0.03), 800: (0.001, 0.01), 1600: (0.0003, 0.03)}
 TAU = 10.0
 #: Part of every cache entry's versions: bumped when the same key computes other
-#: numbers (2: the RFLO family moved from the numpy engine to Brian2 replicas).
-CACHE_FORMAT = 2
+#: numbers (2: the RFLO family moved from the numpy engine to Brian2 replicas; 3: the
+#: numpy rules' rows no longer depend on the rows beside them, and a grid of tasks runs
+#: on the target chosen for the whole grid).
+CACHE_FORMAT = 3
 
 
 def settings(ctx: Context) -> dict:
