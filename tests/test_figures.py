@@ -111,7 +111,9 @@ def test_readout_only_learns_and_recurrent_only_ends_above_it(figures):
     Measured at these settings (T = 200, 200 trials, eta 0.03, cython) over seeds 0-29
     (``brianrflo figure fig2-readout --quick --seeds 30``): median final loss RFLO 0.066,
     readout-only 0.092 (each network 0.04-0.89 of its untrained loss), recurrent-only 0.327
-    against an untrained 0.334 (each network 0.22-3.45 of it). Medians of three networks
+    against an untrained 0.334 (each network 0.22-3.45 of it); again on target 'auto' (which
+    the quick figures now use; cpp_standalone for thirty networks): medians 0.066, 0.092 and
+    0.324 against 0.334 (``--seeds 30 --workers 0``, 2026-12-04). Medians of three networks
     drawn from those thirty (10^6 draws): recurrent-only above readout-only, and
     readout-only below its untrained median, in every draw. The margins this test had
     failed in 14% of draws (recurrent-only > 0.6 x untrained: a fresh machine saw 0.199
