@@ -19,9 +19,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/brianrflo $(DEMO_ARGS) --out $(DEMO_OUT) --overwrite
 
-# --dist loadscope: a test module stays on one worker, so its module fixtures (the quick
-# figures, the README demo) are computed once, not once per worker.
-PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n auto --dist loadscope --durations=15
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n auto --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check brianrflo models tasks tests benchmarks tools
