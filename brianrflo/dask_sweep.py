@@ -41,7 +41,6 @@ from brianrflo.tasks.base import Task
 
 from .batch import Sweep
 from .runfolder import write_json
-from .targets import AUTO, choose_target
 from .train import LOCAL_RULES, Settings
 
 __all__ = ["GridTask", "split", "numpy_engine", "run_task", "combine", "dask_sweep",
@@ -234,8 +233,11 @@ def dask_sweep(
         If ``out`` holds tasks of another grid.
     """
     jobs = split(etas, seeds, seeds_per_task)
-    settings = _concrete_target(task, settings, n_hidden, sum(len(j.seeds) for j in jobs),
-                                progress)
+    if not numpy_engine(settings):  # 'auto' chosen once, for all the grid's networks
+        from .replicas import grid_target
+
+        settings = grid_target(task, settings, n_hidden, sum(len(j.seeds) for j in jobs),
+                               progress)
     plan = _plan(task, settings, jobs, n_hidden, eval_trials)
     folder = None if out is None else os.path.join(os.fspath(out), TASKS)
     planned = folder is not None and os.path.exists(os.path.join(folder, PLAN))
@@ -253,7 +255,9 @@ def dask_sweep(
         if folder is not None:
             if replace or not planned:  # the replaced sweep's tasks, or files of no plan
                 remove_tasks(folder)
-            _write_plan(folder, plan, record)
+                os.makedirs(folder)
+                write_json(os.path.join(folder, PLAN), {"grid": plan, "record": record or {}},
+                           default=str)
         meter.start()  # the rate leaves out the cluster's start-up
 
     def finished(job: GridTask, part: Sweep) -> None:
@@ -318,24 +322,6 @@ def _plan(task: Task, settings: Settings, jobs: list[GridTask], n_hidden: int,
     return json.loads(json.dumps(plan))
 
 
-def _concrete_target(task: Task, settings: Settings, n_hidden: int, networks: int,
-                     progress: Callable[[str], None] | None) -> Settings:
-    """``settings`` with ``target='auto'`` chosen once, for the whole grid.
-
-    Every task then runs on that target, so the grid's numbers are those of the grid as
-    one network (:func:`~brianrflo.replicas.replica_sweep` chooses for all its replicas
-    the same way), whatever the tasks' sizes and wherever they run.
-    """
-    if settings.target != AUTO or numpy_engine(settings):
-        return settings
-    target, why = choose_target(n_hidden, settings.trials * task.T, settings.threads,
-                                replicas=networks,
-                                runs=-(-settings.trials // settings.block_trials))
-    if progress is not None:
-        progress(f"target {target} ({why})")
-    return dataclasses.replace(settings, target=target)
-
-
 def _check_plan(folder: str, plan: dict) -> None:
     """Refuse a folder holding the tasks of another grid."""
     path = os.path.join(folder, PLAN)
@@ -347,14 +333,6 @@ def _check_plan(folder: str, plan: dict) -> None:
             raise ValueError(f"{folder!r} holds the tasks of another sweep (it differs in "
                              f"{', '.join(diff)}); resume it with its own settings, or "
                              "replace it (--overwrite)")
-
-
-def _write_plan(folder: str, plan: dict, record: dict | None) -> None:
-    """Write ``plan.json`` unless this grid's is there already."""
-    path = os.path.join(folder, PLAN)
-    if not os.path.exists(path):
-        os.makedirs(folder, exist_ok=True)
-        write_json(path, {"grid": plan, "record": record or {}}, default=str)
 
 
 def remove_tasks(folder: str) -> None:

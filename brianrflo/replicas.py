@@ -40,6 +40,23 @@ from .weights import Weights
 __all__ = ["replica_sweep"]
 
 
+def grid_target(task: Task, settings: Settings, n_hidden: int, networks: int,
+                progress: Callable[[str], None] | None = None) -> Settings:
+    """``settings`` with ``target='auto'`` chosen for a grid of ``networks`` networks.
+
+    One choice for the whole grid, so that a grid split into tasks runs every task on
+    the target of the grid as one network.
+    """
+    if settings.target != AUTO:
+        return settings
+    target, why = choose_target(n_hidden, settings.trials * task.T, settings.threads,
+                                replicas=networks,
+                                runs=-(-settings.trials // settings.block_trials))
+    if progress is not None:
+        progress(f"target {target} ({why})")
+    return dataclasses.replace(settings, target=target)
+
+
 def replica_sweep(
     task: Task,
     settings: Settings,
@@ -110,13 +127,7 @@ def replica_sweep(
     began = time.perf_counter()
     eta_r = np.repeat(etas, seeds.size, axis=0)
     seed_r = np.tile(seeds, len(etas))
-    if settings.target == AUTO:
-        target, why = choose_target(n_hidden, settings.trials * task.T, settings.threads,
-                                    replicas=len(eta_r),
-                                    runs=-(-settings.trials // settings.block_trials))
-        settings = dataclasses.replace(settings, target=target)
-        if progress is not None:
-            progress(f"target {target} ({why})")
+    settings = grid_target(task, settings, n_hidden, len(eta_r), progress)
     fed_back = readout_fed_back(settings.rule)
     rngs = {int(s): np.random.default_rng(int(s)) for s in seeds}
     losses = np.full((len(eta_r), settings.trials), np.nan)

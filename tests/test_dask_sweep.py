@@ -379,7 +379,7 @@ def test_auto_is_chosen_once_for_the_whole_grid(tmp_path, monkeypatch, by_rate):
         return "numpy", "the test's choice"
 
     real = ds.run_task
-    monkeypatch.setattr(ds, "choose_target", choose)
+    monkeypatch.setattr("brianrflo.replicas.choose_target", choose)
     monkeypatch.setattr(ds, "run_task",
                         lambda *a, **k: ran.append(a[1].target) or real(*a, **k))
     got = ds.dask_sweep(TASK, SETTINGS, ETAS, SEEDS, n_hidden=N, workers=0, out=tmp_path)
