@@ -519,9 +519,10 @@ def _held_sweep(out: str, overwrite: bool) -> list[str]:
     """The files of a sweep already in ``out`` (its ``tasks/`` too): refused unless
     ``overwrite``."""
     from . import sweep_folder
-    from .dask_sweep import TASKS
+    from .dask_sweep import TASK_FOLDER
 
-    held = sweep_folder.held(out) + ([TASKS] if os.path.isdir(os.path.join(out, TASKS)) else [])
+    held = sweep_folder.held(out) + (
+        [TASK_FOLDER] if os.path.isdir(os.path.join(out, TASK_FOLDER)) else [])
     if held and not overwrite:
         raise ValueError(f"--out {out!r} already holds a sweep ({', '.join(held)}); pass "
                          "--overwrite to replace it, or --resume to continue it")
@@ -541,15 +542,14 @@ def _as_tasks(args, out: str) -> bool:
     A resumed sweep continues the way it started: as tasks if ``out`` holds a task
     plan, else from its block checkpoint, in this process.
     """
-    from .dask_sweep import PLAN, TASKS
+    from .dask_sweep import PLAN, TASK_FOLDER
     from .sweep_folder import FILE
 
-    if args.workers is not None and args.workers < 0:
-        raise ValueError(f"--workers must be >= 0 (0: no Dask, this process), got "
-                         f"{args.workers}")
+    if args.workers is not None:
+        check_int("--workers", args.workers, 0)
     if args.resume is None:
         return args.workers != 0 or args.scheduler is not None
-    if os.path.exists(os.path.join(out, TASKS, PLAN)):
+    if os.path.exists(os.path.join(out, TASK_FOLDER, PLAN)):
         return True
     if args.scheduler is not None or args.workers not in (None, 0):
         raise ValueError(f"--resume {out!r} holds a sweep checkpointed in one process "

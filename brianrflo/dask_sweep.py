@@ -42,13 +42,14 @@ from brianrflo.tasks.base import Task
 from .batch import Sweep
 from .runfolder import write_json
 from .train import LOCAL_RULES, Settings
+from .validation import check_int
 
 __all__ = ["GridTask", "split", "numpy_engine", "run_task", "combine", "dask_sweep",
            "open_client", "configured_address", "dashboard", "read_plan", "remove_tasks", "PLAN",
-           "TASKS"]
+           "TASK_FOLDER"]
 
 #: The folder inside ``out`` that holds the finished tasks.
-TASKS = "tasks"
+TASK_FOLDER = "tasks"
 #: What the grid is, written before the first task: a resumed sweep must match it.
 PLAN = "plan.json"
 
@@ -148,25 +149,30 @@ def configured_address() -> str | None:
 
 
 @contextlib.contextmanager
-def open_client(scheduler: str | None = None, workers: int | None = None) -> Iterator:
+def open_client(scheduler: str | None = None, workers: int | None = None,
+                say: Callable[[str], None] | None = None) -> Iterator:
     """A :class:`distributed.Client`: on ``scheduler``, Dask's configured address, or new.
 
     With neither address, an embedded :class:`~distributed.LocalCluster` of ``workers``
-    (default: one per core) single-threaded processes, closed on leaving.
+    (default: one per core) single-threaded processes, closed on leaving. ``say`` is
+    given the dashboard's address, when the scheduler serves one.
     """
     from distributed import Client, LocalCluster
 
     address = scheduler or configured_address()
-    if address is not None:
-        with Client(address) as client:
-            yield client
-        return
-    # The cores this process may use (a Slurm job's share of a node), not the node's.
-    n = len(os.sched_getaffinity(0)) if workers is None else workers
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"workers must be a positive integer for a LocalCluster, got {n!r}")
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True) as cluster, \
-            Client(cluster) as client:
+    with contextlib.ExitStack() as stack:
+        if address is not None:
+            client = stack.enter_context(Client(address))
+        else:
+            # The cores this process may use (a Slurm job's share of a node), not the node's.
+            n = len(os.sched_getaffinity(0)) if workers is None else workers
+            check_int("workers of a LocalCluster", n, 1)
+            cluster = stack.enter_context(
+                LocalCluster(n_workers=n, threads_per_worker=1, processes=True))
+            client = stack.enter_context(Client(cluster))
+        link = dashboard(client)
+        if say is not None and link:
+            say(f"dask dashboard: {link}")
         yield client
 
 
@@ -239,7 +245,7 @@ def dask_sweep(
         settings = grid_target(task, settings, n_hidden, sum(len(j.seeds) for j in jobs),
                                progress)
     plan = _plan(task, settings, jobs, n_hidden, eval_trials)
-    folder = None if out is None else os.path.join(os.fspath(out), TASKS)
+    folder = None if out is None else os.path.join(os.fspath(out), TASK_FOLDER)
     planned = folder is not None and os.path.exists(os.path.join(folder, PLAN))
     done = {}
     if planned and not replace:
@@ -272,10 +278,8 @@ def dask_sweep(
             finished(job, run_task(*args, job, n_hidden, eval_trials))
     elif todo:
         given = contextlib.nullcontext(client) if client is not None else None
-        with given or open_client(scheduler, workers) as on:
-            link = dashboard(on) if client is None else None  # yours: you know its address
-            if progress is not None and link:
-                progress(f"dask dashboard: {link}")
+        # A client that is yours is not announced: you know its address.
+        with given or open_client(scheduler, workers, say=progress) as on:
             begin()
             _on_dask(on, args, todo, n_hidden, eval_trials, finished, progress, timeout)
     return combine([done[j.id] for j in jobs])
@@ -355,12 +359,13 @@ def read_plan(out: str | os.PathLike) -> dict:
     ValueError
         If there is none, or it is not readable JSON.
     """
-    path = os.path.join(os.fspath(out), TASKS, PLAN)
+    path = os.path.join(os.fspath(out), TASK_FOLDER, PLAN)
     try:
         with open(path) as f:
             plan = json.load(f)
     except FileNotFoundError:
-        raise ValueError(f"{os.fspath(out)!r} holds no sweep tasks ({TASKS}/{PLAN})") from None
+        raise ValueError(f"{os.fspath(out)!r} holds no sweep tasks "
+                         f"({TASK_FOLDER}/{PLAN})") from None
     except (OSError, ValueError) as err:
         raise ValueError(f"sweep plan {path!r} is unreadable: {err}") from None
     if not isinstance(plan, dict):

@@ -270,7 +270,7 @@ class BrianNetwork:
         R, T = self.R, self.T
         steps = self.block_trials * T
         online = self.period is None
-        a = Assembly({**namespace, "update_period": 1 if online else self.period * T,
+        a = Assembly({**namespace, "update_steps": 1 if online else self.period * T,
                       "scale": 1.0 if online else 1.0 / T}, T, replicas=R,
                      dense=self.target == "cpp_standalone")
         self.x_ta = a.timed_array("x_ta", steps, R * self.n_in)

@@ -149,7 +149,7 @@ u_y_post = b * y_pre : 1 (summed)
 #: updates and ``1/T`` for updates summed over trials (Eq. 15). The learning rate
 #: is a variable of the postsynaptic unit (:data:`ETAS`), not of the synapse.
 UPDATE = """
-apply = int((t_in_timesteps + 1) % update_period == 0)
+apply = int((t_in_timesteps + 1) % update_steps == 0)
 dw += {eta} * scale * {factor}
 {weight} += apply * dw
 dw = dw * (1 - apply)
@@ -188,7 +188,7 @@ RULE_NAMES = frozenset(
     {"u_rec", "u_in", "u_y", "fb", "h_prev", "dfdh", "dfdu", "h0", "dale_sign", "p", "q", "x",
      "y", "eps", "loss", "w_rec", "w_in", "w_out", "b", "dw", "eta_rec", "eta_in", "eta_out",
      "apply", "scale",
-     "update_period", "x_ta", "target_ta", "mask_ta", "t_block", "inv_2T", "noise_ta"}
+     "update_steps", "x_ta", "target_ta", "mask_ta", "t_block", "inv_2T", "noise_ta"}
 )
 _SPECIAL = {"t", "dt", "i", "N", "t_in_timesteps", "xi"}
 #: The rule's unit variables a model's equations may read; ``df/dh`` and ``df/du``

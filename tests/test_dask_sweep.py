@@ -137,7 +137,7 @@ def test_a_sweep_killed_as_a_whole_resumes_and_redoes_only_unfinished_tasks(
     with pytest.raises(KeyboardInterrupt):
         ds.dask_sweep(TASK, SETTINGS, ETAS, SEEDS, n_hidden=N, out=tmp_path, seeds_per_task=1,
                       progress=stop_after_two, **on)
-    tasks = tmp_path / ds.TASKS
+    tasks = tmp_path / ds.TASK_FOLDER
     kept = {p.name: p.stat().st_mtime_ns for p in tasks.glob("*.npz")}
     assert len(kept) == 2
     lines = []
@@ -204,19 +204,19 @@ def test_cli_runs_on_a_scheduler_and_in_this_process_alike_and_resumes(
     remote = tmp_path / "remote"
     assert main([*CLI, *on(client), "--out", str(remote)]) == 0
     # One task per learning rate, as the CLI splits the grid.
-    assert len(list((remote / ds.TASKS).glob("*.npz"))) == 2
+    assert len(list((remote / ds.TASK_FOLDER).glob("*.npz"))) == 2
     assert_equal(Sweep.load(str(remote / "sweep.npz")), by_rate)
     # --workers 0: no Dask, the grid as one network checkpointed per block; same numbers.
     here = tmp_path / "here"
     assert main([*CLI, "--workers", "0", "--out", str(here)]) == 0
-    assert not (here / ds.TASKS).exists() and (here / FILE).exists()
+    assert not (here / ds.TASK_FOLDER).exists() and (here / FILE).exists()
     assert_equal(Sweep.load(str(here / "sweep.npz")), by_rate)
     # The per-network table and the loss plot: the same bytes however the grid ran.
     for name in ("sweep.csv", "sweep.png"):
         assert (here / name).read_bytes() == (remote / name).read_bytes(), name
     assert_table(remote / "sweep.csv", by_rate)
     # Lose one task and the results; --resume redoes that task only (here, to count it).
-    lost = sorted((remote / ds.TASKS).glob("*.npz"))[1]
+    lost = sorted((remote / ds.TASK_FOLDER).glob("*.npz"))[1]
     lost.unlink()
     (remote / "sweep.npz").unlink()
     ran = []
@@ -234,7 +234,7 @@ def test_without_options_the_sweep_runs_on_an_embedded_local_cluster(tmp_path, b
     real = ds.run_task
     monkeypatch.setattr(ds, "run_task", lambda *a, **k: ran.append(a[2].id) or real(*a, **k))
     assert main([*CLI, "--out", str(tmp_path)]) == 0
-    assert ran == [] and len(list((tmp_path / ds.TASKS).glob("*.npz"))) == 2
+    assert ran == [] and len(list((tmp_path / ds.TASK_FOLDER).glob("*.npz"))) == 2
     assert not (tmp_path / FILE).exists()
     assert_equal(Sweep.load(str(tmp_path / "sweep.npz")), by_rate)
 
@@ -329,7 +329,7 @@ def test_a_refused_overwrite_changes_no_file(tmp_path, capsys, client, bad):
     out = tmp_path / "kept"
     assert main([*CLI, *on(client), "--etas", "0.05", "--out", str(out)]) == 0
     before = files(out)
-    assert any(p.parts[0] == ds.TASKS for p in before)
+    assert any(p.parts[0] == ds.TASK_FOLDER for p in before)
     for where in (on(client), ["--workers", "0"]):
         assert main([*CLI, *where, "--out", str(out), "--overwrite", *bad]) == 2
         assert bad[0].lstrip("-").replace("-", "_") in capsys.readouterr().err.replace("-", "_")
@@ -339,15 +339,15 @@ def test_a_refused_overwrite_changes_no_file(tmp_path, capsys, client, bad):
 def test_overwrite_replaces_the_old_tasks_and_results(tmp_path, client, by_rate):
     out = tmp_path / "replaced"
     assert main([*CLI, *on(client), "--etas", "0.7", "--out", str(out)]) == 0
-    old = {p.name for p in (out / ds.TASKS).glob("*.npz")}
+    old = {p.name for p in (out / ds.TASK_FOLDER).glob("*.npz")}
     assert main([*CLI, *on(client), "--out", str(out), "--overwrite"]) == 0
-    now = {p.name for p in (out / ds.TASKS).glob("*.npz")}
+    now = {p.name for p in (out / ds.TASK_FOLDER).glob("*.npz")}
     assert len(now) == 2 and not old & now  # the 0.7 task is gone, not kept beside
     assert_equal(Sweep.load(str(out / "sweep.npz")), by_rate)
     assert_table(out / "sweep.csv", by_rate)
     # Replaced by a sweep in this process, the tasks go too: a --resume would take them.
     assert main([*CLI, "--workers", "0", "--out", str(out), "--overwrite"]) == 0
-    assert not (out / ds.TASKS).exists() and (out / FILE).exists()
+    assert not (out / ds.TASK_FOLDER).exists() and (out / FILE).exists()
     assert main([*CLI, *on(client), "--out", str(out), "--overwrite"]) == 0
     assert not (out / FILE).exists()
 

@@ -24,7 +24,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from brianrflo.runfolder import write_json
-from brianrflo.validation import check_choice
+from brianrflo.validation import check_choice, check_int
 from brianrflo.weights import INITS
 
 __all__ = ["FIGURES", "PLOTS", "Context", "plotter", "register", "replot_figure",
@@ -78,12 +78,10 @@ class Context:
         if self.workers == 0 and self.scheduler is None:
             return None
         if self._client is None:
-            from brianrflo.dask_sweep import dashboard, open_client
+            from brianrflo.dask_sweep import open_client
 
-            self._client = self._dask.enter_context(open_client(self.scheduler, self.workers))
-            link = dashboard(self._client)
-            if link:
-                self.say(f"dask dashboard: {link}")
+            self._client = self._dask.enter_context(
+                open_client(self.scheduler, self.workers, say=self.say))
         return self._client
 
     def close(self) -> None:
@@ -148,14 +146,11 @@ def run_figure(
     figures = available()
     if name not in figures:
         raise ValueError(f"figure must be one of {sorted(figures)}, got {name!r}")
-    if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int)
-                              or seeds < 1):
-        raise ValueError(f"seeds must be an integer >= 1, got {seeds!r}")
+    if seeds is not None:
+        check_int("seeds", seeds, 1)
     check_choice("init", init, INITS)
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
-                                or workers < 0):
-        raise ValueError(f"workers must be an integer >= 0 (0: this process) or None, got "
-                         f"{workers!r}")
+    if workers is not None:
+        check_int("workers", workers, 0)
     out = os.fspath(out)
     os.makedirs(out, exist_ok=True)
     ctx = Context(out=out, quick=quick, seeds=seeds, progress=progress, workers=workers,
