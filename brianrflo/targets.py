@@ -14,13 +14,21 @@ from __future__ import annotations
 import os
 import shutil
 
-__all__ = ["AUTO", "choose_target", "numpy_seconds", "compiler_available"]
+__all__ = ["AUTO", "RUNTIME_TARGETS", "choose_target", "runtime_target", "numpy_seconds",
+           "compiler_available"]
 
 #: The default target: resolved by :func:`choose_target` when a run starts.
 AUTO = "auto"
 #: Seconds a cold cpp_standalone project takes to compile (benchmarks/bench_rflo.py,
 #: "first build": 6-12 s on a 2-core machine).
 COMPILE_S = 10.0
+#: Brian2's runtime targets: Python drives every step (networks whose state changes
+#: between blocks in ways a standalone binary cannot replay).
+RUNTIME_TARGETS = ("cython", "numpy")
+#: Seconds a cold cython cache takes to compile one model's code objects (about 3.5 s a
+#: code object; 80-180 s for the loop and node perturbation, measured with an empty
+#: ``HOME`` by profiling ``run_figure(..., quick=True)`` at tiny sizes).
+CYTHON_COMPILE_S = 60.0
 
 
 def numpy_seconds(n_hidden: int, steps: int, replicas: int = 1, runs: int = 1) -> float:
@@ -37,6 +45,20 @@ def compiler_available() -> bool:
     """Whether a C++ compiler (``$CXX`` or ``g++``/``c++``/``clang++``) is on the PATH."""
     names = [os.environ["CXX"].split()[0]] if os.environ.get("CXX") else []
     return any(shutil.which(name) for name in [*names, "g++", "c++", "clang++"])
+
+
+def runtime_target(steps: int, step_seconds: float) -> tuple[str, str]:
+    """The runtime target for ``steps`` steps costing ``step_seconds`` each on numpy, and why.
+
+    ``'numpy'`` where the whole run takes less than a cold cython compile, so that a
+    short run never waits minutes for code it runs for seconds; else ``'cython'``.
+    """
+    if not compiler_available():
+        return "numpy", "no C++ compiler found (install g++ for compiled code)"
+    estimate = steps * step_seconds
+    if estimate < CYTHON_COMPILE_S:
+        return "numpy", f"a small run (~{estimate:.0f} s uncompiled, less than a compile)"
+    return "cython", f"~{estimate:.0f} s uncompiled, compiled once instead"
 
 
 def choose_target(n_hidden: int, steps: int, threads: int = 1, replicas: int = 1,

@@ -31,8 +31,9 @@ def schedule(n: int, p: float, seed: int = 0):
 
 
 def make_loop(w: Weights, **kwargs) -> LoopNetwork:
+    """A loop of the small shapes; on Brian2's numpy target unless told (no compile)."""
     kwargs = {"syllable": SYL, "length": LENGTH, "eta_s": 0.05, "block_trials": 6,
-              "n_holds": HOLDS, "seed": 2, **kwargs}
+              "n_holds": HOLDS, "seed": 2, "target": "numpy", **kwargs}
     return LoopNetwork(w, SEQ, **kwargs)
 
 
@@ -91,10 +92,11 @@ def test_sequence_task_bad_input():
 
 
 @pytest.mark.equivalence
+@pytest.mark.parametrize("target", ["numpy", "cython"])
 @pytest.mark.parametrize("rule", ["oja", "hebb"])
-def test_loop_matches_numpy_reference(rule):
+def test_loop_matches_numpy_reference(rule, target):
     w = small_weights()
-    net = make_loop(w, rule=rule, record=True)
+    net = make_loop(w, rule=rule, record=True, target=target)
     w_s0 = net.w_s
     explore, keys = schedule(6, 0.5, seed=SEED)
     got = net.run_block(6, explore=explore, keys=keys)
@@ -192,6 +194,8 @@ def test_loop_bad_input():
         LoopNetwork(w, SEQ, syllable=SYL, rule="delta")
     with pytest.raises(ValueError, match="n_out"):
         LoopNetwork(Weights.init(N, M, 3, seed=0), SEQ, syllable=SYL)
+    with pytest.raises(ValueError, match="target must be one of .*'cpp_standalone'"):
+        LoopNetwork(w, SEQ, syllable=SYL, target="cpp_standalone")
     net = make_loop(w)
     with pytest.raises(ValueError, match="w_s"):
         net.w_s = np.zeros((UNITS + 1, N))

@@ -25,13 +25,14 @@ NAMES = ("w_out", "w_rec", "w_in")
 
 
 @pytest.mark.equivalence
+@pytest.mark.parametrize("target", ["numpy", "cython"])
 @pytest.mark.parametrize("variant", ["reinforce", "miconi"])
-def test_node_perturbation_brian2_matches_numpy_reference(variant):
+def test_node_perturbation_brian2_matches_numpy_reference(variant, target):
     """Two blocks of two trials: the first trial only sets R_bar, the others learn."""
     w = Weights.init(N, M, K, seed=3)
     eta, tau_e = (0.5, 0.7, 0.9), 3.0  # tau_e > 1: the low-pass-filtered trace
     net = PerturbationNetwork(w, T, block_trials=2, eta=eta, variant=variant, tau_e=tau_e,
-                              record=True)
+                              record=True, target=target)
     rng = np.random.default_rng(5)
     current, r_bar = w.copy(), None
     for seed in (0, 1):

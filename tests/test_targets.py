@@ -28,12 +28,29 @@ def test_small_runs_compile_nothing_and_large_ones_compile_once():
     assert tg.choose_target(8, steps, runs=1000)[0] == "cpp_standalone"
 
 
+def test_runtime_networks_compile_only_runs_longer_than_a_cython_compile():
+    """The loop and node perturbation: numpy below a cold cython compile, cython above."""
+    from brianrflo.loop import numpy_step_seconds as loop_step
+    from brianrflo.rules.perturbation import numpy_step_seconds as np_step
+
+    for step in (loop_step(20), loop_step(100), np_step(12), np_step(100)):
+        below = int(tg.CYTHON_COMPILE_S / step * 0.9)
+        target, why = tg.runtime_target(below, step)
+        assert target == "numpy" and "small run" in why
+        assert tg.runtime_target(int(below / 0.9 * 1.1), step)[0] == "cython"
+    # The fig4 test sizes (20 loop trials of 1600 steps, N = 20) compile nothing; the
+    # quick figure's 800 trials at N = 100 compile.
+    assert tg.runtime_target(20 * 1600, loop_step(20))[0] == "numpy"
+    assert tg.runtime_target(800 * 1600, loop_step(100))[0] == "cython"
+
+
 def test_without_a_compiler_the_numpy_target_runs(monkeypatch):
     monkeypatch.setenv("PATH", "")
     monkeypatch.delenv("CXX", raising=False)
     assert not tg.compiler_available()
     target, why = tg.choose_target(100, 10**9)
     assert target == "numpy" and "compiler" in why
+    assert tg.runtime_target(10**9, 1.0) == ("numpy", why)
 
 
 def test_auto_is_the_default_and_the_run_records_the_target_it_used(tmp_path, capsys):

@@ -21,7 +21,8 @@ from matplotlib.figure import Figure
 
 from brianrflo import reference as ref
 from brianrflo.analysis import path_distance, sequence_accuracy
-from brianrflo.loop import LoopNetwork, syllable_units
+from brianrflo.loop import LoopNetwork, numpy_step_seconds, syllable_units
+from brianrflo.targets import runtime_target
 from brianrflo.tasks.reach import HOLD, Reach, ReachSequence, cursor, reach_directions
 from brianrflo.train import Settings, train
 
@@ -97,10 +98,13 @@ def fig4(ctx: Context) -> dict:
                                     seed=seed, block_trials=s.block_trials, init=ctx.init),
                     n_hidden=s.n_hidden, progress=False, eval_trials=20)
 
-    ctx.say(f"fig4: the loop learns W_s, {s.loop_trials} trials")
+    target, why = runtime_target(s.loop_trials * len(SEQUENCE) * reach.syllable,
+                                 numpy_step_seconds(s.n_hidden))
+    ctx.say(f"fig4: the loop learns W_s, {s.loop_trials} trials, on {target} ({why})")
     loop = LoopNetwork(reaches.weights, SEQUENCE, syllable=reach.syllable,
                        length=reach.length, bound=reach.bound, eta_s=s.eta_s,
-                       n_holds=reach.n_reaches, block_trials=s.block_trials, seed=seed)
+                       n_holds=reach.n_reaches, block_trials=s.block_trials, seed=seed,
+                       target=target)
     codes = syllable_units(SEQUENCE, reach.n_reaches)
     rng = np.random.default_rng(seed)
     accuracy, whole = [], []
@@ -110,10 +114,10 @@ def fig4(ctx: Context) -> dict:
         accuracy.append(float(acc.mean()))
         whole.append(float(np.mean(acc == 1)))
     w_s = loop.w_s
-    # Test the learned loop without exploration or learning.
+    # Test the learned loop without exploration or learning: one trial, not worth a compile.
     test = LoopNetwork(reaches.weights, SEQUENCE, syllable=reach.syllable, length=reach.length,
                        bound=reach.bound, eta_s=0.0, p_explore=0.0, w_s=w_s,
-                       n_holds=reach.n_reaches, block_trials=1, record=True)
+                       n_holds=reach.n_reaches, block_trials=1, record=True, target="numpy")
     greedy = test.run_block(1, explore=np.zeros((1, len(SEQUENCE))),
                             keys=np.zeros((1, len(SEQUENCE), test.units)))
     loop_pos = test.positions()[0]

@@ -125,8 +125,10 @@ def spiking(ctx: Context) -> dict:
                                 "target": _numbers(iblock.target[j, :, 0]),
                                 "output": _numbers(tr.y[:, 0])})
 
-    # Rasters from the Brian2 network itself (no learning), before and after.
-    net = SpikingNetwork(start, periodic.T, block_trials=1, tau=TAU, model=model, record=True)
+    # Rasters from the Brian2 network itself (no learning), before and after: two trials,
+    # which Brian2's numpy target runs in less time than a cython compile takes.
+    net = SpikingNetwork(start, periodic.T, block_trials=1, tau=TAU, model=model, record=True,
+                         target="numpy")
     rates, rasters = {}, {}
     for w, name in ((start, "before"), (lif_p.weights[k], "after")):
         net.set_weights(w)
