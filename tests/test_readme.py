@@ -1,11 +1,13 @@
 """README.md's demo section is what `make demo` computes (tools/readme_demo.py writes it).
 
 The demo runs once per module (about 20 s with Brian2's code compiled). Rounding
-differs between CPUs and compilers (Brian2 compiles with -march=native) and training
-amplifies it, so the section names the machine it was computed on. There every number
+differs between CPUs and compilers (Brian2 compiles with -march=native; numpy's tanh
+and exp take the widest SIMD the CPU has: the numpy BPTT baseline gave 0.0008299 and
+0.0008189 on two machines both called "AMD EPYC, znver3") and training amplifies it, so
+the section names the machine it was computed on. There every number
 and the picture are compared exactly; on another machine only what no training
-amplifies is (the numpy baseline; the untrained loss, one trial scored by compiled code
-and printed to 4 digits; the starting alignment, from numpy's weights), and the rest is
+amplifies is (the untrained loss, one trial scored by compiled code and printed to 4
+digits; the starting alignment, from numpy's weights), and the rest is
 skipped with the command that rewrites the README from this machine
 (``python tools/readme_demo.py``).
 """
@@ -59,8 +61,6 @@ def test_readme_numbers_are_what_the_demo_computes(fresh):
         # untrained loss, and the alignment start: before any training step
         assert in_readme[rule][1] == numbers[1], stale
         assert in_readme[rule][3].split(" → ")[0] == numbers[3].split(" → ")[0], stale
-    baseline = readme_demo.label(runs["baseline"])  # numpy: the same on every machine
-    assert in_readme[baseline] == computed[baseline], stale
     _skip_unless_computed_here()
     assert in_readme == computed, stale
 

@@ -47,18 +47,25 @@ COLUMNS = ("rule", "final loss", "untrained loss", "final / untrained",
 
 
 def machine() -> str:
-    """What the demo's compiled numbers depend on: CPU, compiler, ``-march``, C library.
+    """What the demo's numbers depend on: CPU, numpy's SIMD, compiler, ``-march``, C library.
 
-    ``'AMD EPYC, g++ 12.2.0 -march=znver3, glibc 2.36'``: the CPU's model name, the
-    compiler Brian2 uses and what its ``-march=native`` resolves to, and the C library
-    whose (vector) maths functions the code calls.
+    ``'AMD EPYC (family 25 model 1), numpy AVX2, g++ 12.2.0 -march=znver3, glibc 2.36'``:
+    the CPU's model name and generation (two EPYC generations share the name, and gcc
+    12 calls both znver3), the widest SIMD numpy dispatches its ``tanh`` and ``exp`` to
+    (so even the numpy baseline rounds by it), the compiler Brian2 uses and what its
+    ``-march=native`` resolves to, and the C library whose vector maths the code calls.
     """
     from brian2.codegen.cpp_prefs import get_compiler_and_args
 
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = re.search(r"^model name\s*:\s*(.*)$", f.read(), re.MULTILINE).group(1)
+            info = f.read()
+        cpu = re.search(r"^model name\s*:\s*(.*)$", info, re.MULTILINE).group(1).strip()
+        family = re.search(r"^cpu family\s*:\s*(\d+)", info, re.MULTILINE)
+        model = re.search(r"^model\s*:\s*(\d+)", info, re.MULTILINE)
+        if family and model:
+            cpu += f" (family {family.group(1)} model {model.group(1)})"
     except (OSError, AttributeError):
         pass
     compiler = os.environ.get("CXX", "g++")
@@ -72,8 +79,20 @@ def machine() -> str:
     except (OSError, subprocess.CalledProcessError):
         version, march = "not found", []
     libc = " ".join(platform.libc_ver())
-    return ", ".join(x for x in (cpu.strip(), f"{compiler} {version} {' '.join(march[-1:])}"
-                                 .strip(), libc) if x)
+    return ", ".join(x for x in (cpu.strip(), _numpy_simd(),
+                                 f"{compiler} {version} {' '.join(march[-1:])}".strip(), libc)
+                     if x)
+
+
+def _numpy_simd() -> str:
+    """``'numpy AVX2'``: the widest SIMD numpy's loops dispatch to on this CPU."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as found
+    except ImportError:
+        return ""
+    widest = next((name for name in ("AVX512_SKX", "AVX512F", "AVX2", "AVX", "SSE42")
+                   if found.get(name)), "")
+    return f"numpy {widest}" if widest else ""
 
 
 def make_variable(name: str, makefile: Path = MAKEFILE) -> str:
