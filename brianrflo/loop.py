@@ -43,7 +43,7 @@ from brianrflo.tasks.reach import HOLD, allowed_syllables, reach_directions
 from .assembly import DT, Assembly, Simulation, from_synapses, pre_post, to_synapses
 from .network import check_tau
 from .targets import RUNTIME_TARGETS
-from .validation import check_array, check_int, check_real
+from .validation import check_array, check_choice, check_int, check_real
 from .weights import Weights
 
 __all__ = ["LoopNetwork", "LoopBlock", "loop_reference", "hold_unit", "syllable_units",
@@ -198,8 +198,7 @@ class LoopNetwork:
         self.T = self.S * self.syllable
         if w_s is None:
             w_s = np.random.default_rng(seed).normal(0.0, 0.01, (self.units, weights.n_hidden))
-        if target not in RUNTIME_TARGETS:
-            raise ValueError(f"target must be one of {RUNTIME_TARGETS}, got {target!r}")
+        check_choice("target", target, RUNTIME_TARGETS)
         self.sim = Simulation(target)
         self._build()
         self.sim.build(self.net, self.block_trials * self.T)

@@ -29,6 +29,8 @@ RUNTIME_TARGETS = ("cython", "numpy")
 #: code object; 80-180 s for the loop and node perturbation, measured with an empty
 #: ``HOME`` by profiling ``run_figure(..., quick=True)`` at tiny sizes).
 CYTHON_COMPILE_S = 60.0
+#: Why a run without a C++ compiler takes the numpy target.
+NO_COMPILER = "no C++ compiler found (install g++ for compiled code)"
 
 
 def numpy_seconds(n_hidden: int, steps: int, replicas: int = 1, runs: int = 1) -> float:
@@ -54,11 +56,15 @@ def runtime_target(steps: int, step_seconds: float) -> tuple[str, str]:
     short run never waits minutes for code it runs for seconds; else ``'cython'``.
     """
     if not compiler_available():
-        return "numpy", "no C++ compiler found (install g++ for compiled code)"
-    estimate = steps * step_seconds
-    if estimate < CYTHON_COMPILE_S:
+        return "numpy", NO_COMPILER
+    return _numpy_or(steps * step_seconds, CYTHON_COMPILE_S, "cython")
+
+
+def _numpy_or(estimate: float, compile_s: float, compiled: str) -> tuple[str, str]:
+    """Numpy for a run of ``estimate`` s uncompiled shorter than a compile, else ``compiled``."""
+    if estimate < compile_s:
         return "numpy", f"a small run (~{estimate:.0f} s uncompiled, less than a compile)"
-    return "cython", f"~{estimate:.0f} s uncompiled, compiled once instead"
+    return compiled, f"~{estimate:.0f} s uncompiled, compiled once instead"
 
 
 def choose_target(n_hidden: int, steps: int, threads: int = 1, replicas: int = 1,
@@ -79,10 +85,8 @@ def choose_target(n_hidden: int, steps: int, threads: int = 1, replicas: int = 1
         Brian2 runs (blocks) the run takes.
     """
     if not compiler_available():
-        return "numpy", "no C++ compiler found (install g++ for compiled code)"
+        return "numpy", NO_COMPILER
     if threads > 1:
         return "cpp_standalone", f"{threads} OpenMP threads"
-    estimate = numpy_seconds(n_hidden, steps, replicas, runs)
-    if estimate < COMPILE_S:
-        return "numpy", f"a small run (~{estimate:.0f} s uncompiled, less than a compile)"
-    return "cpp_standalone", f"~{estimate:.0f} s uncompiled, compiled once instead"
+    return _numpy_or(numpy_seconds(n_hidden, steps, replicas, runs), COMPILE_S,
+                     "cpp_standalone")

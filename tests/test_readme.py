@@ -4,12 +4,11 @@ The demo runs once per module (about 20 s with Brian2's code compiled). Rounding
 differs between CPUs and compilers (Brian2 compiles with -march=native; numpy's tanh
 and exp take the widest SIMD the CPU has: the numpy BPTT baseline gave 0.0008299 and
 0.0008189 on two machines both called "AMD EPYC, znver3") and training amplifies it, so
-the section names the machine it was computed on. There every number
-and the picture are compared exactly; on another machine only what no training
-amplifies is (the untrained loss, one trial scored by compiled code and printed to 4
-digits; the starting alignment, from numpy's weights), and the rest is
-skipped with the command that rewrites the README from this machine
-(``python tools/readme_demo.py``).
+the section names the machine it was computed on. There every number and the picture
+are compared exactly; on another machine only what no training amplifies is (the
+untrained loss, one trial scored by compiled code and printed to 4 digits; the starting
+alignment, from numpy's weights), and the rest is skipped with the command that
+rewrites the README from this machine (``python tools/readme_demo.py``).
 """
 
 import importlib.util

@@ -48,7 +48,7 @@ from brianrflo.models.perturbation import (
 )
 from brianrflo.targets import AUTO, RUNTIME_TARGETS, runtime_target
 from brianrflo.tasks.base import Block, Task
-from brianrflo.validation import check_int, check_real
+from brianrflo.validation import check_choice, check_int, check_real
 from brianrflo.weights import Weights
 
 from .common import RuleResult, check_tau_steps, evaluate_open
@@ -102,8 +102,7 @@ class PerturbationNetwork:
                  alpha: float = 0.9, target: str = "cython", record: bool = False):
         if variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-        if target not in RUNTIME_TARGETS:
-            raise ValueError(f"target must be one of {RUNTIME_TARGETS}, got {target!r}")
+        check_choice("target", target, RUNTIME_TARGETS)
         self.T = check_int("T", T, 1)
         self.block_trials = check_int("block_trials", block_trials, 1)
         self.variant, self.target, self.record = variant, target, record
