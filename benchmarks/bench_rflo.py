@@ -29,7 +29,8 @@ import sys
 import tempfile
 import time
 
-ENGINES = ("reference", "numpy", "cython", "brian2-templates", "cpp_standalone", "c-loop")
+ENGINES = ("reference", "numpy", "brian2-cython", "cython", "brian2-templates", "cpp_standalone",
+           "c-loop")
 #: From this N on, the numpy loop is slow enough that fewer trials are timed.
 LARGE = 300
 
@@ -41,7 +42,9 @@ def measure(engine: str, n_hidden: int, trials: int, period: int, block: int,
     With ``replicas = R`` (Brian2 engines), R networks of different seeds and
     learning rates train as one simulation; ``steps_per_s`` then counts network-steps.
     ``brian2-templates`` is cpp_standalone with Brian2's own synapse templates (index
-    arrays) instead of brianrflo's dense ones, in a project folder of its own.
+    arrays) instead of brianrflo's dense ones, in a project folder of its own;
+    ``brian2-cython`` is Brian2's own cython target (its templates and ``Network.run``,
+    one return to Python per code object and step) instead of :mod:`brianrflo.fused`.
     For cpp_standalone, ``binary_steps_per_s`` counts only the binary's own run time
     (Brian2's ``last_run_info``), without starting it and passing arrays per block.
     """
@@ -71,9 +74,12 @@ def measure(engine: str, n_hidden: int, trials: int, period: int, block: int,
             directory = os.path.join(tempfile.gettempdir(), "brianrflo_bench_brian2_templates",
                                      f"{n_hidden}-{replicas}-{threads}")
             _without_dense_templates()
+        if engine == "brian2-cython":
+            _without_fused_cython()
         net = BrianNetwork(weights if replicas > 1 else weights[0], period, block_trials=block,
                            eta=eta if replicas > 1 else tuple(eta[0]),
-                           target="cpp_standalone" if directory else engine,
+                           target=("cpp_standalone" if directory
+                                   else "cython" if engine == "brian2-cython" else engine),
                            threads=threads, directory=directory)
     build = time.perf_counter() - start
     rngs = [np.random.default_rng(r) for r in range(replicas)]
@@ -122,16 +128,22 @@ class _Stacked:
 
 def _without_dense_templates() -> None:
     """Make this process's networks use Brian2's own synapse templates (benchmark only)."""
-    from brianrflo.network import BrianNetwork
+    from brianrflo import assembly
 
-    assemble = BrianNetwork._assembly
+    assembly.DenseCodeObject = None  # Synapses(codeobj_class=None): the device's own
 
-    def plain(self, namespace):
-        assembly = assemble(self, namespace)
-        assembly.dense = False
-        return assembly
 
-    BrianNetwork._assembly = plain
+def _without_fused_cython() -> None:
+    """Make this process's cython networks Brian2's own cython target (benchmark only)."""
+    from brian2 import second
+
+    from brianrflo import fused
+
+    def brian2_run(net, steps, dt, prepared=False):
+        net.run(steps * dt * second, namespace={})
+        return 0
+
+    fused.TARGET, fused.run = "cython", brian2_run
 
 
 def structure(n_hidden: int, period: int, block: int) -> dict:

@@ -28,6 +28,7 @@ from brian2 import ms
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 from brian2.devices.device import reinit_devices
 
+from . import fused
 from .dense import DenseCodeObject, mark_dense
 
 __all__ = ["DT", "TARGETS", "Assembly", "Simulation", "pre_post", "to_synapses",
@@ -105,14 +106,12 @@ class Assembly:
     replicas
         Independent copies of the network in every group (all-to-all synapses
         connect only units of one copy).
-    dense
-        Run all-to-all synapses with :mod:`brianrflo.dense`'s templates (cpp_standalone).
     """
 
     def __init__(self, namespace: dict, trial_steps: int, prefix: str = "",
-                 replicas: int = 1, dense: bool = False):
+                 replicas: int = 1):
         self.ns = dict(namespace)
-        self.R, self.dense = replicas, dense
+        self.R = replicas
         self.trial_clock = b2.Clock(dt=trial_steps * DT, name=f"{prefix}trial_clock")
         self.objects: list = []
         self._entries: list[_Entry] = []
@@ -153,20 +152,22 @@ class Assembly:
         """Synapses ``source -> target`` whose summed variables run at ``when``/``order``.
 
         Without ``connect`` (an ``(i, j)`` pair) they are all-to-all within each
-        replica (:func:`pre_post`), dense on cpp_standalone; ``state`` schedules
+        replica (:func:`pre_post`) and run dense (:mod:`brianrflo.dense`: loops without
+        index arrays on cpp_standalone and cython); ``state`` schedules
         their state updater (differential equations), if any, and ``summed`` gives
         single summed variables (``'u_y_post'``) a ``(when, order)`` of their own.
         """
         all_to_all = connect is None
-        dense = self.dense and all_to_all
+        standalone = isinstance(b2.get_device(), CPPStandaloneDevice)
         timing = {"clock": clock} if clock is not None else {"dt": DT}
         syn = b2.Synapses(source, target, equations, method="euler", name=name,
-                          namespace=self.ns, codeobj_class=DenseCodeObject if dense else None,
+                          namespace=self.ns,
+                          codeobj_class=DenseCodeObject if all_to_all and standalone else None,
                           **timing)
         n_pre, n_post = len(source) // self.R, len(target) // self.R
         i, j = pre_post(n_pre, n_post, self.R) if all_to_all else connect
         syn.connect(i=np.asarray(i, dtype=int), j=np.asarray(j, dtype=int))
-        if dense:
+        if all_to_all:
             mark_dense(syn, self.R, n_pre, n_post)
         summed = summed or {}
         for var, updater in syn.summed_updaters.items():
@@ -312,6 +313,9 @@ class Simulation:
             raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
         self.target, self.threads = target, threads
         self.net: b2.Network | None = None
+        #: Steps of the last block that cython ran in :mod:`brianrflo.fused`'s compiled loop.
+        self.compiled_steps = 0
+        self._prepared = False
         self._stale = False
         self.folder: ProjectFolder | None = None
         if target == "cpp_standalone":
@@ -355,7 +359,7 @@ class Simulation:
         if not self.standalone:
             if isinstance(b2.get_device(), CPPStandaloneDevice):
                 b2.set_device("runtime")
-            b2.prefs.codegen.target = self.target
+            b2.prefs.codegen.target = fused.TARGET if self.target == "cython" else self.target
 
     def build(self, net: b2.Network, steps: int) -> None:
         """Build ``net`` for blocks of ``steps`` steps (cpp_standalone: compile the project)."""
@@ -371,6 +375,7 @@ class Simulation:
         if not self.standalone:
             self.activate()
             self.net.restore("fresh")
+            self._prepared = False  # restore may move arrays: code objects anew
 
     def run(self, steps: int, run_args: dict) -> None:
         """Run one block of ``steps`` steps.
@@ -399,7 +404,13 @@ class Simulation:
         # not scanned; unfrozen after it, they are collected as usual.
         gc.freeze()
         try:
-            self.net.run(steps * DT, namespace={})
+            if self.target == "cython":
+                # Between blocks only values change, in place: the last block's code
+                # objects run again (Brian2 would make them anew, ~0.2 s a block).
+                self.compiled_steps = fused.run(self.net, steps, float(DT), self._prepared)
+                self._prepared = True
+            else:
+                self.net.run(steps * DT, namespace={})
         finally:
             gc.unfreeze()
 

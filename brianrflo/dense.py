@@ -1,4 +1,4 @@
-"""Dense all-to-all synapses on cpp_standalone: Brian2's code in loops without index arrays.
+"""Dense all-to-all synapses: Brian2's code in loops without index arrays.
 
 Our synapses connect every unit of a replica to every unit of the same replica,
 presynaptic unit by presynaptic unit (:func:`brianrflo.network.pre_post`):
@@ -7,8 +7,9 @@ replica ``r``. Brian2's own templates read the pre- and postsynaptic index of
 every synapse from an array, which keeps the compiler from vectorising the loop
 and costs a load per index. The templates in ``brianrflo/templates`` override
 Brian2's ``summed_variable`` and ``stateupdate`` (the latter runs
-``run_regularly`` code) for synapses made with :data:`codeobj_class`: the same
-generated statements, in three nested loops whose counters are the indices.
+``run_regularly`` code) for synapses made with :class:`DenseCodeObject` on
+cpp_standalone (and the ``.pyx`` ones of :mod:`brianrflo.fused` on cython): the
+same generated statements, in nested loops whose counters are the indices.
 
 The statements inside still come from Brian2's code generator translating the
 model's equations, so an edited ``phi``, per-unit ``tau`` or Dale's clip run on
@@ -33,7 +34,8 @@ def dense_indices(code: str | list[str], owner_name: str) -> str | list[str]:
     if isinstance(code, list):
         return [dense_indices(line, owner_name) for line in code]
     for which, counter in (("pre", "_pre"), ("post", "_post")):
-        pattern = rf"_ptr_array_{re.escape(owner_name)}__synaptic_{which}\[_idx\]"
+        # cpp_standalone reads `_ptr_array_...`, cython `_array_...`
+        pattern = rf"\b(?:_ptr)?_array_{re.escape(owner_name)}__synaptic_{which}\[_idx\]"
         code = re.sub(pattern, counter, code)
     return code
 

@@ -271,8 +271,7 @@ class BrianNetwork:
         steps = self.block_trials * T
         online = self.period is None
         a = Assembly({**namespace, "update_steps": 1 if online else self.period * T,
-                      "scale": 1.0 if online else 1.0 / T}, T, replicas=R,
-                     dense=self.target == "cpp_standalone")
+                      "scale": 1.0 if online else 1.0 / T}, T, replicas=R)
         self.x_ta = a.timed_array("x_ta", steps, R * self.n_in)
         self.target_ta = a.timed_array("target_ta", steps, R * self.n_out)
         self.mask_ta = a.timed_array("mask_ta", steps, R * self.n_out)

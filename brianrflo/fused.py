@@ -1,0 +1,261 @@
+"""Brian2's runtime cython target, fused: one compiled loop runs many steps of a network.
+
+Brian2's runtime targets return to Python once per code object per step (about
+2 us each), which at N = 30 costs more than the step's arithmetic. Here the code
+objects that run every step come from templates of ours (``brianrflo/templates/*.pyx``,
+put in front of Brian2's by :data:`FusedCythonCodeObject`'s templater): each
+compiled module keeps Brian2's ``main(namespace)`` and also offers its step as a C
+function (``step_function``) over the arrays ``load(namespace)`` stored. :func:`run`
+then runs a block the way ``Network.run`` does, except that between the ticks of
+the slower clocks (the trial clock, whose objects run in Python as usual) one
+compiled loop calls the steps in Brian2's order and advances the clocks.
+
+The statements inside are Brian2's translation of the model's equations, and every
+object runs in the order Brian2 would run it, so results equal Brian2's cython
+target to float64 rounding (``tests/test_fused.py``; our templates forbid the
+compiler to reassociate, as :mod:`brianrflo.dense`'s do). Objects on the step clock
+whose templates are not ours (thresholds, resets, spike propagation) make every
+step run from Python, object by object, as in Brian2's own loop.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from types import SimpleNamespace
+
+import numpy as np
+from brian2 import second
+from brian2.codegen.cpp_prefs import get_compiler_and_args
+from brian2.codegen.runtime.cython_rt import CythonCodeObject
+from brian2.codegen.runtime.cython_rt.extension_manager import cython_extension_manager
+from brian2.codegen.targets import codegen_targets
+from brian2.groups.group import Group
+from brian2.utils.stringtools import get_identifiers
+
+from .dense import dense_indices
+
+__all__ = ["TARGET", "fused_namespace", "dense_rows", "run"]
+
+#: ``cdef TYPE NAME`` or ``cdef TYPE NAME = VALUE``: one line of Brian2's namespace loading.
+_CDEF = re.compile(r"^cdef (?P<type>.+?) (?P<name>\w+)(?P<value> = .*)?$")
+#: ``NAME = _namespace[...]``: a Python object (a Variable, a dynamic array).
+_OBJECT = re.compile(r"^(?P<type>)(?P<name>\w+)(?P<value> = _namespace\[.*\])$")
+
+
+def fused_namespace(load_namespace: str, step: str) -> SimpleNamespace:
+    """Brian2's namespace loading for ``main`` split for the fused ``step`` (its code).
+
+    Returns ``globals`` (module-level copies of every value ``main`` loads),
+    ``load`` (Brian2's lines, then storing those copies), ``params`` and ``args``
+    (the copies the step uses, passed to it as arguments), ``temporaries``
+    (Brian2's own declarations of the step's temporaries) and ``typedefs``.
+    Pointers are passed as ``__restrict__`` arguments, as Brian2's C++ templates
+    declare them (they are distinct arrays), which lets the C compiler vectorise a
+    row of synapses without checking its arrays for overlap.
+    """
+    used = get_identifiers(step)
+    stored, params, args, temporaries = [], [], [], []
+    for line in load_namespace.splitlines():
+        line = line.strip()
+        m = _CDEF.match(line) or _OBJECT.match(line)
+        if m is None:
+            continue
+        kind, name = m["type"] or "object", m["name"]
+        if not m["value"]:
+            temporaries.append(line)
+            continue
+        if any(name == n for _, n in stored):
+            continue  # Brian2 loads some arrays twice (a variable and an index's source)
+        stored.append(("object" if kind.startswith("_numpy.ndarray") else kind, name))
+        if name in used:
+            params.append(f"{_restrict(kind)} {name}")
+            args.append(f"_g{name}")
+    names = [name for _, name in stored]
+    load = [load_namespace]
+    if names:
+        load += [f"global {', '.join('_g' + n for n in names)}"]
+        load += [f"_g{name} = {name}" for name in names]
+    pointees = sorted({k[:-1].strip() for k, n in stored if k.endswith("*") and n in used})
+    return SimpleNamespace(
+        globals="\n".join(f"cdef {k} _g{n}" for k, n in stored), load="\n".join(load),
+        params=", ".join(params), args=", ".join(args), temporaries="\n".join(temporaries),
+        typedefs="\n".join(f'ctypedef {t} * {_restrict(t + " *")} "{t} * __restrict__"'
+                           for t in pointees))
+
+
+def _restrict(kind: str) -> str:
+    """``kind``, or for a pointer type the name of its ``__restrict__`` typedef."""
+    if not kind.endswith("*"):
+        return kind
+    return "_restrict_" + kind[:-1].strip().replace(" ", "_")
+
+
+def dense_rows() -> str:
+    """The loop header of a dense all-to-all synapse pass (:mod:`brianrflo.dense`):
+    presynaptic unit by presynaptic unit, ``_idx``, ``_pre`` and ``_post`` set as
+    Brian2's index arrays would set them. The sizes are the synapses' ``_dense``,
+    read by ``load()``, so one compiled module serves every size."""
+    return "\n".join([
+        "cdef int _pre, _r, _a",
+        "cdef int32_t _post",
+        "cdef size_t _row",
+        "cdef int _n_pre = _gdense_pre, _n_post = _gdense_post",
+        "for _pre in range(_gdense_R * _n_pre):",
+        "    _r = _pre // _n_pre",
+        "    _row = <size_t> _pre * _n_post",
+        "    for _a in range(_n_post):",
+        "        _post = _r * _n_post + _a",
+        "        _idx = _row + _a",
+        "        _vectorisation_idx = _idx",
+    ])
+
+
+class FusedCythonCodeObject(CythonCodeObject):
+    """Brian2's cython code objects, with our templates in front (see the module).
+
+    Registered as the code-generation target :data:`TARGET`; function
+    implementations are found through the parent class, as for cython.
+    """
+
+    class_name = "brianrflo_cython"
+    templater = CythonCodeObject.templater.derive(
+        "brianrflo", templates_dir="templates",
+        env_globals={"fused_namespace": fused_namespace, "dense_rows": dense_rows,
+                     "dense_indices": dense_indices},
+    )
+
+
+codegen_targets.add(FusedCythonCodeObject)
+#: Brian2's name of the fused cython target (``prefs.codegen.target``).
+TARGET = FusedCythonCodeObject.class_name
+
+#: The loop that calls the steps: compiled once (Brian2's cython cache) per machine.
+_DRIVER = '''
+#cython: language_level=3, boundscheck=False, wraparound=False
+from cpython.pycapsule cimport PyCapsule_GetPointer
+from libc.stdlib cimport malloc, free
+from libc.stdint cimport int64_t
+
+ctypedef int (*step_t)() except -1
+
+def run_steps(list steps, list timesteps, list times, list dts, int64_t n):
+    """Run n steps: every step function in order, then advance every clock."""
+    cdef int n_steps = len(steps), n_clocks = len(timesteps), k
+    cdef int64_t s
+    cdef step_t *fn = <step_t *> malloc(n_steps * sizeof(step_t))
+    cdef int64_t **ts = <int64_t **> malloc(n_clocks * sizeof(int64_t *))
+    cdef double **t = <double **> malloc(n_clocks * sizeof(double *))
+    cdef double *dt = <double *> malloc(n_clocks * sizeof(double))
+    cdef int64_t[::1] ts_view
+    cdef double[::1] t_view
+    try:
+        for k in range(n_steps):
+            fn[k] = <step_t> PyCapsule_GetPointer(steps[k], b"brianrflo_step")
+        for k in range(n_clocks):
+            ts_view = timesteps[k]
+            t_view = times[k]
+            ts[k], t[k], dt[k] = &ts_view[0], &t_view[0], dts[k]
+        for s in range(n):
+            for k in range(n_steps):
+                fn[k]()
+            for k in range(n_clocks):
+                ts[k][0] += 1
+                t[k][0] = ts[k][0] * dt[k]
+    finally:
+        free(fn)
+        free(ts)
+        free(t)
+        free(dt)
+'''
+
+
+@functools.cache
+def _driver():
+    """The compiled module of :data:`_DRIVER` (cached like Brian2's own code objects)."""
+    compiler, args = get_compiler_and_args()
+    return cython_extension_manager.create_extension(
+        _DRIVER, owner_name="brianrflo_fused_driver", compiler=compiler,
+        extra_compile_args=args)
+
+
+def _clock_arrays(clock) -> tuple[np.ndarray, np.ndarray, float]:
+    """A Brian2 clock's ``timestep`` and ``t`` arrays (changed in place), and its ``dt``."""
+    return (clock.variables["timestep"].get_value(), clock.variables["t"].get_value(),
+            float(clock.variables["dt"].get_value()[0]))
+
+
+def run(net, steps: int, dt: float, prepared: bool = False) -> int:
+    """``net.run(steps * dt)`` on the fused cython target (see the module).
+
+    Returns how many of the ``steps`` the compiled loop ran (the others ran from
+    Python: the steps at which a slower clock ticks, or every step of a network
+    with per-step work outside our templates). Where a clock's step is not a whole
+    number of ``dt``, or the clocks do not start together, this is ``net.run``.
+
+    ``prepared``: the code objects of ``net``'s last run are still right, because
+    since then only values changed, in place (weights, TimedArray values); Brian2's
+    ``before_run``, which makes them anew (about 15 ms a code object), is skipped.
+    """
+    objects = [obj for obj in net.sorted_objects if obj.active]
+    period = {c: float(c.dt_) / dt for c in {obj.clock for obj in objects}}
+    # Each clock's next tick, in steps of dt (clock times are timestep * dt in Brian2)
+    ticks = {c: _clock_arrays(c)[0][0] * round(p) for c, p in period.items()}
+    fast = {c for c, p in period.items() if p == 1}
+    start = min(ticks.values(), default=0)
+    if (any(abs(p - round(p)) > 1e-9 for p in period.values())
+            or any(ticks[c] != start for c in fast) or not fast):
+        net.run(steps * dt * second, namespace={})
+        return 0
+    end, t_end = start + steps, net.t + steps * dt * second
+    net._clocks = {obj.clock for obj in net.sorted_objects}  # as Network.run sets them
+    for clock in net._clocks:
+        clock.set_interval(net.t, t_end)
+    if not prepared:
+        net.before_run({})
+    fast_objects = [obj for obj in objects if obj.clock in fast]
+    steps_of = [_steps(co) for obj in fast_objects for co in obj._code_objects]
+    fusable = all(s is not None for s in steps_of)
+    if fusable:
+        driver = _driver()
+        capsules = [cap for caps in steps_of for cap in caps]
+        timesteps, times, dts = map(list, zip(*(_clock_arrays(c) for c in fast), strict=True))
+    slow = [c for c in period if c not in fast]
+    step, compiled = start, 0
+    while step < end:
+        # Brian2 runs the steps at which a slower clock ticks from Python; so do we.
+        ticking = fast | {c for c in slow if ticks[c] == step}
+        nxt = min([end, *(ticks[c] for c in slow)])
+        if fusable and nxt > step:
+            driver.run_steps(capsules, timesteps, times, dts, nxt - step)
+            compiled += nxt - step
+            step = nxt
+            continue
+        for obj in objects:
+            if obj.clock in ticking:
+                obj.run()
+        for c in ticking:
+            timestep, t, c_dt = _clock_arrays(c)
+            timestep[0] += 1
+            t[0] = timestep[0] * c_dt
+            ticks[c] = timestep[0] * round(period[c])
+        step += 1
+    net.t_ = float(t_end)
+    for obj in objects:
+        if isinstance(obj, Group):
+            obj._check_for_invalid_states()
+    net.after_run()
+    return compiled
+
+
+def _steps(codeobj) -> list | None:
+    """``codeobj``'s compiled step as capsules for the loop (none, if it has no run
+    block), ready to run; ``None`` if its template is not one of ours."""
+    module = codeobj.compiled_code["run"]
+    if module is None:
+        return []
+    if not hasattr(module, "step_function"):
+        return None
+    codeobj.update_namespace()
+    module.load(codeobj.namespace)
+    return [module.step_function()]
