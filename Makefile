@@ -19,7 +19,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/brianrflo $(DEMO_ARGS) --out $(DEMO_OUT) --overwrite
 
-PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n auto --durations=15
+# --dist loadgroup: tests are spread over the workers one by one, except those of a
+# module marked xdist_group (an expensive module fixture: computed on one worker only).
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n auto --dist loadgroup --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check brianrflo models tasks tests benchmarks tools

@@ -65,3 +65,40 @@ def assert_matches_reference(net, weights, blocks, expected, tol=1e-10):
             assert np.abs(want).max() > 1e-6, "learning must change every weight"
             np.testing.assert_allclose(change, want, rtol=0, atol=tol, err_msg=name)
         start = w
+
+
+def tiny_figures(monkeypatch) -> None:
+    """Shrink every figure's sizes (``monkeypatch``: a ``pytest.MonkeyPatch``): the same
+    code paths in seconds, for tests of what the figures do rather than what they show."""
+    from brianrflo.figures import fig4, interval, periodic, rules, spiking
+
+    quick_periodic, quick_interval, quick_spiking = (
+        periodic.settings, interval.settings, spiking.settings)
+
+    def tiny_periodic(ctx):
+        s = quick_periodic(ctx)
+        s.update(n_hidden=12, trials=30, seeds=2, d_trials=20, sizes=(8, 16),
+                 size_trials=20, aux_trials=20)
+        return s
+
+    def tiny_interval(ctx):
+        s = quick_interval(ctx)
+        s.update(n_hidden=12, trials=40, seeds=1, tests=5,
+                 runs=[("rflo", 30, (0.03,)), ("bptt", 40, (0.03,))])
+        return s
+
+    def tiny_spiking(ctx):
+        s = quick_spiking(ctx)
+        s.update(n_hidden=12, period=60, trials=20, seeds=2, interval_trials=20)
+        return s
+
+    monkeypatch.setattr(periodic, "settings", tiny_periodic)
+    monkeypatch.setattr(interval, "settings", tiny_interval)
+    monkeypatch.setattr(spiking, "settings", tiny_spiking)
+    monkeypatch.setitem(rules.CONFIGS, "quick", {
+        **rules.CONFIGS["quick"], "n_hidden": 12, "period": 40,
+        "interval": {"delay_min": 5, "delay_max": 10, "sd": 2.0, "onset": 5},
+        "trials": {"rflo": 20, "bptt": 20, "np": 20, "force": 3, "esn": 2},
+        "conditions": {"periodic": 1, "interval": 2}})
+    monkeypatch.setattr(fig4, "sizes", lambda quick: fig4.Fig4Sizes(
+        n_hidden=20, reach_trials=20, loop_trials=20, direct_trials=10, block_trials=10))

@@ -28,7 +28,7 @@ def test_a_held_project_folder_is_not_handed_to_another_claim(tmp_path):
 @pytest.fixture
 def perturbation():
     return PerturbationNetwork(Weights.init(4, 2, 1, seed=0), 10, block_trials=2,
-                               eta=(0.1, 0.1, 0.1))
+                               eta=(0.1, 0.1, 0.1), target="numpy")  # nothing to compile
 
 
 def test_show_describes_every_object_brian2_schedules(perturbation):

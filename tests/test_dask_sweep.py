@@ -19,8 +19,9 @@ from brianrflo.cli import main
 from brianrflo.sweep_folder import FILE
 from brianrflo.tasks import Periodic
 from brianrflo.train import Settings
+from helpers import tiny_figures
 
-pytestmark = pytest.mark.engines
+pytestmark = [pytest.mark.engines, pytest.mark.xdist_group("dask_sweep")]  # one cluster
 
 distributed = pytest.importorskip("distributed")
 
@@ -392,12 +393,13 @@ def test_auto_is_chosen_once_for_the_whole_grid(tmp_path, monkeypatch, by_rate):
 
 def test_figure_grids_run_as_tasks_with_the_numbers_of_one_network(tmp_path, client,
                                                                     monkeypatch):
-    """Fig. 2's grids at --quick size: as tasks, here or on Dask, equal to the whole grid
+    """Fig. 2's grids (at tiny sizes): as tasks, here or on Dask, equal to the whole grid
     trained as one network (the path the figures took before)."""
     from brianrflo.batch import sweep
     from brianrflo.figures import Context, periodic
     from brianrflo.replicas import replica_sweep
 
+    tiny_figures(monkeypatch)
     s = periodic.settings(Context(out=str(tmp_path), quick=True))
     period = s["periods"][0]
     task, seeds, trials, n = Periodic(period), range(s["seeds"]), s["trials"], s["n_hidden"]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.docs
+pytestmark = [pytest.mark.docs, pytest.mark.xdist_group("docs")]  # one build of the site
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

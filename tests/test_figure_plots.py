@@ -41,8 +41,10 @@ from brianrflo.figures import fig4 as fig4_module
 from brianrflo.figures.style import RecordError, figure, place_legends
 from brianrflo.models import MODELS
 from brianrflo.train import LOCAL_RULES, RULES
+from helpers import tiny_figures
 
-pytestmark = [pytest.mark.claims, pytest.mark.slow]
+pytestmark = [pytest.mark.claims, pytest.mark.slow,
+              pytest.mark.xdist_group("figure_plots")]  # one worker computes `computed`
 
 DOCS = FilePath(__file__).resolve().parent.parent / "docs"
 COMMITTED = {p.stem: p for p in [*(DOCS / "figures").glob("*.json"), DOCS / "fig4.json"]}
@@ -225,43 +227,6 @@ def test_replot_cli_one_line_errors_and_changes_nothing(tmp_path):
 
 
 # ----------------------------------------------------- records computed here
-def _tiny(monkeypatch):
-    """Shrink every figure's sizes: the same code paths in seconds."""
-    quick_periodic = periodic.settings
-
-    def tiny_periodic(ctx):
-        s = quick_periodic(ctx)
-        s.update(n_hidden=12, trials=30, seeds=2, d_trials=20, sizes=(8, 16),
-                 size_trials=20, aux_trials=20)
-        return s
-
-    quick_interval = interval.settings
-
-    def tiny_interval(ctx):
-        s = quick_interval(ctx)
-        s.update(n_hidden=12, trials=40, seeds=1, tests=5,
-                 runs=[("rflo", 30, (0.03,)), ("bptt", 40, (0.03,))])
-        return s
-
-    quick_spiking = spiking.settings
-
-    def tiny_spiking(ctx):
-        s = quick_spiking(ctx)
-        s.update(n_hidden=12, period=60, trials=20, seeds=2, interval_trials=20)
-        return s
-
-    monkeypatch.setattr(periodic, "settings", tiny_periodic)
-    monkeypatch.setattr(interval, "settings", tiny_interval)
-    monkeypatch.setattr(spiking, "settings", tiny_spiking)
-    monkeypatch.setitem(rules.CONFIGS, "quick", {
-        **rules.CONFIGS["quick"], "n_hidden": 12, "period": 40,
-        "interval": {"delay_min": 5, "delay_max": 10, "sd": 2.0, "onset": 5},
-        "trials": {"rflo": 20, "bptt": 20, "np": 20, "force": 3, "esn": 2},
-        "conditions": {"periodic": 1, "interval": 2}})
-    monkeypatch.setattr(fig4_module, "sizes", lambda quick: fig4_module.Fig4Sizes(
-        n_hidden=20, reach_trials=20, loop_trials=20, direct_trials=10, block_trials=10))
-
-
 def _stacked_rules(monkeypatch) -> list[str]:
     """The rule of every network stack the numpy engine (batch.Replicas) builds from now on."""
     rules, build = [], batch.Replicas.__init__
@@ -277,7 +242,7 @@ def _stacked_rules(monkeypatch) -> list[str]:
 @pytest.fixture(scope="module")
 def computed(tmp_path_factory):
     monkeypatch = pytest.MonkeyPatch()
-    _tiny(monkeypatch)
+    tiny_figures(monkeypatch)
     stacked = _stacked_rules(monkeypatch)
     out = tmp_path_factory.mktemp("tiny")
     try:

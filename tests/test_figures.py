@@ -24,6 +24,9 @@ from matplotlib.figure import Figure
 
 from brianrflo.figures import available, run_figure
 
+#: The module's tests share one computation of the figures: they run on one worker.
+pytestmark = pytest.mark.xdist_group("figures")
+
 QUICK = ("fig2a", "fig2b", "fig2c", "fig2d", "fig2-dale", "fig2-readout", "fig2-size", "fig3")
 
 

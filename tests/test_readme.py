@@ -19,7 +19,8 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-pytestmark = [pytest.mark.claims, pytest.mark.slow]
+pytestmark = [pytest.mark.claims, pytest.mark.slow,
+              pytest.mark.xdist_group("readme")]  # one worker runs the demo
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("readme_demo", ROOT / "tools" / "readme_demo.py")

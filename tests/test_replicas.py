@@ -126,14 +126,16 @@ def test_cli_sweep_runs_numpy_rules_as_stacked_networks(tmp_path):
 
 
 def test_replica_sweep_runs_lif_rows_equal_train_alone():
+    """On Brian2's numpy target (the grid's bookkeeping; LIF replicas on cython and
+    cpp_standalone are compared with networks alone in tests/test_spiking.py)."""
     task = Periodic(25)
     # One triple per row (the LIF network learns w_rec and w_in more slowly than w_out).
     etas = [(0.01, 0.001, 0.001), (0.05, 0.01, 0.0)]
-    settings = Settings(model="lif", trials=8, block_trials=4, target="cython")
+    settings = Settings(model="lif", trials=8, block_trials=4, target="numpy")
     sweep = replica_sweep(task, settings, etas=etas, seeds=[0, 1], n_hidden=N, eval_trials=2)
     np.testing.assert_array_equal(sweep.eta, np.repeat(etas, 2, axis=0))
     for r in range(4):
-        alone = train(task, Settings(model="lif", trials=8, block_trials=4, target="cython",
+        alone = train(task, Settings(model="lif", trials=8, block_trials=4, target="numpy",
                                      eta=tuple(sweep.eta[r]), seed=int(sweep.seed[r])),
                       n_hidden=N, progress=False, eval_trials=2)
         assert alone.diverged is None and not sweep.diverged[r]

@@ -16,7 +16,7 @@ from brianrflo.models import RateModel
 from brianrflo.runs import load_model
 from brianrflo.weights import Weights
 
-pytestmark = pytest.mark.engines
+pytestmark = [pytest.mark.engines, pytest.mark.xdist_group("saved_runs")]  # one run each
 
 N, T = 8, 20
 SMALL = ["--n-hidden", str(N), "--trials", "20", "--block-trials", "10", "--eta", "0.05",
