@@ -406,9 +406,11 @@ class Simulation:
         try:
             if self.target == "cython":
                 # Between blocks only values change, in place: the last block's code
-                # objects run again (Brian2 would make them anew, ~0.2 s a block).
+                # objects run again (Brian2 would make them anew, ~0.2 s a block) where
+                # the compiled loop ran them; a network it cannot run (spikes) gets
+                # Brian2's preparation before every block, its spike queues included.
                 self.compiled_steps = fused.run(self.net, steps, float(DT), self._prepared)
-                self._prepared = True
+                self._prepared = self.compiled_steps > 0
             else:
                 self.net.run(steps * DT, namespace={})
         finally:
