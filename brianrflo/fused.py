@@ -13,9 +13,11 @@ compiled loop calls the steps in Brian2's order and advances the clocks.
 The statements inside are Brian2's translation of the model's equations, and every
 object runs in the order Brian2 would run it, so results equal Brian2's cython
 target to float64 rounding (``tests/test_fused.py``; our templates forbid the
-compiler to reassociate, as :mod:`brianrflo.dense`'s do). Objects on the step clock
-whose templates are not ours (thresholds, resets, spike propagation) make every
-step run from Python, object by object, as in Brian2's own loop.
+compiler to reassociate, as :mod:`brianrflo.dense`'s do). Our templates cover state
+updates, ``run_regularly`` code, summed variables, thresholds, resets and state and
+spike monitors; other per-step work (spike propagation through synaptic pathways,
+for instance) makes every step run from Python, object by object, as in Brian2's
+own loop.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ def fused_namespace(load_namespace: str, step: str) -> SimpleNamespace:
     """
     used = get_identifiers(step)
     stored, params, args, temporaries = [], [], [], []
+    if "_owner" in used:  # the group, for the monitors' resizing (see NumpyCodeObject)
+        load_namespace += '\n_owner = _namespace["_owner"]'
     for line in load_namespace.splitlines():
         line = line.strip()
         m = _CDEF.match(line) or _OBJECT.match(line)
@@ -119,6 +123,15 @@ class FusedCythonCodeObject(CythonCodeObject):
     """
 
     class_name = "brianrflo_cython"
+
+    def __init__(self, owner, code, variables, variable_indices, template_name,
+                 template_source, compiler_kwds, name="cython_code_object*"):
+        # A name apart from cpp_standalone's (`*_codeobject`): these code objects live on
+        # between blocks, and a standalone project built meanwhile in the process would
+        # otherwise name its own `*_codeobject_1` and miss its compiled cache.
+        super().__init__(owner, code, variables, variable_indices, template_name,
+                         template_source, compiler_kwds,
+                         name=name.replace("_codeobject", "_fused"))
     templater = CythonCodeObject.templater.derive(
         "brianrflo", templates_dir="templates",
         env_globals={"fused_namespace": fused_namespace, "dense_rows": dense_rows,

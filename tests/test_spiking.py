@@ -32,6 +32,8 @@ def _check(net, w, blocks, expected):
     total_spikes, refractory_at_start = 0, False
     for block, (traces, w_ref) in zip(blocks, expected, strict=True):
         losses = net.run_block(block)
+        if net.target == "cython":  # thresholds, resets and the spike monitor fused too
+            assert net.sim.compiled_steps == block.n_trials * (block.x.shape[1] - 1)
         got = net.trace()
         z = np.concatenate([tr.z for tr in traces])
         units, steps = net.spikes()

@@ -51,3 +51,18 @@ def step_function():
     """The compiled step as a capsule, for brianrflo.fused's loop."""
     return PyCapsule_New(<void *> _step, b"brianrflo_step", NULL)
 {% endmacro %}
+
+{# Code after a run (the threshold's), as Brian2's common_group.pyx has it. #}
+{% macro after_run() %}
+{{ _common.cython_directives() }}
+{{ _common.imports() }}
+
+# support code
+{{ support_code_lines | autoindent }}
+
+def main(_namespace):
+    {{ load_namespace | autoindent }}
+    {% block after_code %}
+    # EMPTY_CODE_BLOCK  -- overwrite in child template
+    {% endblock %}
+{% endmacro %}
