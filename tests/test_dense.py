@@ -27,17 +27,17 @@ def test_dense_indices_replace_only_the_owners_index_reads():
 
 @pytest.mark.standalone
 def test_standalone_synapse_loops_read_no_index_array_and_keep_brian2s_results():
-    # Brian2's runtime target runs its own templates: the dense standalone
+    # Brian2's numpy target runs Brian2's own templates: the dense standalone
     # code must give the same losses and weights for replicas of several shapes.
     weights = [Weights.init(N, M, K, seed=s) for s in (4, 5)]
     eta = [[0.05, 0.02, 0.01], [0.1, 0.05, 0.0]]
     blocks = [[random_block(20 + r + 2 * b, 2) for r in range(2)] for b in range(2)]
     nets, losses = {}, {}
-    for target in ("cython", "cpp_standalone"):  # a standalone build takes Brian2's device
+    for target in ("numpy", "cpp_standalone"):  # a standalone build takes Brian2's device
         nets[target] = net = BrianNetwork(weights, T, block_trials=2, eta=eta, target=target)
         losses[target] = np.concatenate([net.run_block(bl) for bl in blocks], axis=1)
-    np.testing.assert_allclose(losses["cpp_standalone"], losses["cython"], rtol=0, atol=1e-12)
-    for got, want in zip(nets["cpp_standalone"].get_weights(), nets["cython"].get_weights(),
+    np.testing.assert_allclose(losses["cpp_standalone"], losses["numpy"], rtol=0, atol=1e-12)
+    for got, want in zip(nets["cpp_standalone"].get_weights(), nets["numpy"].get_weights(),
                          strict=True):
         for name in ("w_in", "w_rec", "w_out"):
             np.testing.assert_allclose(getattr(got, name), getattr(want, name), rtol=0,
