@@ -14,7 +14,9 @@ same generated statements, in nested loops whose counters are the indices.
 The statements inside still come from Brian2's code generator translating the
 model's equations, so an edited ``phi``, per-unit ``tau`` or Dale's clip run on
 this path unchanged; every synapse is visited in the order Brian2 visits it, so
-results are bit-identical to Brian2's own templates.
+cpp_standalone's results are bit-identical to Brian2's own templates (the fused cython
+modules keep that order too, but gcc may contract or vectorise them differently from
+Brian2's: equal to float64 rounding, ``tests/test_fused.py``).
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from brian2.codegen.cpp_prefs import get_compiler_and_args
 from brian2.codegen.runtime.cython_rt import CythonCodeObject
 from brian2.codegen.runtime.cython_rt.extension_manager import cython_extension_manager
 from brian2.codegen.targets import codegen_targets
+from brian2.core.base import BrianObject
 from brian2.groups.group import Group
 from brian2.utils.stringtools import get_identifiers
 
@@ -212,6 +213,10 @@ def run(net, steps: int, dt: float, prepared: bool = False) -> int:
     """
     objects = [obj for obj in net.sorted_objects if obj.active]
     period = {c: float(c.dt_) / dt for c in {obj.clock for obj in objects}}
+    t_end = net.t + steps * dt * second
+    net._clocks = {obj.clock for obj in net.sorted_objects}  # as Network.run sets them
+    for clock in net._clocks:  # a clock shared with another network starts at net.t
+        clock.set_interval(net.t, t_end)
     # Each clock's next tick, in steps of dt (clock times are timestep * dt in Brian2)
     ticks = {c: _clock_arrays(c)[0][0] * round(p) for c, p in period.items()}
     fast = {c for c, p in period.items() if p == 1}
@@ -220,15 +225,14 @@ def run(net, steps: int, dt: float, prepared: bool = False) -> int:
             or any(ticks[c] != start for c in fast) or not fast):
         net.run(steps * dt * second, namespace={})
         return 0
-    end, t_end = start + steps, net.t + steps * dt * second
-    net._clocks = {obj.clock for obj in net.sorted_objects}  # as Network.run sets them
-    for clock in net._clocks:
-        clock.set_interval(net.t, t_end)
+    end = start + steps
     if not prepared:
         net.before_run({})
     fast_objects = [obj for obj in objects if obj.clock in fast]
     steps_of = [_steps(co) for obj in fast_objects for co in obj._code_objects]
-    fusable = all(s is not None for s in steps_of)
+    # An object with its own run() (a network_operation) runs Python every step.
+    fusable = (all(s is not None for s in steps_of)
+               and all(type(obj).run is BrianObject.run for obj in fast_objects))
     if fusable:
         driver = _driver()
         capsules = [cap for caps in steps_of for cap in caps]

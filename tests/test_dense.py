@@ -35,13 +35,22 @@ def test_standalone_synapse_loops_read_no_index_array_and_keep_brian2s_results()
     nets, losses = {}, {}
     for target in ("numpy", "cpp_standalone"):  # a standalone build takes Brian2's device
         nets[target] = net = BrianNetwork(weights, T, block_trials=2, eta=eta, target=target)
+        if target == "cpp_standalone":
+            static = os.path.join(net.sim.directory, "static_arrays")
+            before = set(os.listdir(static))
         losses[target] = np.concatenate([net.run_block(bl) for bl in blocks], axis=1)
     np.testing.assert_allclose(losses["cpp_standalone"], losses["numpy"], rtol=0, atol=1e-12)
+    # each block's arguments (and Brian2's lock files for them) are gone after it ran
+    assert set(os.listdir(static)) <= before
     for got, want in zip(nets["cpp_standalone"].get_weights(), nets["numpy"].get_weights(),
                          strict=True):
         for name in ("w_in", "w_rec", "w_out"):
             np.testing.assert_allclose(getattr(got, name), getattr(want, name), rtol=0,
                                        atol=1e-12, err_msg=name)
+    # the run time is read once after the loop, not (as Brian2's network.cpp does) per step
+    with open(os.path.join(nets["cpp_standalone"].directory, "network.cpp")) as f:
+        after_step = f.read().split("clock = next_clocks();\n")[-1]
+    assert after_step.split("Network::_globally_running = false;")[0].strip().startswith("}")
     code_dir = os.path.join(nets["cpp_standalone"].directory, "code_objects")
     loops = ["rec_update", "inp_update", "out_update", "rec_summed_variable_u_rec_post",
              "inp_summed_variable_u_in_post", "out_summed_variable_y_post",

@@ -88,9 +88,10 @@ def test_replicas_run_fused_and_equal_each_network_alone():
         assert np.array_equal(alone.get_weights().w_rec, net.get_weights()[r].w_rec)
 
 
-def _run_clocks_network(kind: str, slow_dt: float) -> tuple[list, list]:
-    """Groups on a step clock and on a slower one, a synapse and a monitor, run twice
-    for 10 steps on the fused target or on Brian2's; the records and steps compiled."""
+def _run_clocks_network(kind: str, slow_dt: float, operation: bool = False) -> tuple[list, list]:
+    """Groups on a step clock and on a slower one, a synapse and a monitor (and with
+    ``operation`` a network_operation every step), run twice for 10 steps on the fused
+    target or on Brian2's; the records and steps compiled."""
     b2.prefs.codegen.target = fused.TARGET if kind == "fused" else "cython"
     dt, slow = 1 * b2.ms, slow_dt * b2.ms
     a = b2.NeuronGroup(3, "dv/dt = (-v + w) / (5*ms) : 1\nw : 1", method="euler", dt=dt)
@@ -102,6 +103,12 @@ def _run_clocks_network(kind: str, slow_dt: float) -> tuple[list, list]:
     link.connect()
     mon = b2.StateMonitor(a, ["v", "w"], record=True, dt=dt, when="end")
     net = b2.Network(b2.collect())
+    if operation:
+        @b2.network_operation(dt=dt, when="before_groups")
+        def nudge():
+            a.v_[:] += 0.01 * a.w_[:]
+
+        net.add(nudge)
     compiled = [fused.run(net, 10, 1e-3) if kind == "fused" else net.run(10 * dt) or 0
                 for _ in range(2)]
     return [mon.v[:], mon.w[:], mon.t[:], a.v[:], float(net.t)], compiled
@@ -114,6 +121,15 @@ def test_several_clocks_run_as_brian2_runs_them(slow_dt):
     got, compiled = _run_clocks_network("fused", slow_dt)
     assert compiled == ([10 - 4, 10 - 3] if slow_dt == 3 else [0, 0])
     want, _ = _run_clocks_network("brian2", slow_dt)
+    for g, w in zip(got, want, strict=True):
+        assert np.array_equal(g, w)
+
+
+def test_a_network_operation_runs_every_step_as_in_brian2():
+    """A Python function on the step clock: no step runs compiled, none is skipped."""
+    got, compiled = _run_clocks_network("fused", 3, operation=True)
+    assert compiled == [0, 0]
+    want, _ = _run_clocks_network("brian2", 3, operation=True)
     for g, w in zip(got, want, strict=True):
         assert np.array_equal(g, w)
 
