@@ -15,7 +15,6 @@ the block's values passed as ``run_args``.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import fcntl
 import gc
 import os
@@ -406,19 +405,9 @@ class Simulation:
         """
         self.activate()
         if self.standalone:
-            args = {(getattr(k[0], k[1]) if isinstance(k, tuple) else k): v
-                    for k, v in run_args.items()}
             _forget_dead_variables(self._device)
-            self._device.run(directory=self.directory, with_output=False, run_args=args)
-            # Every run writes its arguments to new files; they are not needed again.
-            # Brian2 leaves the lock file it wrote each one under: a file per argument
-            # and block (thousands in a long run) unless removed here too.
-            written = [os.path.join(self.directory, "static_arrays", name + ".lock")
-                       for name in self._device.run_args_arrays]
-            self._device.delete(code=False, data=False, run_args=True, directory=False)
-            for lock in written:
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(lock)
+            self._device.run(directory=self.directory, with_output=False,
+                             run_args=self._command_line(run_args))
             return
         for key, value in run_args.items():
             if isinstance(key, tuple):
@@ -442,6 +431,33 @@ class Simulation:
                 self.net.run(steps * DT, namespace={})
         finally:
             gc.unfreeze()
+
+
+    def _command_line(self, run_args: dict) -> list[str]:
+        """``run_args`` as the binary's arguments, each array in a file of its own name.
+
+        Brian2 would write each array to a new file named by its hash, under a lock
+        file, logging each step to its log file (4 ms a block at N = 30) and leaving
+        both files behind; this project folder is this process's alone, so one file
+        per argument, overwritten every block, is enough.
+        """
+        args = []
+        for key, value in run_args.items():
+            if isinstance(key, tuple):
+                group, name = key
+                label, dtype, shape = f"{group.name}.{name}", group.variables[name].dtype, None
+            else:  # a TimedArray
+                label, dtype, shape = f"{key.name}.values", key.values.dtype, key.values.shape
+            array = np.asarray(value, dtype=dtype)
+            if array.size == 1:
+                args.append(f"{label}={array.item()!r}")
+                continue
+            if shape is not None and array.shape != shape:
+                raise ValueError(f"{label}: shape {array.shape}, the network has {shape}")
+            path = os.path.join("static_arrays", f"run_{label}.dat")
+            array.tofile(os.path.join(self.directory, path))
+            args.append(f"{label}={path}")
+        return args
 
 
 def _forget_dead_variables(device) -> None:
