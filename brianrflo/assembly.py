@@ -29,7 +29,7 @@ from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 from brian2.devices.device import all_devices, reinit_devices
 
 from . import fused
-from .dense import DenseCodeObject, mark_dense
+from .dense import TEMPLATER, DenseCodeObject, mark_dense
 
 __all__ = ["DT", "TARGETS", "Assembly", "Simulation", "pre_post", "to_synapses",
            "from_synapses"]
@@ -305,7 +305,7 @@ class StandaloneDevice(CPPStandaloneDevice):
 
     def generate_network_source(self, writer, compiler) -> None:
         limit = self._maximum_run_time
-        writer.write("network.*", DenseCodeObject.templater.network(
+        writer.write("network.*", TEMPLATER.network(
             None, None, maximum_run_time=None if limit is None else float(limit)))
 
 

@@ -53,13 +53,17 @@ def ivdep() -> str:
             "#elif defined(__GNUC__)\n#pragma GCC ivdep\n#endif")
 
 
+#: Brian2's cpp_standalone templates, overridden by name by ``brianrflo/templates``.
+TEMPLATER = CPPStandaloneCodeObject.templater.derive(
+    "brianrflo", templates_dir="templates",
+    env_globals={"dense_indices": dense_indices, "ivdep": ivdep},
+)
+
+
 class DenseCodeObject(CPPStandaloneCodeObject):
     """cpp_standalone code objects whose synapse loops are dense (see the module)."""
 
-    templater = CPPStandaloneCodeObject.templater.derive(
-        "brianrflo", templates_dir="templates",
-        env_globals={"dense_indices": dense_indices, "ivdep": ivdep},
-    )
+    templater = TEMPLATER
 
 
 def mark_dense(synapses, replicas: int, n_pre: int, n_post: int) -> None:
