@@ -4,7 +4,7 @@ cpp_standalone with brianrflo's dense templates (:mod:`brianrflo.dense`) trains
 fastest, but a new network shape costs a compile of about 10 s (1.5 s once its
 project is cached). Brian2's runtime ``numpy`` target compiles nothing, so a run
 too small to repay a compile runs there. The runtime ``cython`` target
-(:mod:`brianrflo.fused`) trains at about half cpp_standalone's speed, and its first
+(:mod:`brianrflo.fused`) trains at a third to two thirds of cpp_standalone's speed, and its first
 use of a model compiles for 30-120 s (every code object apart), so ``'auto'``
 never picks it for a training run; ask for it with ``target='cython'``.
 """
