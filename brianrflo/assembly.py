@@ -114,8 +114,8 @@ class Assembly:
         self.R = replicas
         # One clock for everything that runs every step: Brian2 gives each object made
         # with dt= a clock of its own, and walks every clock every step (a std::set
-        # of the clocks due, built anew each step: a quarter of a step's instructions
-        # at N = 30 in cpp_standalone, measured with callgrind).
+        # of the clocks due, built anew each step: 17 % of a step's instructions at
+        # N = 30 in cpp_standalone, measured with callgrind).
         self.step_clock = b2.Clock(dt=DT, name=f"{prefix}step_clock")
         self.trial_clock = b2.Clock(dt=trial_steps * DT, name=f"{prefix}trial_clock")
         self.objects: list = []
@@ -431,7 +431,6 @@ class Simulation:
                 self.net.run(steps * DT, namespace={})
         finally:
             gc.unfreeze()
-
 
     def _command_line(self, run_args: dict) -> list[str]:
         """``run_args`` as the binary's arguments, each array in a file of its own name.

@@ -133,6 +133,7 @@ class FusedCythonCodeObject(CythonCodeObject):
         super().__init__(owner, code, variables, variable_indices, template_name,
                          template_source, compiler_kwds,
                          name=name.replace("_codeobject", "_fused"))
+
     templater = CythonCodeObject.templater.derive(
         "brianrflo", templates_dir="templates",
         env_globals={"fused_namespace": fused_namespace, "dense_rows": dense_rows,

@@ -1,6 +1,7 @@
 {# brianrflo: Brian2's network.cpp (2.9.0), with the run time read once after the loop
    instead of after every step (unless a maximum run time needs it): std::clock() is a
-   system call, 1.2 us here, as long as a third of a step at N = 30. #}
+   system call, about a third of a step at N = 30 here (docs/performance.md). Everything
+   else is Brian2's, line for line. #}
 {% macro elapsed() %}
         {% if openmp_pragma('with_openmp') %}
         elapsed_realtime = omp_get_wtime() - start;
