@@ -25,10 +25,11 @@ from dataclasses import dataclass
 import brian2 as b2
 import numpy as np
 from brian2 import ms
+from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 from brian2.devices.device import all_devices, reinit_devices
 
-from . import fused
+from . import fused, object_cache
 from .dense import TEMPLATER, DenseCodeObject, mark_dense
 
 __all__ = ["DT", "TARGETS", "Assembly", "Simulation", "pre_post", "to_synapses",
@@ -169,7 +170,14 @@ class Assembly:
                           clock=clock or self.step_clock)
         n_pre, n_post = len(source) // self.R, len(target) // self.R
         i, j = pre_post(n_pre, n_post, self.R) if all_to_all else connect
+        if not standalone:
+            # connect() runs once: on cython Brian2 would compile a 1.2 MB module for it,
+            # one per synapses' name (about 10 s each on a cold cache); numpy needs none.
+            # (The synapses' code runners took their class at construction.)
+            syn.codeobj_class = NumpyCodeObject
         syn.connect(i=np.asarray(i, dtype=int), j=np.asarray(j, dtype=int))
+        if not standalone:
+            syn.codeobj_class = None
         if all_to_all:
             mark_dense(syn, self.R, n_pre, n_post)
         summed = summed or {}
@@ -301,7 +309,16 @@ def _results_in_memory(path: str) -> str | None:
 class StandaloneDevice(CPPStandaloneDevice):
     """Brian2's cpp_standalone device with brianrflo's ``network.cpp``
     (``brianrflo/templates/network.cpp``): the run time is read once after the run
-    instead of after every step, a system call that cost a third of a step at N = 30."""
+    instead of after every step, a system call that cost a third of a step at N = 30.
+    A project compiles only the files no earlier project compiled
+    (:mod:`brianrflo.object_cache`)."""
+
+    def compile_source(self, directory, compiler, debug, clean) -> None:
+        if not clean and compiler != "msvc":
+            object_cache.restore(directory)
+        super().compile_source(directory, compiler, debug, clean)
+        if compiler != "msvc":
+            object_cache.store(directory)
 
     def generate_network_source(self, writer, compiler) -> None:
         limit = self._maximum_run_time
