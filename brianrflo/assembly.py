@@ -170,14 +170,17 @@ class Assembly:
                           clock=clock or self.step_clock)
         n_pre, n_post = len(source) // self.R, len(target) // self.R
         i, j = pre_post(n_pre, n_post, self.R) if all_to_all else connect
-        if not standalone:
+        if standalone:
+            syn.connect(i=np.asarray(i, dtype=int), j=np.asarray(j, dtype=int))
+        else:
             # connect() runs once: on cython Brian2 would compile a 1.2 MB module for it,
             # one per synapses' name (about 10 s each on a cold cache); numpy needs none.
-            # (The synapses' code runners took their class at construction.)
+            # The class must be None again: the synapses' code runners read it at every run.
             syn.codeobj_class = NumpyCodeObject
-        syn.connect(i=np.asarray(i, dtype=int), j=np.asarray(j, dtype=int))
-        if not standalone:
-            syn.codeobj_class = None
+            try:
+                syn.connect(i=np.asarray(i, dtype=int), j=np.asarray(j, dtype=int))
+            finally:
+                syn.codeobj_class = None
         if all_to_all:
             mark_dense(syn, self.R, n_pre, n_post)
         summed = summed or {}
@@ -314,11 +317,18 @@ class StandaloneDevice(CPPStandaloneDevice):
     (:mod:`brianrflo.object_cache`)."""
 
     def compile_source(self, directory, compiler, debug, clean) -> None:
-        if not clean and compiler != "msvc":
-            object_cache.restore(directory)
+        cached = compiler != "msvc"
+        try:
+            if cached and not clean:
+                object_cache.restore(directory)
+        except OSError:  # the cache only saves time; make compiles what is missing
+            pass
         super().compile_source(directory, compiler, debug, clean)
-        if compiler != "msvc":
-            object_cache.store(directory)
+        try:
+            if cached:
+                object_cache.store(directory)
+        except OSError:
+            pass
 
     def generate_network_source(self, writer, compiler) -> None:
         limit = self._maximum_run_time

@@ -5,10 +5,16 @@ most of them (a code object of the same model, ``main.cpp``, ``run.cpp``) are th
 same text in every project that shares a model, a task or a variant. Before ``make``
 runs, :func:`restore` puts in place each object file compiled earlier from the same
 inputs; :func:`store` keeps the new ones. An object file's key is the hash of
-everything ``make`` would compile it from: the compiler and its flags (the
-makefile's ``CXX``/``OPTIMISATIONS``/``CXXFLAGS`` lines), the source and every
-project header it includes, recursively. System headers belong to the compiler,
-whose version is part of the key.
+everything it is compiled from: the compiler's version (and, under
+``-march=native``, the target it resolves to), the makefile's compiler lines and
+make's extra arguments, the source, and every header it includes from the project
+or another ``-I`` folder, recursively. Headers found in none of those are the
+compiler's, whose version is in the key.
+
+:func:`restore` also removes every object file of the project it has no entry for,
+so each object linked is the cache's or compiled by this ``make``: Brian2's
+``make.deps`` names code objects without their folder, so ``make`` alone would keep
+a code object compiled against an older ``objects.h``.
 """
 
 from __future__ import annotations
@@ -17,42 +23,57 @@ import functools
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
+
+from brian2 import prefs
 
 __all__ = ["CACHE", "restore", "store"]
 
 #: Where the object files are kept (one file per key), beside the projects.
 CACHE = os.path.join(tempfile.gettempdir(), "brianrflo_standalone", "objects")
 
-_INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.MULTILINE)
-_FLAGS = re.compile(r"^(CXX|OPTIMISATIONS|CXXFLAGS)\s*[:?]?=.*$", re.MULTILINE)
+_INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.MULTILINE)
+_FLAGS = re.compile(r"^(OPTIMISATIONS|CXXFLAGS)\s*=.*$", re.MULTILINE)
+_INCLUDE_DIR = re.compile(r'-I\s*"([^"]+)"|-I\s*(\S+)')
 
 
 @functools.cache
-def _compiler() -> str:
-    """The version text of the C++ compiler ``make`` calls."""
-    cxx = os.environ.get("CXX", "g++")  # GNU make's default
-    try:
-        return cxx + subprocess.run([cxx, "--version"], capture_output=True, text=True,
-                                    check=False).stdout
-    except OSError:
-        return cxx
+def _compiler(cxx: str, native: bool) -> str:
+    """The version text of the C++ compiler ``cxx``; with ``native``, the target
+    ``-march=native`` means on this machine."""
+    command = shlex.split(cxx)
+    text = [cxx]
+    for args in (["--version"], ["-march=native", "-Q", "--help=target"] if native else []):
+        if args:
+            try:
+                text.append(subprocess.run(command + args, capture_output=True, text=True,
+                                           check=False).stdout)
+            except OSError:
+                pass
+    return "\n".join(text)
 
 
-def _sources(project: str) -> list[str]:
-    """The makefile's ``SRCS``: the project's sources, relative to it."""
+def _keys(project: str) -> dict[str, str]:
+    """Each object file of ``project``'s C++ sources (relative path) with its key."""
     with open(os.path.join(project, "makefile")) as f:
-        for line in f:
-            if line.startswith("SRCS ="):
-                return line.split("=", 1)[1].split()
-    return []
+        makefile = f.read()
+    flags = "\n".join(m.group(0) for m in _FLAGS.finditer(makefile))
+    cxx = os.environ.get("CXX", "g++")  # GNU make's default
+    context = "\n".join([_compiler(cxx, "-march=native" in flags), flags,
+                         os.environ.get("MAKEFLAGS", ""),
+                         " ".join(prefs.devices.cpp_standalone.extra_make_args_unix)])
+    dirs = [a or b for a, b in _INCLUDE_DIR.findall(flags)]
+    sources = re.search(r"^SRCS\s*=(.*)$", makefile, re.MULTILINE)
+    return {src[:-len(".cpp")] + ".o": _key(project, src, context, dirs)
+            for src in (sources.group(1).split() if sources else []) if src.endswith(".cpp")}
 
 
-def _key(project: str, source: str, flags: str) -> str:
-    """The hash of ``source``'s compiler, flags, text and project headers."""
-    digest = hashlib.sha256(flags.encode())
+def _key(project: str, source: str, context: str, dirs: list[str]) -> str:
+    """The hash of ``source``, the headers it includes and ``context``."""
+    digest = hashlib.sha256(context.encode())
     seen, todo = set(), [source]
     while todo:
         name = todo.pop()
@@ -62,37 +83,38 @@ def _key(project: str, source: str, flags: str) -> str:
         with open(os.path.join(project, name), "rb") as f:
             text = f.read()
         digest.update(f"\0{name}\0{len(text)}\0".encode() + text)
-        for include in _INCLUDE.findall(text.decode(errors="replace")):
-            # "x.h" is looked for beside the including file, then in the project (-I.)
-            for candidate in (os.path.join(os.path.dirname(name), include), include):
+        for quote, include in _INCLUDE.findall(text.decode(errors="replace")):
+            # as the compiler looks: beside the includer ("x.h" only), then the -I folders
+            here = [os.path.dirname(name)] if quote == '"' else []
+            for folder in [*here, *dirs]:
+                candidate = os.path.normpath(os.path.join(folder, include))
                 if os.path.isfile(os.path.join(project, candidate)):
-                    todo.append(os.path.normpath(candidate))
+                    todo.append(candidate)
                     break
-            else:  # not the project's: a system header, part of the compiler
+            else:
                 digest.update(f"\0<{include}>".encode())
     return digest.hexdigest()[:32]
 
 
-def _keys(project: str) -> dict[str, str]:
-    """Each object file of ``project`` (relative path) with its key."""
-    with open(os.path.join(project, "makefile")) as f:
-        flags = _compiler() + "\n".join(m.group(0) for m in _FLAGS.finditer(f.read()))
-    return {os.path.splitext(src)[0] + ".o": _key(project, src, flags)
-            for src in _sources(project)}
-
-
 def restore(project: str) -> int:
-    """Put each object file of ``project`` compiled earlier in place, newer than its
-    inputs (so ``make`` skips it); returns how many it put."""
+    """Put each object file of ``project`` compiled earlier in place (newer than its
+    inputs, so ``make`` skips it) and remove the others; returns how many it put."""
     restored = 0
     for obj, key in _keys(project).items():
-        cached = os.path.join(CACHE, key + ".o")
-        if os.path.exists(cached):
-            target = os.path.join(project, obj)
+        cached, target = os.path.join(CACHE, key + ".o"), os.path.join(project, obj)
+        if not os.path.exists(cached):
+            if os.path.exists(target):
+                os.remove(target)
+            continue
+        if not (os.path.exists(target) and _same(cached, target)):
             shutil.copyfile(cached, target)
-            os.utime(target)
-            restored += 1
+        restored += 1
     return restored
+
+
+def _same(a: str, b: str) -> bool:
+    with open(a, "rb") as f, open(b, "rb") as g:
+        return f.read() == g.read()
 
 
 def store(project: str) -> None:

@@ -2,78 +2,87 @@
 
 import os
 
-import numpy as np
 import pytest
 
 from brianrflo import object_cache
 from brianrflo.network import BrianNetwork
-from helpers import random_block
+from helpers import assert_matches_reference, random_block, reference_blocks
 
-MAKEFILE = "SRCS = a.cpp sub/b.cpp main.cpp\nCXXFLAGS = -c -O3\nOPTIMISATIONS = -w\n"
+ETA = (0.1, 0.2, 0.3)
+
+MAKEFILE = ('SRCS = a.cpp sub/b.cpp main.cpp rk.c\nCXXFLAGS = -c -O3 $(OPTIMISATIONS) -I.\n'
+            'OPTIMISATIONS = -w -I"{inc}"\n')
 
 
-def project(path, **files):
-    files = {"makefile": MAKEFILE, "a.cpp": '#include "a.h"\nint a;\n',
-             "a.h": '#include "common.h"\n#include <cmath>\n', "common.h": "//\n",
-             "sub/b.cpp": '#include "b.h"\n#include "common.h"\n', "sub/b.h": "//\n",
-             "main.cpp": "int main(){}\n", "other.h": "//\n"} | files
+def project(path, inc, **files):
+    """A project's files; returns the keys of its object files."""
+    files = {"makefile": MAKEFILE.format(inc=inc), "a.cpp": '#include "a.h"\nint a;\n',
+             "a.h": '#include "common.h"\n#include <cmath>\n#include <sub/b.h>\n',
+             "common.h": "//\n", "sub/b.cpp": '#include "b.h"\n#include "common.h"\n',
+             "sub/b.h": "//\n", "main.cpp": '#include "extra.h"\n', "rk.c": "",
+             "other.h": "//\n"} | files
     for name, text in files.items():
         os.makedirs(os.path.dirname(path / name), exist_ok=True)
         (path / name).write_text(text)
     return object_cache._keys(str(path))
 
 
+@pytest.fixture
+def inc(tmp_path):
+    """An include folder outside the projects (-I), holding extra.h."""
+    (tmp_path / "inc").mkdir()
+    (tmp_path / "inc" / "extra.h").write_text("//\n")
+    return tmp_path / "inc"
+
+
 @pytest.mark.unit
-def test_a_key_changes_with_the_source_its_headers_and_the_flags(tmp_path):
-    keys = project(tmp_path / "p")
-    assert set(keys) == {"a.o", "sub/b.o", "main.o"}
-    assert project(tmp_path / "same") == keys  # the folder's name is not an input
-    assert project(tmp_path / "q", **{"other.h": "// not included\n"}) == keys
-    changed = project(tmp_path / "r", **{"common.h": "#define X 1\n"})  # included twice deep
+def test_a_key_changes_with_the_source_its_headers_and_the_flags(tmp_path, inc):
+    keys = project(tmp_path / "p", inc)
+    assert set(keys) == {"a.o", "sub/b.o", "main.o"}  # make compiles rk.c with $(CC)
+    assert project(tmp_path / "same", inc) == keys  # the folder's name is not an input
+    assert project(tmp_path / "q", inc, **{"other.h": "// not included\n"}) == keys
+    changed = project(tmp_path / "r", inc, **{"common.h": "#define X 1\n"})  # two deep
     assert changed["a.o"] != keys["a.o"] and changed["sub/b.o"] != keys["sub/b.o"]
     assert changed["main.o"] == keys["main.o"]
-    # "b.h" is found beside b.cpp; a project-level b.h would be another input
-    assert project(tmp_path / "s", **{"b.h": "int shadow;\n"})["sub/b.o"] == keys["sub/b.o"]
-    flags = project(tmp_path / "t", makefile=MAKEFILE.replace("-O3", "-O0"))
+    # "b.h" is found beside b.cpp, <sub/b.h> in the project (-I.)
+    assert project(tmp_path / "s", inc, **{"b.h": "int shadow;\n"}) == keys
+    changed = project(tmp_path / "t", inc, **{"sub/b.h": "int b;\n"})
+    assert changed["a.o"] != keys["a.o"] and changed["sub/b.o"] != keys["sub/b.o"]
+    (inc / "extra.h").write_text("int extra;\n")
+    assert project(tmp_path / "u", inc)["main.o"] != keys["main.o"]
+    flags = project(tmp_path / "v", inc, makefile=MAKEFILE.format(inc=inc).replace("O3", "O0"))
     assert set(flags.values()).isdisjoint(keys.values())
 
 
 @pytest.mark.unit
-def test_restore_puts_only_objects_of_the_same_inputs_newer_than_their_sources(
-        tmp_path, monkeypatch):
+def test_restore_puts_objects_of_the_same_inputs_and_removes_the_others(
+        tmp_path, inc, monkeypatch):
     monkeypatch.setattr(object_cache, "CACHE", str(tmp_path / "cache"))
     first = tmp_path / "first"
-    project(first)
+    project(first, inc)
     for obj in ("a.o", "sub/b.o", "main.o"):
         (first / obj).write_bytes(obj.encode())
     object_cache.store(str(first))
     second = tmp_path / "second"
-    project(second, **{"main.cpp": "int main(){return 1;}\n"})
+    project(second, inc, **{"main.cpp": "int main(){return 1;}\n",
+                            "main.o": "compiled from an older main.cpp"})
     assert object_cache.restore(str(second)) == 2
-    assert (second / "sub/b.o").read_bytes() == b"sub/b.o" and not (second / "main.o").exists()
-    assert os.path.getmtime(second / "a.o") >= os.path.getmtime(second / "makefile")
+    assert (second / "sub/b.o").read_bytes() == b"sub/b.o"
+    assert not (second / "main.o").exists()  # make compiles it
 
 
 @pytest.mark.engines
 @pytest.mark.standalone
-def test_a_project_built_from_cached_objects_runs_its_own_code(weights, tmp_path,
-                                                                 monkeypatch):
-    """Two rules share most code; the second project compiles only what differs, and
-    each trains as it does with nothing cached."""
-    monkeypatch.setattr(object_cache, "CACHE", str(tmp_path / "cache"))
+def test_a_project_built_from_cached_objects_runs_its_own_code(weights, tmp_path, monkeypatch):
+    """Two rules share most code: the second project compiles only what differs (the
+    cache is the one every test shares), and each equals the reference of its own rule."""
     restored = []
     real = object_cache.restore
     monkeypatch.setattr(object_cache, "restore", lambda p: restored.append(real(p)) or 0)
-    block = random_block(0, 2, T=10)
-
-    def learned(update, folder):
-        net = BrianNetwork(weights, 10, block_trials=2, eta=(0.1, 0.1, 0.1), update=update,
-                           target="cpp_standalone", directory=str(tmp_path / folder))
-        net.run_block(block)
-        return net.get_weights().w_rec
-
-    online, trial = learned("online", "a"), learned("trial", "b")
-    assert restored[0] == 0 and restored[1] > 0
-    monkeypatch.setattr(object_cache, "CACHE", str(tmp_path / "empty"))
-    assert np.array_equal(learned("trial", "c"), trial) and restored[2] == 0
-    assert not np.array_equal(online, trial)
+    blocks = [random_block(0, 2, T=10)]
+    for update in ("online", "trial"):
+        net = BrianNetwork(weights, 10, block_trials=2, eta=ETA, update=update,
+                           target="cpp_standalone", directory=str(tmp_path / update), record=True)
+        assert_matches_reference(net, weights, blocks,
+                                 reference_blocks(weights, blocks, update, ETA))
+    assert restored[1] > 0
