@@ -44,15 +44,14 @@ _INCLUDE_DIR = re.compile(r'-I\s*"([^"]+)"|-I\s*(\S+)')
 def _compiler(cxx: str, native: bool) -> str:
     """The version text of the C++ compiler ``cxx``; with ``native``, the target
     ``-march=native`` means on this machine."""
-    command = shlex.split(cxx)
+    queries = [["--version"]] + ([["-march=native", "-Q", "--help=target"]] if native else [])
     text = [cxx]
-    for args in (["--version"], ["-march=native", "-Q", "--help=target"] if native else []):
-        if args:
-            try:
-                text.append(subprocess.run(command + args, capture_output=True, text=True,
-                                           check=False).stdout)
-            except OSError:
-                pass
+    for args in queries:
+        try:
+            text.append(subprocess.run(shlex.split(cxx) + args, capture_output=True, text=True,
+                                       check=False).stdout)
+        except OSError:
+            pass
     return "\n".join(text)
 
 
