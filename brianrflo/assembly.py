@@ -15,11 +15,11 @@ the block's values passed as ``run_args``.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import fcntl
 import gc
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 
 import brian2 as b2
@@ -317,18 +317,16 @@ class StandaloneDevice(CPPStandaloneDevice):
     (:mod:`brianrflo.object_cache`)."""
 
     def compile_source(self, directory, compiler, debug, clean) -> None:
-        cached = compiler != "msvc"
-        try:
-            if cached and not clean:
-                object_cache.restore(directory)
-        except OSError:  # the cache only saves time; make compiles what is missing
-            pass
+        keys = {}
+        # The cache only saves time: without it make compiles what is missing.
+        with contextlib.suppress(OSError):
+            if compiler != "msvc":
+                keys = object_cache.keys(directory)
+                if not clean:
+                    object_cache.restore(directory, keys)
         super().compile_source(directory, compiler, debug, clean)
-        try:
-            if cached:
-                object_cache.store(directory)
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            object_cache.store(directory, keys)
 
     def generate_network_source(self, writer, compiler) -> None:
         limit = self._maximum_run_time
@@ -503,4 +501,4 @@ def _forget_dead_variables(device) -> None:
 
 def standalone_folder(key: str) -> str:
     """The cached cpp_standalone project folder of a network with hash ``key``."""
-    return os.path.join(tempfile.gettempdir(), "brianrflo_standalone", key)
+    return os.path.join(object_cache.ROOT, key)

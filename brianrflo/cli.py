@@ -180,7 +180,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="the figure's grids run as Dask tasks on an embedded LocalCluster "
                      "of N worker processes (default: one per core; started at the first "
                      "grid not in the cache), or on --scheduler / DASK_SCHEDULER_ADDRESS; "
-                     "0: in this process (the same numbers)")
+                     "0: in this process, each grid one stack checkpointed in OUT/cache "
+                     "(the same numbers; a killed run goes on from its last block)")
     fig.add_argument("--scheduler", metavar="ADDRESS",
                      help="run the figure's grids on the Dask cluster whose scheduler is at "
                      "ADDRESS (e.g. tcp://host:8786)")

@@ -45,6 +45,7 @@ from .train import LOCAL_RULES, Settings
 from .validation import check_int
 
 __all__ = ["GridTask", "split", "numpy_engine", "run_task", "combine", "dask_sweep",
+           "stacked_sweep",
            "open_client", "configured_address", "dashboard", "read_plan", "remove_tasks", "PLAN",
            "TASK_FOLDER"]
 
@@ -105,17 +106,67 @@ def numpy_engine(settings: Settings) -> bool:
 def run_task(task: Task, settings: Settings, job: GridTask, n_hidden: int,
              eval_trials: int = 1) -> Sweep:
     """Train one task's rows as one network of replicas (in a worker, or here)."""
+    return _rows(task, settings, [job.eta], job.seeds, n_hidden, eval_trials)
+
+
+def _rows(task: Task, settings: Settings, etas, seeds, n_hidden: int, eval_trials: int,
+          **resume) -> Sweep:
+    """Every (eta, seed) row as one stack, on the engine the rule runs on.
+
+    ``resume``: ``progress``, ``start`` and ``on_block``, as the sweeps take them.
+    """
     if numpy_engine(settings):
         from .batch import sweep
 
-        return sweep(task, settings.rule, [job.eta], job.seeds, settings.trials,
+        return sweep(task, settings.rule, etas, seeds, settings.trials,
                      n_hidden=n_hidden, tau=settings.tau, update=settings.update,
                      dale=settings.dale, eval_trials=eval_trials, explode=settings.explode,
-                     block_trials=settings.block_trials, init=settings.init)
+                     block_trials=settings.block_trials, init=settings.init, **resume)
     from .replicas import replica_sweep
 
-    return replica_sweep(task, settings, [job.eta], job.seeds, n_hidden=n_hidden,
-                         eval_trials=eval_trials)
+    return replica_sweep(task, settings, etas, seeds, n_hidden=n_hidden,
+                         eval_trials=eval_trials, **resume)
+
+
+def stacked_sweep(task: Task, settings: Settings, etas, seeds,
+                  folder: str | os.PathLike | None = None, n_hidden: int = 30,
+                  eval_trials: int = 1, progress: Callable[[str], None] | None = None,
+                  record: dict | None = None) -> Sweep:
+    """The whole grid as one stack in this process, checkpointed in ``folder`` after every block.
+
+    Rows, and their numbers, are those of :func:`dask_sweep` on the same grid; one
+    stack of all of them is the fastest way through a grid on one core (a numpy
+    step costs more per call than per network: 72 BPTT networks at T = 800 run 2.4x
+    faster as one stack than as eight of 9). With ``folder``, the sweep writes
+    :data:`~brianrflo.sweep_folder.FILE` there, as ``brianrflo sweep`` does: started
+    again on the same grid, it continues from there to the numbers an uninterrupted
+    one gives, bit for bit. ``record`` (JSON-able) is saved with the grid and must
+    match too: the versions that computed a checkpoint, for instance.
+
+    Raises
+    ------
+    ValueError
+        If ``folder`` holds the checkpoint of another grid or record (nothing is
+        written).
+    """
+    from . import sweep_folder
+
+    jobs = split(etas, seeds)
+    if not numpy_engine(settings):
+        from .replicas import grid_target
+
+        settings = grid_target(task, settings, n_hidden, len(etas) * len(seeds), progress)
+    # Flat, so that sweep_folder.compare lets a checkpoint's trials grow.
+    plan = _plan(task, settings, jobs, n_hidden, eval_trials)
+    grid = {**plan.pop("settings"), **plan, **json.loads(json.dumps(record or {}))}
+    start = None
+    if folder is not None and os.path.exists(os.path.join(folder, sweep_folder.FILE)):
+        start, saved = sweep_folder.read(folder)
+        sweep_folder.compare(saved, grid, folder)
+        start.check(len(etas) * len(seeds), settings.trials)
+    on_block = None if folder is None else sweep_folder.Checkpointer(os.fspath(folder), grid)
+    return _rows(task, settings, etas, seeds, n_hidden, eval_trials, progress=progress,
+                 start=start, on_block=on_block)
 
 
 def combine(parts: Sequence[Sweep]) -> Sweep:

@@ -30,10 +30,12 @@ import tempfile
 
 from brian2 import prefs
 
-__all__ = ["CACHE", "restore", "store"]
+__all__ = ["ROOT", "CACHE", "keys", "restore", "store"]
 
+#: The cpp_standalone project folders (:func:`brianrflo.assembly.standalone_folder`).
+ROOT = os.path.join(tempfile.gettempdir(), "brianrflo_standalone")
 #: Where the object files are kept (one file per key), beside the projects.
-CACHE = os.path.join(tempfile.gettempdir(), "brianrflo_standalone", "objects")
+CACHE = os.path.join(ROOT, "objects")
 
 _INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.MULTILINE)
 _FLAGS = re.compile(r"^(OPTIMISATIONS|CXXFLAGS)\s*=.*$", re.MULTILINE)
@@ -55,7 +57,7 @@ def _compiler(cxx: str, native: bool) -> str:
     return "\n".join(text)
 
 
-def _keys(project: str) -> dict[str, str]:
+def keys(project: str) -> dict[str, str]:
     """Each object file of ``project``'s C++ sources (relative path) with its key."""
     with open(os.path.join(project, "makefile")) as f:
         makefile = f.read()
@@ -95,11 +97,14 @@ def _key(project: str, source: str, context: str, dirs: list[str]) -> str:
     return digest.hexdigest()[:32]
 
 
-def restore(project: str) -> int:
+def restore(project: str, keys: dict[str, str]) -> int:
     """Put each object file of ``project`` compiled earlier in place (newer than its
-    inputs, so ``make`` skips it) and remove the others; returns how many it put."""
+    inputs, so ``make`` skips it) and remove the others; returns how many it put.
+
+    ``keys``: :func:`keys` of ``project``.
+    """
     restored = 0
-    for obj, key in _keys(project).items():
+    for obj, key in keys.items():
         cached, target = os.path.join(CACHE, key + ".o"), os.path.join(project, obj)
         if not os.path.exists(cached):
             if os.path.exists(target):
@@ -116,10 +121,11 @@ def _same(a: str, b: str) -> bool:
         return f.read() == g.read()
 
 
-def store(project: str) -> None:
-    """Keep the object files of ``project`` that the cache does not hold yet."""
+def store(project: str, keys: dict[str, str]) -> None:
+    """Keep the object files of ``project`` (:func:`keys` ``keys``) that the cache does
+    not hold yet."""
     os.makedirs(CACHE, exist_ok=True)
-    for obj, key in _keys(project).items():
+    for obj, key in keys.items():
         cached, built = os.path.join(CACHE, key + ".o"), os.path.join(project, obj)
         if os.path.exists(built) and not os.path.exists(cached):
             partial = f"{cached}.{os.getpid()}"

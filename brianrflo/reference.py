@@ -145,14 +145,18 @@ def stacked_forward(
     n, k = w.w_rec.shape[-1], w.w_out.shape[1]
     u = np.empty((R, T, n))
     h = np.empty((R, T + 1, n))
-    y = np.empty((R, T, k))
     h[:, 0] = w.h0
+    if readout_feedback:  # y(t-1) enters u(t): the readout is per step, y(0) = 0
+        y = np.zeros((R, T, k))
     for t in range(T):
         u[:, t] = _mv(w.w_rec, h[:, t]) + _mv(w.w_in, x[:, t])
-        if readout_feedback:  # y(0) = 0
-            u[:, t] += _mv(w.b, y[:, t - 1]) if t else 0.0
+        if readout_feedback and t:
+            u[:, t] += _mv(w.b, y[:, t - 1])
         h[:, t + 1] = h[:, t] + (-h[:, t] + phi(u[:, t])) / tau
-        y[:, t] = _mv(w.w_out, h[:, t + 1])
+        if readout_feedback:
+            y[:, t] = _mv(w.w_out, h[:, t + 1])
+    if not readout_feedback:  # numpy's cost here is per call, not per value (N = 30)
+        y = h[:, 1:] @ np.swapaxes(w.w_out, 1, 2)
     eps = mask * (target - y)
     return Trace(u=u, h=h, y=y, eps=eps, loss=stacked_loss(eps))
 
@@ -316,18 +320,17 @@ def stacked_bptt(
     w_rec_t = np.swapaxes(w.w_rec, 1, 2)
     tau = _per_unit(tau, n)
     d = dphi(tr.u) / tau  # d[:, t] = phi'(u(t+1))/tau in paper indexing
-    z = np.zeros((R, n))
-    g_rec = np.zeros_like(w.w_rec)
-    g_in = np.zeros_like(w.w_in)
-    for t in range(T - 1, -1, -1):
+    source = tr.eps @ np.swapaxes(F, 1, 2)  # F eps(t), every t at once
+    zd = np.empty((R, T, n))  # z(t) * d(t): the only per-step product the gradients need
+    z = source[:, T - 1]
+    zd[:, T - 1] = z * d[:, T - 1]
+    for t in range(T - 2, -1, -1):
         # z(t) = (1-1/tau) z(t+1) + (1/tau) W^T (z(t+1) * phi'(u(t+1))) + F eps(t)
-        z_next = z
-        z = _mv(F, tr.eps[:, t])
-        if t < T - 1:
-            z = z + (1 - 1 / tau) * z_next + _mv(w_rec_t, z_next * d[:, t + 1])
-        zd = z * d[:, t]
-        g_rec -= _outer(zd, tr.h[:, t])
-        g_in -= _outer(zd, x[:, t])
+        z = source[:, t] + (1 - 1 / tau) * z + _mv(w_rec_t, zd[:, t + 1])
+        zd[:, t] = z * d[:, t]
+    zd_t = np.swapaxes(zd, 1, 2)
+    g_rec = -(zd_t @ tr.h[:, :T])
+    g_in = -(zd_t @ x)
     return {"w_out": _readout_grad(tr), "w_rec": g_rec / T, "w_in": g_in / T}, tr
 
 

@@ -12,7 +12,6 @@ import math
 import os
 import platform
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -27,6 +26,7 @@ from . import checkpoint
 from . import reference as ref
 from .analysis import alignment
 from .network import TARGETS, BrianNetwork, check_tau, update_period
+from .object_cache import ROOT
 from .pending import LEARNED, PendingUpdate
 from .resources import check_memory
 from .runfolder import RunFolder, atomic_write, write_json
@@ -587,8 +587,7 @@ def _engine(weights: Weights, task: Task, settings: Settings, model, size: int, 
     """The network that trains: Brian2 for the RFLO family, numpy for the rest."""
     eta = tuple(state["eta"])
     if settings.rule in LOCAL_RULES and settings.target != "reference":
-        where = (os.path.join(tempfile.gettempdir(), "brianrflo_standalone")
-                 if settings.target == "cpp_standalone" else brian2_cache())
+        where = ROOT if settings.target == "cpp_standalone" else brian2_cache()
         cost = "about 10 s" if settings.target == "cpp_standalone" else "30-120 s"
         say(f"building the Brian2 network ({settings.target}); a new shape compiles once, "
             f"{cost}, cached in {where}")

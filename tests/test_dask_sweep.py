@@ -393,8 +393,8 @@ def test_auto_is_chosen_once_for_the_whole_grid(tmp_path, monkeypatch, by_rate):
 
 def test_figure_grids_run_as_tasks_with_the_numbers_of_one_network(tmp_path, client,
                                                                     monkeypatch):
-    """Fig. 2's grids (at tiny sizes): as tasks, here or on Dask, equal to the whole grid
-    trained as one network (the path the figures took before)."""
+    """Fig. 2's grids (at tiny sizes), here as one stack and as tasks on Dask, equal to
+    the whole grid trained as one network."""
     from brianrflo.batch import sweep
     from brianrflo.figures import Context, periodic
     from brianrflo.replicas import replica_sweep
@@ -418,9 +418,37 @@ def test_figure_grids_run_as_tasks_with_the_numbers_of_one_network(tmp_path, cli
                             lambda *a, ran=ran, **k: ran.append(a[2].eta) or real(*a, **k))
         args = (task, rule, etas, s["seeds"], trials, n, s["target"])
         assert_equal(periodic.grid(*args), whole)
-        assert ran == list(etas)  # one task per learning rate, run here
+        assert ran == []  # here: one stack, not task by task
         monkeypatch.setattr(ds, "run_task", real)
         assert_equal(periodic.grid(*args, client=client), whole)
+
+
+@pytest.mark.parametrize("rule, target", [("bptt", "numpy"), ("rflo", "numpy")])
+def test_killed_figure_grid_goes_on_from_its_last_block(tmp_path, monkeypatch, rule, target):
+    """A figure's grid killed after its first block, run again on its folder, ends
+    with the numbers of a run never killed."""
+    from brianrflo import sweep_folder
+    from brianrflo.figures import periodic
+
+    args = (Periodic(40), rule, (0.01, 0.03), 2, 200, 8, target)
+    whole = periodic.grid(*args)
+    real = sweep_folder.Checkpointer.__call__
+
+    def killed(self, state):
+        real(self, state)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep_folder.Checkpointer, "__call__", killed)
+    with pytest.raises(KeyboardInterrupt):
+        periodic.grid(*args, folder=str(tmp_path))
+    assert 0 < sweep_folder.read(tmp_path)[0].done < 200
+    monkeypatch.setattr(sweep_folder.Checkpointer, "__call__", real)
+    assert_equal(periodic.grid(*args, folder=str(tmp_path)), whole)
+    # Another grid's checkpoint is refused, and left as it was.
+    before = os.path.getmtime(tmp_path / sweep_folder.FILE)
+    with pytest.raises(ValueError, match="other settings"):
+        periodic.grid(Periodic(60), *args[1:], folder=str(tmp_path))
+    assert os.path.getmtime(tmp_path / sweep_folder.FILE) == before
 
 
 def test_a_figure_opens_its_cluster_at_its_first_grid_only(tmp_path, client):

@@ -24,7 +24,7 @@ def project(path, inc, **files):
     for name, text in files.items():
         os.makedirs(os.path.dirname(path / name), exist_ok=True)
         (path / name).write_text(text)
-    return object_cache._keys(str(path))
+    return object_cache.keys(str(path))
 
 
 @pytest.fixture
@@ -62,11 +62,11 @@ def test_restore_puts_objects_of_the_same_inputs_and_removes_the_others(
     project(first, inc)
     for obj in ("a.o", "sub/b.o", "main.o"):
         (first / obj).write_bytes(obj.encode())
-    object_cache.store(str(first))
+    object_cache.store(str(first), object_cache.keys(str(first)))
     second = tmp_path / "second"
     project(second, inc, **{"main.cpp": "int main(){return 1;}\n",
                             "main.o": "compiled from an older main.cpp"})
-    assert object_cache.restore(str(second)) == 2
+    assert object_cache.restore(str(second), object_cache.keys(str(second))) == 2
     assert (second / "sub/b.o").read_bytes() == b"sub/b.o"
     assert not (second / "main.o").exists()  # make compiles it
 
@@ -78,7 +78,7 @@ def test_a_project_built_from_cached_objects_runs_its_own_code(weights, tmp_path
     cache is the one every test shares), and each equals the reference of its own rule."""
     restored = []
     real = object_cache.restore
-    monkeypatch.setattr(object_cache, "restore", lambda p: restored.append(real(p)) or 0)
+    monkeypatch.setattr(object_cache, "restore", lambda p, k: restored.append(real(p, k)) or 0)
     blocks = [random_block(0, 2, T=10)]
     for update in ("online", "trial"):
         net = BrianNetwork(weights, 10, block_trials=2, eta=ETA, update=update,

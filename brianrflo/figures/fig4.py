@@ -44,9 +44,9 @@ class Fig4Sizes:
     """Sizes and learning rates of one Fig. 4 run."""
 
     n_hidden: int = 100
-    reach_trials: int = 4000
-    loop_trials: int = 2000
-    direct_trials: int = 2000
+    reach_trials: int = PAPER["reach_trials"]
+    loop_trials: int = PAPER["loop_trials"]
+    direct_trials: int = PAPER["direct_trials"]
     eta_reach: float = 0.03
     eta_s: float = 0.1
     eta_rflo: float = 0.001
@@ -55,7 +55,7 @@ class Fig4Sizes:
 
 
 def sizes(quick: bool) -> Fig4Sizes:
-    """The quick (tests, about 2 minutes) or the full (about 15 minutes) sizes."""
+    """The quick (tests, about 2 minutes) or the paper's sizes."""
     if quick:
         return Fig4Sizes(reach_trials=400, loop_trials=800, direct_trials=100)
     return Fig4Sizes()
