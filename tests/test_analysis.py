@@ -70,3 +70,15 @@ def test_standing_still_scores_the_holds_only():
 def test_bad_input_names_the_parameter(call, word):
     with pytest.raises(ValueError, match=word):
         call()
+
+
+def test_per_network_curves_are_window_means_and_keep_divergence():
+    """Fig. 2b's per-network curves: the mean of each window of trials, a network's
+    divergence (NaN losses) showing as a gap from its window on."""
+    from brianrflo.figures.periodic import per_network
+
+    losses = np.arange(20, dtype=float).reshape(2, 10)
+    losses[1, 7:] = np.nan
+    got = per_network(losses, points=3)  # windows of 3 trials; the 10th is left out
+    assert got["trial"] == [3, 6, 9]
+    assert got["losses"] == [[1.0, 4.0, 7.0], [11.0, 14.0, None]]

@@ -311,10 +311,22 @@ def fig2b(ctx: Context) -> dict:
             eta, rows = _best(sw)
             row[rule] = {"best_eta": eta, **_scores(sw, rows),
                          "grid": sw.summary()}
+            if period == s["periods"][-1]:  # where learning escapes a plateau, or not
+                row[rule]["networks"] = per_network(sw.losses[rows])
         row["untrained"] = _stats(sw.untrained[rows])
         rows_out.append(row)
     return {"model": "rate", "n_hidden": s["n_hidden"], "trials": s["trials"],
             "seeds": s["seeds"], "periods": rows_out}
+
+
+def per_network(losses: np.ndarray, points: int = 200) -> dict:
+    """Each network's loss over training ``(networks, trials)``, as means over ``points``
+    equal windows of trials (NaN from a window a network diverged in)."""
+    losses = np.asarray(losses, dtype=float)
+    width = max(1, losses.shape[1] // points)
+    used = losses.shape[1] // width * width
+    means = losses[:, :used].reshape(len(losses), -1, width).mean(axis=2)
+    return {"trial": _numbers(np.arange(width, used + 1, width)), "losses": _numbers(means)}
 
 
 def _errorbars(ax, x, stats: list[dict], label: str, color) -> None:
@@ -330,9 +342,10 @@ def _errorbars(ax, x, stats: list[dict], label: str, color) -> None:
 def plot_fig2b(record: dict) -> Figure:
     """Final loss against trial length, RFLO and BPTT at their best rate, and untrained."""
     need(record, "periods")
-    fig = figure(6, 4.4)
-    ax = fig.subplots()
     rows = record["periods"]
+    curves = "networks" in rows[-1]["rflo"]  # records before them have none
+    fig = figure(12 if curves else 6, 4.4)
+    ax, *ax_net = fig.subplots(1, 2 if curves else 1, squeeze=False)[0]
     periods = np.array([r["period"] for r in rows]) / TAU
     for k, name in enumerate(("rflo", "bptt")):
         _errorbars(ax, periods, [r[name]["final"] for r in rows], name.upper(), f"C{k}")
@@ -345,8 +358,24 @@ def plot_fig2b(record: dict) -> Figure:
     trials = f"{record['trials']} trials" + (f" ({', '.join(longer)})" if longer else "")
     _title(ax, "RFLO vs BPTT", f"{trials}, N = {record['n_hidden']}, "
            f"{record['seeds']} networks", record)
+    legends = [(ax, {"fontsize": 8})]
+    for axn in ax_net:
+        last = rows[-1]
+        for k, name in enumerate(("rflo", "bptt")):
+            net = last[name]["networks"]
+            losses = np.array(net["losses"], dtype=float)
+            for i, curve in enumerate(losses):
+                axn.plot(net["trial"], curve, color=f"C{k}", lw=0.8, alpha=0.7,
+                         label=f"{name.upper()} (eta {last[name]['best_eta']:g})" if i == 0
+                         else None)
+        width = int(net["trial"][0])
+        axn.set(xlabel="trial", ylabel=f"loss (mean over {width} trials)" if width > 1
+                else "training loss")
+        log_axis(axn, "y")
+        _title(axn, "RFLO vs BPTT", f"each network, T = {last['period'] / TAU:g} tau", record)
+        legends.append((axn, {"fontsize": 8}))
     header(fig, record)
-    place_legends(fig, [(ax, {"fontsize": 8})])
+    place_legends(fig, legends)
     return fig
 
 
