@@ -8,7 +8,7 @@ DEMO_OUT ?= out/demo
 # The demo's one definition: tools/readme_demo.py reads this line to write README's demo section.
 DEMO_ARGS := train periodic --rule rflo --n-hidden 30 --period 200 --trials 2000 --seed 0
 
-.PHONY: demo test test-random lint bench clean docs notebooks paper
+.PHONY: demo test test-random lint bench clean docs notebooks paper paper-methods paper-notebook
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,16 +48,19 @@ notebooks: $(STAMP)
 # The paper's figures at the paper's sizes (many CPU-hours; docs/results.md), most
 # wanted first, into out/paper (the Methods' initialisation) and out/paper-notebook (the
 # authors' notebook's). Each grid runs as one stack checkpointed in OUT/cache: `make paper`
-# run again goes on where it stopped (finished grids are read from the cache).
+# run again goes on where it stopped (finished grids are read from the cache). The two
+# chains share no grid: `make -j2 paper` runs them side by side, one core each.
 PAPER_OUT ?= out/paper
-paper: $(STAMP)
-	$(BIN)/brianrflo figure fig2d --workers 0 --out $(PAPER_OUT)
-	$(BIN)/brianrflo figure fig2b --workers 0 --out $(PAPER_OUT)
-	$(BIN)/brianrflo figure fig3 --workers 0 --out $(PAPER_OUT)
-	$(BIN)/brianrflo figure fig3 --workers 0 --init notebook --out $(PAPER_OUT)-notebook
-	$(BIN)/brianrflo figure fig2b --workers 0 --init notebook --out $(PAPER_OUT)-notebook
-	$(BIN)/brianrflo figure fig4 --workers 0 --out $(PAPER_OUT)
-	for f in fig2a fig2c; do $(BIN)/brianrflo figure $$f --workers 0 --out $(PAPER_OUT) || exit 1; done
+paper: paper-methods paper-notebook
+
+paper-methods: $(STAMP)
+	for f in fig2d fig2b fig3 fig4 fig2a fig2c; do \
+	    $(BIN)/brianrflo figure $$f --workers 0 --out $(PAPER_OUT) || exit 1; done
+
+paper-notebook: $(STAMP)
+	for f in fig2b fig3; do \
+	    $(BIN)/brianrflo figure $$f --workers 0 --init notebook --out $(PAPER_OUT)-notebook \
+	    || exit 1; done
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_rflo.py

@@ -136,8 +136,8 @@ def stacked_sweep(task: Task, settings: Settings, etas, seeds,
 
     Rows, and their numbers, are those of :func:`dask_sweep` on the same grid; one
     stack of all of them is the fastest way through a grid on one core (a numpy
-    step costs more per call than per network: 72 BPTT networks at T = 800 run 2.4x
-    faster as one stack than as eight of 9). With ``folder``, the sweep writes
+    step costs more per call than per network: ``benchmarks/numpy_grid.py``). With
+    ``folder``, the sweep writes
     :data:`~brianrflo.sweep_folder.FILE` there, as ``brianrflo sweep`` does: started
     again on the same grid, it continues from there to the numbers an uninterrupted
     one gives, bit for bit. ``record`` (JSON-able) is saved with the grid and must
