@@ -8,7 +8,7 @@ DEMO_OUT ?= out/demo
 # The demo's one definition: tools/readme_demo.py reads this line to write README's demo section.
 DEMO_ARGS := train periodic --rule rflo --n-hidden 30 --period 200 --trials 2000 --seed 0
 
-.PHONY: demo test test-random lint typecheck bench clean docs notebooks paper paper-methods paper-notebook
+.PHONY: demo test test-random lint bench clean docs notebooks paper paper-methods paper-notebook
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,12 +23,9 @@ demo: $(STAMP)
 # module marked xdist_group (an expensive module fixture: computed on one worker only).
 PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n auto --dist loadgroup --durations=15
 
+# ruff, and mypy over the package laid out as installed (tools/typecheck.py).
 lint: $(STAMP)
 	$(BIN)/ruff check brianrflo models tasks tests benchmarks tools
-
-# mypy over the package laid out as installed (tools/typecheck.py). Not yet part of
-# lint: its findings are still being fixed (issue 21).
-typecheck: $(STAMP)
 	$(BIN)/python tools/typecheck.py
 
 test: lint

@@ -21,6 +21,7 @@ import gc
 import os
 import shutil
 from dataclasses import dataclass
+from typing import Any
 
 import brian2 as b2
 import numpy as np
@@ -169,7 +170,7 @@ class Assembly:
                           codeobj_class=DenseCodeObject if all_to_all and standalone else None,
                           clock=clock or self.step_clock)
         n_pre, n_post = len(source) // self.R, len(target) // self.R
-        i, j = pre_post(n_pre, n_post, self.R) if all_to_all else connect
+        i, j = pre_post(n_pre, n_post, self.R) if connect is None else connect
         if standalone:
             syn.connect(i=np.asarray(i, dtype=int), j=np.asarray(j, dtype=int))
         else:
@@ -356,12 +357,13 @@ class Simulation:
         if target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
         self.target, self.threads = target, threads
-        self.net: b2.Network | None = None
+        self.net: Any = None  # the b2.Network, from build()
         #: Steps of the last block that cython ran in :mod:`brianrflo.fused`'s compiled loop.
         self.compiled_steps = 0
         self._prepared = False
         self._stale = False
         self.folder: ProjectFolder | None = None
+        self.directory: str | None = None
         if target == "cpp_standalone":
             while _live_standalone:  # no name may keep the old one alive (see below)
                 _live_standalone[0]._stale = True
@@ -385,7 +387,6 @@ class Simulation:
             # Kept: a runtime network made meanwhile switches Brian2's global device.
             self._device = b2.get_device()
         else:
-            self.directory = None
             self.activate()
 
     @property
@@ -465,6 +466,8 @@ class Simulation:
         both files behind; this project folder is this process's alone, so one file
         per argument, overwritten every block, is enough.
         """
+        folder = self.directory
+        assert folder is not None, "only a cpp_standalone Simulation has a command line"
         args = []
         for key, value in run_args.items():
             if isinstance(key, tuple):
@@ -479,7 +482,7 @@ class Simulation:
             if shape is not None and array.shape != shape:
                 raise ValueError(f"{label}: shape {array.shape}, the network has {shape}")
             path = os.path.join("static_arrays", f"run_{label}.dat")
-            array.tofile(os.path.join(self.directory, path))
+            array.tofile(os.path.join(folder, path))
             args.append(f"{label}={path}")
         return args
 

@@ -52,6 +52,13 @@ class Replicas:
         Dale's law on ``w_rec`` (local rules), clipped after every update.
     """
 
+    # Each weight of Weights.NAMES with a leading replica axis (set in __init__).
+    w_in: np.ndarray
+    w_rec: np.ndarray
+    w_out: np.ndarray
+    b: np.ndarray
+    h0: np.ndarray
+
     def __init__(
         self,
         weights: list[Weights],
@@ -146,7 +153,7 @@ class Replicas:
                 dw = {n: -self.eta[:, k, None, None] * grads[n] for k, n in enumerate(NAMES)}
             frozen = self.stopped[:, None, None]
             self.pending.add(self, {n: np.where(frozen, 0.0, dw[n]) for n in NAMES})
-        return trace.loss
+        return np.asarray(trace.loss)
 
     def _gradient(self, x, target, mask):
         """BPTT, RTRL or nonlocal RTRL with random feedback, stacked.

@@ -89,7 +89,7 @@ def split(etas: Sequence[float], seeds: Sequence[int],
     if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 1:
         raise ValueError(f"seeds_per_task must be a positive integer or None, got "
                          f"{seeds_per_task!r}")
-    tasks = []
+    tasks: list[GridTask] = []
     for i, eta in enumerate(etas):
         for j in range(0, len(seeds), size):
             chunk = tuple(seeds[j:j + size])
@@ -118,8 +118,10 @@ def _rows(task: Task, settings: Settings, etas, seeds, n_hidden: int, eval_trial
     if numpy_engine(settings):
         from .batch import sweep
 
-        return sweep(task, settings.rule, etas, seeds, settings.trials,
-                     n_hidden=n_hidden, tau=settings.tau, update=settings.update,
+        # A per-unit tau reaches batch.Replicas, which refuses it in its own words.
+        return sweep(task, settings.rule, etas, seeds, settings.trials, n_hidden=n_hidden,
+                     tau=settings.tau,  # type: ignore[arg-type]
+                     update=settings.update,
                      dale=settings.dale, eval_trials=eval_trials, explode=settings.explode,
                      block_trials=settings.block_trials, init=settings.init, **resume)
     from .replicas import replica_sweep
@@ -298,11 +300,11 @@ def dask_sweep(
     plan = _plan(task, settings, jobs, n_hidden, eval_trials)
     folder = None if out is None else os.path.join(os.fspath(out), TASK_FOLDER)
     planned = folder is not None and os.path.exists(os.path.join(folder, PLAN))
-    done = {}
-    if planned and not replace:
+    done: dict[str, Sweep] = {}
+    if folder is not None and planned and not replace:
         _check_plan(folder, plan)
-        done = {j.id: _load(folder, j) for j in jobs}
-        done = {k: v for k, v in done.items() if v is not None}
+        loaded = {j.id: _load(folder, j) for j in jobs}
+        done = {k: v for k, v in loaded.items() if v is not None}
     meter = _Meter(jobs, done, settings.trials * task.T, progress)
     todo = [j for j in jobs if j.id not in done]
     args = (task, settings)

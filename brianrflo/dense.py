@@ -22,6 +22,7 @@ Brian2's: equal to float64 rounding, ``tests/test_fused.py``).
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
 
@@ -34,7 +35,7 @@ def dense_indices(code: str | list[str], owner_name: str) -> str | list[str]:
     """``code`` (a string or lines) with the synapses' index-array reads replaced
     by the loop counters ``_pre`` and ``_post`` that the dense templates set."""
     if isinstance(code, list):
-        return [dense_indices(line, owner_name) for line in code]
+        return [cast(str, dense_indices(line, owner_name)) for line in code]
     for which, counter in (("pre", "_pre"), ("post", "_post")):
         # cpp_standalone reads `_ptr_array_...`, cython `_array_...`
         pattern = rf"\b(?:_ptr)?_array_{re.escape(owner_name)}__synaptic_{which}\[_idx\]"

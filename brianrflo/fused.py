@@ -58,7 +58,10 @@ def fused_namespace(load_namespace: str, step: str) -> SimpleNamespace:
     row of synapses without checking its arrays for overlap.
     """
     used = get_identifiers(step)
-    stored, params, args, temporaries = [], [], [], []
+    stored: list[tuple[str, str]] = []
+    params: list[str] = []
+    args: list[str] = []
+    temporaries: list[str] = []
     if "_owner" in used:  # the group, for the monitors' resizing (see NumpyCodeObject)
         load_namespace += '\n_owner = _namespace["_owner"]'
     for line in load_namespace.splitlines():
@@ -236,7 +239,7 @@ def run(net, steps: int, dt: float, prepared: bool = False) -> int:
                and all(type(obj).run is BrianObject.run for obj in fast_objects))
     if fusable:
         driver = _driver()
-        capsules = [cap for caps in steps_of for cap in caps]
+        capsules = [cap for caps in steps_of if caps for cap in caps]
         timesteps, times, dts = map(list, zip(*(_clock_arrays(c) for c in fast), strict=True))
     slow = [c for c in period if c not in fast]
     step, compiled = start, 0

@@ -368,10 +368,11 @@ def loop_reference(
     target = units if target_units is None else np.asarray(target_units)
     target = np.broadcast_to(target, (n, S))
     w_s = np.array(w_s, dtype=float)
-    out = {k: [] for k in ("choices", "winners", "rewards", "z", "allowed", "positions")}
+    out: dict[str, list] = {k: [] for k in ("choices", "winners", "rewards", "z", "allowed",
+                                            "positions")}
     for trial in range(n):
         h, pos, last_hit = weights.h0.copy(), np.zeros(2), 1.0
-        rows = {k: [] for k in out}
+        rows: dict[str, list] = {k: [] for k in out}
         for s in range(S):
             z = w_s @ h
             allowed = np.append(allowed_syllables(pos, length, bound, M)[:-1],

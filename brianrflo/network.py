@@ -43,6 +43,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from brianrflo.models.rate import (
     ERROR,
@@ -168,7 +169,7 @@ class BrianNetwork:
         block_trials: int = 1,
         eta: tuple[float, float, float] = (0.0, 0.0, 0.0),
         update: str | int = "trial",
-        tau: float | np.ndarray = 10.0,
+        tau: ArrayLike = 10.0,
         model: RateModel | None = None,
         target: Target = "cython",
         directory: str | None = None,
@@ -179,21 +180,22 @@ class BrianNetwork:
         threads: int = 1,
     ):
         self._single = isinstance(weights, Weights)
-        replicas = [weights] if self._single else list(weights)
+        replicas = [weights] if isinstance(weights, Weights) else list(weights)
         if not replicas or not all(isinstance(w, Weights) for w in replicas):
             raise ValueError("weights must be a Weights or a non-empty list of Weights")
-        weights = replicas[0]
+        first = replicas[0]
+
         def shape(w):
             return w.n_hidden, w.n_in, w.n_out
 
-        if any(shape(w) != shape(weights) for w in replicas):
+        if any(shape(w) != shape(first) for w in replicas):
             raise ValueError("all replicas' weights must have one shape (n_hidden, n_in, n_out)")
         self.R = len(replicas)
         if target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
         self.T = check_int("T", T, 1)
         self.block_trials = check_int("block_trials", block_trials, 1)
-        self.tau = check_tau(tau, weights.n_hidden)
+        self.tau = check_tau(tau, first.n_hidden)
         self.period = update_period(update)
         if self.period is not None and self.block_trials % self.period:
             raise ValueError(
@@ -202,7 +204,7 @@ class BrianNetwork:
             )
         self.update = update
         self.model = model or RateModel()
-        self._params = (self.model.parameter_values(weights.n_hidden)
+        self._params = (self.model.parameter_values(first.n_hidden)
                         if isinstance(self.model, RateModel) else {})
         if feedback not in FEEDBACKS:
             raise ValueError(f"feedback must be one of {FEEDBACKS}, got {feedback!r}")
@@ -221,7 +223,7 @@ class BrianNetwork:
             raise ValueError(f"threads > 1 needs target='cpp_standalone', got {target!r}")
         self.record = record
         self.dale = bool(dale)
-        self.n_hidden, self.n_in, self.n_out = weights.n_hidden, weights.n_in, weights.n_out
+        self.n_hidden, self.n_in, self.n_out = first.n_hidden, first.n_in, first.n_out
         self._eta = self._check_eta(eta)
         self._replicas = [w.copy() for w in replicas]
         self._finite = [True] * self.R
@@ -250,7 +252,7 @@ class BrianNetwork:
         return np.repeat(np.asarray(values, dtype=np.float64), n)
 
     def _key(self) -> str:
-        parts = (self.R, self.threads, self.n_hidden, self.n_in, self.n_out, self.T,
+        parts: tuple = (self.R, self.threads, self.n_hidden, self.n_in, self.n_out, self.T,
                  self.block_trials,
                  self.period, self.model.equations, sorted(self.model.namespace.items()),
                  self.record, self.tau.tobytes(), self.dale, self.feedback,
@@ -269,9 +271,9 @@ class BrianNetwork:
         """What every model's network shares: TimedArrays, update constants, trial clock."""
         R, T = self.R, self.T
         steps = self.block_trials * T
-        online = self.period is None
-        a = Assembly({**namespace, "update_steps": 1 if online else self.period * T,
-                      "scale": 1.0 if online else 1.0 / T}, T, replicas=R)
+        period = self.period
+        a = Assembly({**namespace, "update_steps": 1 if period is None else period * T,
+                      "scale": 1.0 if period is None else 1.0 / T}, T, replicas=R)
         self.x_ta = a.timed_array("x_ta", steps, R * self.n_in)
         self.target_ta = a.timed_array("target_ta", steps, R * self.n_out)
         self.mask_ta = a.timed_array("mask_ta", steps, R * self.n_out)
@@ -345,10 +347,11 @@ class BrianNetwork:
         Raises ``ValueError`` if a weight is no longer finite (the run diverged).
         """
         replicas = self.replica_weights()
-        bad = [r for r, w in enumerate(replicas) if w is None]
-        if bad:
+        good = [w for w in replicas if w is not None]
+        if len(good) < len(replicas):
+            bad = [r for r, w in enumerate(replicas) if w is None]
             raise ValueError(f"weights of replica(s) {bad} are no longer finite")
-        return replicas[0] if self._single else replicas
+        return good[0] if self._single else good
 
     def replica_weights(self) -> list[Weights | None]:
         """Each replica's current weights (a copy), ``None`` where they are not finite."""
@@ -360,11 +363,12 @@ class BrianNetwork:
     def _read_weights(self) -> list[Weights | None]:
         # Only w_in, w_rec and w_out learn; b and h0 stay as last set.
         R, N, M, K = self.R, self.n_hidden, self.n_in, self.n_out
-        w_in = from_synapses(self.inp.w_in[:], (R, N, M)) if M else np.zeros((R, N, 0))
+        w_in = (from_synapses(self.inp.w_in[:], (R, N, M)) if self.inp is not None
+                else np.zeros((R, N, 0)))
         w_rec = from_synapses(self.rec.w_rec[:], (R, N, N))
         w_out = from_synapses(self.out.w_out[:], (R, K, N))
         b = from_synapses(self.fb.b[:], (R, N, K)) if self.feedback == "symmetric" else None
-        out = []
+        out: list[Weights | None] = []
         for r in range(R):
             try:
                 out.append(Weights(w_in=w_in[r], w_rec=w_rec[r], w_out=w_out[r],
@@ -431,7 +435,10 @@ class BrianNetwork:
     @property
     def eta(self) -> tuple[float, float, float] | np.ndarray:
         """Learning rates ``(eta1, eta2, eta3)``; an ``(R, 3)`` array for replicas."""
-        return tuple(float(e) for e in self._eta[0]) if self._single else self._eta.copy()
+        if self._single:
+            e1, e2, e3 = (float(e) for e in self._eta[0])
+            return e1, e2, e3
+        return self._eta.copy()
 
     @eta.setter
     def eta(self, eta) -> None:
@@ -601,7 +608,7 @@ def describe(model=None, feedback: str = "random", readout_feedback: bool = Fals
             raise ValueError("the lif model supports only the rule 'rflo' (random feedback)")
         from .spiking import SpikingNetwork
 
-        net = SpikingNetwork(weights, 2, model=model, target="numpy")
+        net: BrianNetwork = SpikingNetwork(weights, 2, model=model, target="numpy")
     else:
         net = BrianNetwork(weights, 2, model=model, target="numpy", feedback=feedback,
                            readout_feedback=readout_feedback)

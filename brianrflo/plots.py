@@ -100,7 +100,9 @@ def plot_sweep(sweep) -> Figure:
         ax.set_yscale("log")
     for e, r in zip(eta, rows, strict=True):
         if r["diverged"]:
-            ax.annotate(f"{r['diverged']} diverged", (e, 1), xycoords=("data", "axes fraction"),
+            # matplotlib takes a pair of coordinate systems; its annotations do not say so.
+            ax.annotate(f"{r['diverged']} diverged", (e, 1),
+                        xycoords=("data", "axes fraction"),  # type: ignore[arg-type]
                         ha="center", va="top", fontsize=8, color="C3")
     ax.set_xlabel("learning rate")
     ax.set_ylabel("final loss")

@@ -14,8 +14,10 @@ per row, in an order fixed by the row's own shapes (``test_stacked_rows``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .pending import LEARNED, apply_update
 from .weights import Weights
@@ -47,6 +49,17 @@ def _per_unit(tau, n: int) -> Array:
 def tanh_prime(u: Array) -> Array:
     """Derivative of ``tanh``."""
     return 1.0 - np.tanh(u) ** 2
+
+
+class Stacked(Protocol):
+    """What the ``stacked_*`` functions read: ``R`` networks' weights, each array with a
+    leading axis ``R`` (a :class:`Stack`, or :class:`brianrflo.batch.Replicas`)."""
+
+    w_in: Array
+    w_rec: Array
+    w_out: Array
+    b: Array
+    h0: Array
 
 
 @dataclass
@@ -90,7 +103,7 @@ class Trace:
     def row(self, r: int) -> Trace:
         """Network ``r``'s trace of a stacked one."""
         return Trace(u=self.u[r], h=self.h[r], y=self.y[r], eps=self.eps[r],
-                     loss=float(self.loss[r]))
+                     loss=float(np.asarray(self.loss)[r]))
 
 
 def _mv(a: Array, v: Array) -> Array:
@@ -132,11 +145,11 @@ def _first(x: Array, target: Array, mask: Array) -> tuple[Array, Array, Array]:
 
 
 def stacked_forward(
-    w: Stack,
+    w: Stacked,
     x: Array,
     target: Array,
     mask: Array,
-    tau: float | Array = 10.0,
+    tau: ArrayLike = 10.0,
     phi=np.tanh,
     readout_feedback: bool = False,
 ) -> Trace:
@@ -166,7 +179,7 @@ def forward(
     x: Array,
     target: Array,
     mask: Array,
-    tau: float | Array = 10.0,
+    tau: ArrayLike = 10.0,
     phi=np.tanh,
     readout_feedback: bool = False,
 ) -> Trace:
@@ -190,12 +203,12 @@ def forward(
 
 
 def stacked_rflo(
-    w: Stack,
+    w: Stacked,
     x: Array,
     target: Array,
     mask: Array,
-    eta: Array,
-    tau: float | Array = 10.0,
+    eta: ArrayLike,
+    tau: ArrayLike = 10.0,
     online: bool = False,
     feedback: Array | None = None,
     phi=np.tanh,
@@ -212,7 +225,7 @@ def stacked_rflo(
     scale = 1.0 if online else 1.0 / T
     rates = np.broadcast_to(np.asarray(eta, dtype=np.float64), (R, 3)) * scale
     # Postsynaptic unit a's own tau; one number when all share it (a faster numpy loop).
-    tau_a = float(tau) if np.ndim(tau) == 0 else _per_unit(tau, n)[:, None]
+    tau_a = float(np.asarray(tau)) if np.ndim(tau) == 0 else _per_unit(tau, n)[:, None]
     p = np.zeros((R, n, n))
     q = np.zeros((R, n, x.shape[2]))
     dw = {name: np.zeros_like(getattr(w, name)) for name in LEARNED}
@@ -253,7 +266,7 @@ def rflo_trial(
     target: Array,
     mask: Array,
     eta: tuple[float, float, float],
-    tau: float | Array = 10.0,
+    tau: ArrayLike = 10.0,
     online: bool = False,
     feedback: Array | None = None,
     phi=np.tanh,
@@ -303,11 +316,11 @@ def _readout_grad(tr: Trace) -> Array:
 
 
 def stacked_bptt(
-    w: Stack,
+    w: Stacked,
     x: Array,
     target: Array,
     mask: Array,
-    tau: float | Array = 10.0,
+    tau: ArrayLike = 10.0,
     phi=np.tanh,
     dphi=tanh_prime,
     feedback: Array | None = None,
@@ -339,7 +352,7 @@ def bptt_grad(
     x: Array,
     target: Array,
     mask: Array,
-    tau: float | Array = 10.0,
+    tau: ArrayLike = 10.0,
     phi=np.tanh,
     dphi=tanh_prime,
     feedback: Array | None = None,
@@ -371,11 +384,11 @@ def bptt_grad(
 
 
 def stacked_rtrl(
-    w: Stack,
+    w: Stacked,
     x: Array,
     target: Array,
     mask: Array,
-    tau: float | Array = 10.0,
+    tau: ArrayLike = 10.0,
     feedback: Array | None = None,
     local: bool = False,
     phi=np.tanh,
@@ -416,7 +429,7 @@ def rtrl_grad(
     x: Array,
     target: Array,
     mask: Array,
-    tau: float | Array = 10.0,
+    tau: ArrayLike = 10.0,
     feedback: Array | None = None,
     local: bool = False,
     phi=np.tanh,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 
@@ -161,7 +162,7 @@ def replica_sweep(
                 losses[r, done:done + n] = block_losses[r]
         for r in np.flatnonzero(stopped):
             current[r] = good[r]
-        good = current
+        good = cast(list[Weights], current)  # every None was replaced by good[r] above
         net.set_weights(good)
         net.eta = rates
         done += n
@@ -173,7 +174,7 @@ def replica_sweep(
                 done=done, losses=losses[:, :done].copy(), weights=SweepState.stack(good),
                 stopped=stopped.copy(), eta=rates.copy(), untrained=untrained.copy(),
                 marks=np.array(marks), alignment=np.array(align).T,
-                rng={s: rng.bit_generator.state for s, rng in rngs.items()},
+                rng={s: dict(rng.bit_generator.state) for s, rng in rngs.items()},
                 wall_time=elapsed + time.perf_counter() - began, count=done))
         if progress is not None:
             progress(f"{settings.rule}: trial {done}/{settings.trials}, median loss "

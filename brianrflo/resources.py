@@ -58,7 +58,7 @@ def check_memory(n_hidden: int, n_in: int, n_out: int, T: int, block_trials: int
     have = int(0.8 * (available_memory() if available is None else available))
     if need <= have:
         return
-    what = max(parts, key=parts.get)
+    what = max(parts, key=lambda name: parts[name])
     share = have - (need - parts[what])
     if what == "trial block":
         steps = max(share, 0) // (replicas * (n_in + 2 * n_out) * STEP_BYTES)

@@ -47,7 +47,7 @@ class WriteError(OSError):
     """A file could not be written (disk full, read-only folder, ...): one line to show."""
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> None:
+def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], object]) -> None:
     """Call ``write(f)`` on a temporary file beside ``path``, then rename it to ``path``.
 
     Raises

@@ -29,9 +29,11 @@ after_resets (4)      weight updates (+ Dale clip)                      synapses
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import brian2 as b2
 import numpy as np
+from numpy.typing import ArrayLike
 
 from brianrflo.models import lif
 from brianrflo.models.lif import LIFModel
@@ -77,7 +79,7 @@ class SpikingNetwork(BrianNetwork):
         block_trials: int = 1,
         eta: tuple[float, float, float] = (0.0, 0.0, 0.0),
         update: str | int = "trial",
-        tau: float = 10.0,
+        tau: ArrayLike = 10.0,
         model: LIFModel | None = None,
         target: Target = "cython",
         directory: str | None = None,
@@ -94,14 +96,16 @@ class SpikingNetwork(BrianNetwork):
         if np.ndim(tau) != 0:
             raise ValueError("tau (the membrane time constant tau_m) must be one number >= 1 "
                              "for the lif model, not one per unit")
+        # BrianNetwork's own _build reads a RateModel; this class's _build the LIFModel.
         super().__init__(weights, T, block_trials=block_trials, eta=eta, update=update,
-                         tau=tau, model=model, target=target, directory=directory,
-                         record=record, dale=dale, threads=threads)
+                         tau=tau, model=model,  # type: ignore[arg-type]
+                         target=target, directory=directory, record=record, dale=dale,
+                         threads=threads)
 
     def _build(self) -> None:
         R, T = self.R, self.T
         N, M, K = R * self.n_hidden, R * self.n_in, R * self.n_out
-        m: LIFModel = self.model
+        m = cast(LIFModel, self.model)  # __init__ refused any other
         tau_m = float(self.tau[0])
         a = self._assembly({**m.namespace, "tau_m": tau_m * DT, "tau_m_steps": tau_m})
 

@@ -146,7 +146,8 @@ def lif_blocks(
     for block in blocks:
         traces = []
         for k in range(block.n_trials):
-            dw, tr = lif_trial(w, *block.trial(k), eta, tau_m=tau_m, model=model,
+            x, target, mask = block.trial(k)
+            dw, tr = lif_trial(w, x, target, mask, eta, tau_m=tau_m, model=model,
                                online=online, dale=dale)
             traces.append(tr)
             pending.add(w, dw)

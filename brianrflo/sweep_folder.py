@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -190,7 +191,7 @@ class Checkpointer:
         sweep's first checkpoint is written.
     """
 
-    def __init__(self, out: str, settings: dict, replace: list[str] = ()):
+    def __init__(self, out: str, settings: dict, replace: Sequence[str] = ()):
         self.out, self.settings, self.replace = out, settings, list(replace)
 
     def __call__(self, state: SweepState) -> None:

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from typing import cast
 
 import brian2
 import numpy as np
@@ -25,7 +26,7 @@ from brianrflo.tasks.base import Block, Task
 from . import checkpoint
 from . import reference as ref
 from .analysis import alignment
-from .network import TARGETS, BrianNetwork, check_tau, update_period
+from .network import TARGETS, BrianNetwork, Target, check_tau, update_period
 from .object_cache import ROOT
 from .pending import LEARNED, PendingUpdate
 from .resources import check_memory
@@ -265,7 +266,7 @@ def evaluation(
     tau: float | tuple[float, ...] = 10.0,
     n: int = 1,
     seed: int = 0,
-    model: RateModel | None = None,
+    model: RateModel | LIFModel | None = None,
     readout_feedback: bool = False,
 ) -> Evaluation:
     """Run ``n`` evaluation trials (drawn with ``seed``) on the engine that trains ``model``.
@@ -296,7 +297,8 @@ def evaluation(
         # cpp_standalone, leaves a standalone network of this process usable).
         net = BrianNetwork(weights, task.T, block_trials=n, tau=tau, model=model,
                            target="numpy", readout_feedback=readout_feedback, record=True)
-        losses = net.run_block(block, noise_seed=seed)  # a noisy model's score is reproducible
+        # A noisy model's score is reproducible.
+        losses = list(net.run_block(block, noise_seed=seed))
         trace = net.trace()
         y = trace["y"].reshape(n, task.T, -1)
         h = trace["h"].reshape(n, task.T, -1)
@@ -311,7 +313,7 @@ def evaluate(
     tau: float | tuple[float, ...] = 10.0,
     n: int = 1,
     seed: int = 0,
-    model: RateModel | None = None,
+    model: RateModel | LIFModel | None = None,
     readout_feedback: bool = False,
 ) -> float:
     """Mean loss of ``weights`` on ``n`` evaluation trials, without learning.
@@ -324,7 +326,8 @@ def evaluate(
 def learning_rates(settings: Settings) -> tuple[float, float, float]:
     """``settings.eta`` with the rule's frozen pathways set to 0."""
     learns = LOCAL_RULES.get(settings.rule, (None, None, (1, 1, 1)))[2]
-    return tuple(e * k for e, k in zip(settings.eta, learns, strict=True))
+    e1, e2, e3 = (e * k for e, k in zip(settings.eta, learns, strict=True))
+    return e1, e2, e3
 
 
 def readout_fed_back(rule: str) -> bool:
@@ -408,7 +411,7 @@ def train(
     out: str | os.PathLike | RunFolder | None = None,
     progress: bool = True,
     eval_trials: int = 1,
-    model: RateModel | None = None,
+    model: RateModel | LIFModel | None = None,
     resume: bool = False,
     overwrite: bool = False,
 ) -> Result:
@@ -478,7 +481,7 @@ def train(
         raise ValueError("resume needs the output folder (out) that holds the checkpoint")
     folder = out if isinstance(out, RunFolder) or out is None else RunFolder(
         out, resume=resume, overwrite=overwrite)
-    resume = folder is not None and folder.resume
+    resumed = folder if folder is not None and folder.resume else None
     fed_back = readout_fed_back(settings.rule)
     if weights is None:
         n_hidden = check_int("n_hidden", n_hidden, 1)
@@ -487,7 +490,7 @@ def train(
     else:
         n_hidden = weights.n_hidden
     say = _say if progress else _quiet
-    settings = _concrete_target(settings, n_hidden, task, model, folder if resume else None, say)
+    settings = _concrete_target(settings, n_hidden, task, model, resumed, say)
     size = _blocks(settings)
     check_memory(n_hidden, task.n_in, task.n_out, task.T, size, settings.rule)
     check_tau(settings.tau, n_hidden)
@@ -495,7 +498,7 @@ def train(
         model.parameter_values(n_hidden)  # a per-unit parameter's length
     start = time.perf_counter()
     if weights is None:
-        draw = model.init_weights if spiking else Weights.init
+        draw = model.init_weights if isinstance(model, LIFModel) else Weights.init
         weights = draw(n_hidden, task.n_in, task.n_out, seed=settings.seed, dale=settings.dale,
                        init=settings.init)
     elif settings.dale:
@@ -510,20 +513,21 @@ def train(
     record = {k: v for k, v in asdict(settings).items()}
     record.update(task=task.settings(), n_hidden=weights.n_hidden, block_trials_used=size,
                   model_equations=model.equations, model_namespace=dict(model.namespace))
-    if getattr(model, "params", None):  # absent when unset: older checkpoints still resume
-        record["model_params"] = dict(model.params)
+    params = getattr(model, "params", None)
+    if params:  # absent when unset: older checkpoints still resume
+        record["model_params"] = dict(params)
     record = json.loads(json.dumps(record, default=_json_default))
     rng = np.random.default_rng(settings.seed)
     state = None
-    if resume and os.path.exists(folder.file(checkpoint.FILE)):
-        weights, state = checkpoint.read(folder.path)
+    if resumed is not None and os.path.exists(resumed.file(checkpoint.FILE)):
+        weights, state = checkpoint.read(resumed.path)
         # Checkpoints from before the choice of initialisation drew the paper's.
         saved = {"init": "paper", **state.get("settings", {})}
         # The trial count may grow: resuming with more trials extends a run.
         diff = sorted(k for k in record if k not in EXTENDABLE and saved.get(k) != record[k])
         if diff:
             raise ValueError(
-                f"the checkpoint in {folder.path!r} was made with other settings "
+                f"the checkpoint in {resumed.path!r} was made with other settings "
                 f"({', '.join(diff)}); resume with the same settings"
             )
         if settings.trials < state["trials_done"]:
@@ -533,9 +537,9 @@ def train(
             )
         rng.bit_generator.state = state["rng"]
         state["settings"] = record
-    if resume:
-        say(f"resuming {folder.path} from trial {state['trials_done']}" if state else
-            f"no checkpoint in {folder.path}: starting from trial 0")
+    if resumed is not None:
+        say(f"resuming {resumed.path} from trial {state['trials_done']}" if state else
+            f"no checkpoint in {resumed.path}: starting from trial 0")
     if state is None:  # a fresh run, or one killed before its first checkpoint
         # Scored before the engine is built: a runtime network made after a
         # cpp_standalone one would take Brian2's device from it.
@@ -595,11 +599,12 @@ def _engine(weights: Weights, task: Task, settings: Settings, model, size: int, 
         from .spiking import SpikingNetwork
         return SpikingNetwork(weights, task.T, block_trials=size, eta=eta,
                               update=settings.update, tau=settings.tau, model=model,
-                              target=settings.target, dale=settings.dale)
+                              target=cast(Target, settings.target), dale=settings.dale)
     if settings.rule in LOCAL_RULES and settings.target != "reference":
         return BrianNetwork(
             weights, task.T, block_trials=size, eta=eta, update=settings.update,
-            tau=settings.tau, target=settings.target, model=model, dale=settings.dale,
+            tau=settings.tau, target=cast(Target, settings.target), model=model,
+            dale=settings.dale,
             feedback=LOCAL_RULES[settings.rule][0], readout_feedback=readout_fed_back(
                 settings.rule), threads=settings.threads,
         )

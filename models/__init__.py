@@ -12,7 +12,7 @@ __all__ = ["LIFModel", "MODELS", "ModelError", "PAPER_EQUATIONS", "RULE_NAMES", 
            "get_model", "phi_prime"]
 
 #: Shipped models by name.
-MODELS = {
+MODELS: dict[str, RateModel | LIFModel] = {
     "rate": RateModel(description="the paper's rate units: phi = tanh(u) (Murray 2019, Eq. 1)"),
     "rate-sigmoid": RateModel(
         PAPER_EQUATIONS.replace("tanh(u)", "1 / (1 + exp(-u))"),

@@ -1,7 +1,7 @@
 """Type-check the package with mypy, as it is installed: ``brianrflo.models`` and
 ``brianrflo.tasks`` included.
 
-    python tools/typecheck.py            # what `make lint` runs
+    python tools/typecheck.py            # `make lint` runs it
 
 The repository keeps ``models/`` and ``tasks/`` at the top and ``pyproject.toml`` maps
 them into the package (``package-dir``), which an editable install does with an import

@@ -149,7 +149,7 @@ def plot_fig3(record: dict) -> Figure:
     ax = axes[0]
     for k, run in enumerate(runs):
         delays = np.asarray(run["test_delays"], dtype=float) / TAU
-        label = f"{run['rule'].upper()}, trained to {run['delay_max'] / TAU:g} tau"
+        label: str | None = f"{run['rule'].upper()}, trained to {run['delay_max'] / TAU:g} tau"
         for g in run["produced"]:
             ax.plot(delays, np.asarray(g, dtype=float) / TAU, "o-", color=f"C{k}", ms=3,
                     label=label)

@@ -142,4 +142,4 @@ def evaluate_loop(w: Weights, task: Task, tau: float = 10.0, w_loop: Array | Non
 def evaluate_open(w: Weights, task: Task, tau: float = 10.0, n: int = 1, seed: int = 1) -> float:
     """Mean loss of the paper's network (no loop, no noise) on ``n`` evaluation trials."""
     block = _eval_block(task, n, seed)
-    return float(np.mean([ref.forward(w, *block.trial(k), tau).loss for k in range(n)]))
+    return float(np.mean([float(ref.forward(w, *block.trial(k), tau).loss) for k in range(n)]))

@@ -186,16 +186,17 @@ class PerturbationNetwork:
         self.net = a.network()
 
     # ----------------------------------------------------------------- weights
-    @property
-    def eta(self) -> tuple[float, float, float]:
-        """Learning rates of ``w_out``, ``w_rec``, ``w_in``."""
-        return self._eta
-
     @staticmethod
     def _check_eta(eta) -> tuple[float, float, float]:
         if len(eta) != 3:
             raise ValueError(f"eta must be three learning rates (w_out, w_rec, w_in), got {eta!r}")
-        return tuple(check_real(f"eta{k + 1}", e, 0.0) for k, e in enumerate(eta))
+        e1, e2, e3 = (check_real(f"eta{k + 1}", e, 0.0) for k, e in enumerate(eta))
+        return e1, e2, e3
+
+    @property
+    def eta(self) -> tuple[float, float, float]:
+        """Learning rates of ``w_out``, ``w_rec``, ``w_in``."""
+        return self._eta
 
     @eta.setter
     def eta(self, eta) -> None:
@@ -222,7 +223,8 @@ class PerturbationNetwork:
         """The current weights (a copy)."""
         N, M, K = self.n_hidden, self.n_in, self.n_out
         return Weights(
-            w_in=from_synapses(self.inp.w_in[:], (N, M)) if M else np.zeros((N, 0)),
+            w_in=(from_synapses(self.inp.w_in[:], (N, M)) if self.inp is not None
+                  else np.zeros((N, 0))),
             w_rec=from_synapses(self.rec.w_rec[:], (N, N)),
             w_out=from_synapses(self.out.w_out[:], (K, N)),
             b=self._weights.b, h0=self._weights.h0,
@@ -240,7 +242,8 @@ class PerturbationNetwork:
             "w_rec": from_synapses(self.rec.E[:], (N, N)),
             "w_out": from_synapses(self.out.E[:], (K, N)),
         }
-        got["w_in"] = from_synapses(self.inp.E[:], (N, M)) if M else np.zeros((N, 0))
+        got["w_in"] = (from_synapses(self.inp.E[:], (N, M)) if self.inp is not None
+                       else np.zeros((N, 0)))
         return got
 
     # --------------------------------------------------------------------- run
@@ -341,7 +344,8 @@ def train_node_perturbation(
                               target)
     rng = np.random.default_rng(seed)
     b2.seed(seed)
-    losses, good, diverged = [], weights.copy(), None
+    losses: list[float] = []
+    good, diverged = weights.copy(), None
     while len(losses) < trials:
         n = min(size, trials - len(losses))
         block = task.block(n, rng)
