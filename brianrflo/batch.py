@@ -138,24 +138,33 @@ class Replicas:
     def train_trial(self, x: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """One trial of learning for every replica; returns the losses ``(R,)``.
 
-        Stopped replicas keep their weights (their learning rates are 0). A diverging
-        replica's losses and weights may overflow; the caller judges divergence (per
-        block, :func:`sweep`).
+        Stopped replicas keep their weights and are not run (their loss is NaN): a row's
+        numbers do not depend on the rows beside it (``tests/test_stacked_rows.py``). A
+        diverging replica's losses and weights may overflow; the caller judges
+        divergence (per block, :func:`sweep`).
         """
+        run = ~self.stopped
+        w: ref.Stacked = self if run.all() else ref.Stack(
+            *(getattr(self, n)[run] for n in Weights.NAMES))
+        x, target, mask, eta = x[run], target[run], mask[run], self.eta[run]
         with np.errstate(over="ignore", invalid="ignore"):
             if self.rule in LOCAL_RULES:
                 dw, trace = ref.stacked_rflo(
-                    self, x, target, mask, self.eta, self.tau, online=self.period is None,
+                    w, x, target, mask, eta, self.tau, online=self.period is None,
                     dale=self.dale, symmetric=self.symmetric,
                     readout_feedback=self.readout_feedback)
             else:
-                grads, trace = self._gradient(x, target, mask)
-                dw = {n: -self.eta[:, k, None, None] * grads[n] for k, n in enumerate(NAMES)}
-            frozen = self.stopped[:, None, None]
-            self.pending.add(self, {n: np.where(frozen, 0.0, dw[n]) for n in NAMES})
-        return np.asarray(trace.loss)
+                grads, trace = self._gradient(w, x, target, mask)
+                dw = {n: -eta[:, k, None, None] * grads[n] for k, n in enumerate(NAMES)}
+            change = {n: np.zeros_like(getattr(self, n)) for n in NAMES}
+            for n in NAMES:
+                change[n][run] = dw[n]
+            self.pending.add(self, change)
+        losses = np.full(self.R, np.nan)
+        losses[run] = trace.loss
+        return losses
 
-    def _gradient(self, x, target, mask):
+    def _gradient(self, w: ref.Stacked, x, target, mask):
         """BPTT, RTRL or nonlocal RTRL with random feedback, stacked.
 
         nonlocal-random runs as BPTT's backward pass with ``B`` in place of
@@ -163,9 +172,9 @@ class Replicas:
         sensitivities with feedback ``B`` at ``O(N^2)`` per step.
         """
         if self.rule == "rtrl":
-            return ref.stacked_rtrl(self, x, target, mask, self.tau)
-        feedback = self.b if self.rule == "nonlocal-random" else None
-        return ref.stacked_bptt(self, x, target, mask, self.tau, feedback=feedback)
+            return ref.stacked_rtrl(w, x, target, mask, self.tau)
+        feedback = w.b if self.rule == "nonlocal-random" else None
+        return ref.stacked_bptt(w, x, target, mask, self.tau, feedback=feedback)
 
 
 @dataclass
