@@ -144,9 +144,11 @@ class Replicas:
         divergence (per block, :func:`sweep`).
         """
         run = ~self.stopped
-        w: ref.Stacked = self if run.all() else ref.Stack(
-            *(getattr(self, n)[run] for n in Weights.NAMES))
-        x, target, mask, eta = x[run], target[run], mask[run], self.eta[run]
+        w: ref.Stacked = self
+        eta = self.eta
+        if not run.all():
+            w = ref.Stack(*(getattr(self, n)[run] for n in Weights.NAMES))
+            x, target, mask, eta = x[run], target[run], mask[run], eta[run]
         with np.errstate(over="ignore", invalid="ignore"):
             if self.rule in LOCAL_RULES:
                 dw, trace = ref.stacked_rflo(

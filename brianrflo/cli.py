@@ -475,8 +475,7 @@ def _plot(args) -> int:
 
 def _sweep(args) -> int:
     from . import sweep_folder
-    from .batch import sweep
-    from .replicas import replica_sweep
+    from .dask_sweep import train_rows
 
     out = _sweep_folder(args)
     if _as_tasks(args, out):
@@ -487,7 +486,7 @@ def _sweep(args) -> int:
         for key, value in saved.get("options", {}).items():
             if key not in args.given and hasattr(args, key):
                 setattr(args, key, value)
-    task, settings, numpy_engine, record = _sweep_settings(args)
+    task, settings, _, record = _sweep_settings(args)
     # What the sweep computes, not where or how it runs: saved, and reused on resume.
     options = _options(args)
     replace = []
@@ -503,15 +502,8 @@ def _sweep(args) -> int:
     say = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     if start is not None and say is not None:
         say(f"resuming at trial {start.done}/{args.trials}")
-    seeds = range(args.seeds)
-    if numpy_engine:
-        result = sweep(task, args.rule, args.etas, seeds, args.trials, n_hidden=args.n_hidden,
-                       tau=args.tau, update=args.update, dale=args.dale, explode=args.explode,
-                       block_trials=args.block_trials, progress=say, start=start,
-                       on_block=checkpoint, init=args.init)
-    else:
-        result = replica_sweep(task, settings, args.etas, seeds, n_hidden=args.n_hidden,
-                               progress=say, start=start, on_block=checkpoint)
+    result = train_rows(task, settings, args.etas, range(args.seeds), n_hidden=args.n_hidden,
+                        progress=say, start=start, on_block=checkpoint)
     return _sweep_results(args, out, task, options, result,
                           finished=start is not None and start.done == args.trials)
 

@@ -45,7 +45,7 @@ from .train import LOCAL_RULES, Settings
 from .validation import check_int
 
 __all__ = ["GridTask", "split", "numpy_engine", "run_task", "combine", "dask_sweep",
-           "stacked_sweep",
+           "stacked_sweep", "train_rows",
            "open_client", "configured_address", "dashboard", "read_plan", "remove_tasks", "PLAN",
            "TASK_FOLDER"]
 
@@ -106,14 +106,16 @@ def numpy_engine(settings: Settings) -> bool:
 def run_task(task: Task, settings: Settings, job: GridTask, n_hidden: int,
              eval_trials: int = 1) -> Sweep:
     """Train one task's rows as one network of replicas (in a worker, or here)."""
-    return _rows(task, settings, [job.eta], job.seeds, n_hidden, eval_trials)
+    return train_rows(task, settings, [job.eta], job.seeds, n_hidden, eval_trials)
 
 
-def _rows(task: Task, settings: Settings, etas, seeds, n_hidden: int, eval_trials: int,
-          **resume) -> Sweep:
-    """Every (eta, seed) row as one stack, on the engine the rule runs on.
+def train_rows(task: Task, settings: Settings, etas, seeds, n_hidden: int = 30,
+               eval_trials: int = 1, **resume) -> Sweep:
+    """Every (eta, seed) row as one stack, on the engine the rule runs on: stacked
+    numpy networks (:func:`~brianrflo.batch.sweep`) or replicas of one Brian2 network
+    (:func:`~brianrflo.replicas.replica_sweep`).
 
-    ``resume``: ``progress``, ``start`` and ``on_block``, as the sweeps take them.
+    ``resume``: ``progress``, ``start`` and ``on_block``, as those sweeps take them.
     """
     if numpy_engine(settings):
         from .batch import sweep
@@ -167,7 +169,7 @@ def stacked_sweep(task: Task, settings: Settings, etas, seeds,
         sweep_folder.compare(saved, grid, folder)
         start.check(len(etas) * len(seeds), settings.trials)
     on_block = None if folder is None else sweep_folder.Checkpointer(os.fspath(folder), grid)
-    return _rows(task, settings, etas, seeds, n_hidden, eval_trials, progress=progress,
+    return train_rows(task, settings, etas, seeds, n_hidden, eval_trials, progress=progress,
                  start=start, on_block=on_block)
 
 
