@@ -26,7 +26,7 @@ from .pending import PendingUpdate
 from .runfolder import atomic_write
 from .sweep_folder import SweepState
 from .train import LOCAL_RULES, NUMPY_RULES, RULES, Settings, _blocks, _diverged
-from .validation import check_real
+from .validation import check_eta, check_real
 from .weights import Weights
 
 __all__ = ["Replicas", "Sweep", "sweep"]
@@ -81,8 +81,8 @@ class Replicas:
             raise ValueError(f"dale applies to the rules {tuple(LOCAL_RULES)}, not {rule!r}")
         self.dale = dale
         eta = np.broadcast_to(np.asarray(eta, dtype=np.float64), (self.R, 3)).copy()
-        if not np.all(np.isfinite(eta)) or np.any(eta < 0):
-            raise ValueError("eta must be finite learning rates >= 0")
+        for e in eta.ravel():
+            check_eta("eta", e)
         feedback, self.readout_feedback, learns = LOCAL_RULES.get(rule, ("", False, (1, 1, 1)))
         self.symmetric = feedback == "symmetric"
         self.eta = eta * np.asarray(learns, dtype=np.float64)

@@ -15,15 +15,18 @@ import io
 import json
 import os
 import sys
+from dataclasses import fields, replace
 
-from brianrflo.models import MODELS, RateModel, get_model
+from brianrflo.models import MODELS, get_model
 from brianrflo.tasks import TASKS
+from brianrflo.tasks.base import Task
 
 from . import checkpoint
+from .description import NEUROGYM, Description
 from .resources import check_memory
 from .runfolder import RunFolder, atomic_write, check_out_dir
 from .train import ENGINES, LOCAL_RULES, ON_DIVERGE, RULES, Settings, train
-from .validation import check_int
+from .validation import check_eta, check_int
 from .weights import INITS, Weights
 
 __all__ = ["main"]
@@ -53,10 +56,6 @@ class _TaskNames:
 
     def __iter__(self):  # what argparse's usage and "invalid choice" list
         return iter([*self.names, NEUROGYM + "ENV_ID"])
-
-
-#: Prefix of a NeuroGym environment id as a task name.
-NEUROGYM = "neurogym:"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -253,76 +252,87 @@ def _show(args) -> int:
     return 0
 
 
-#: Options that are a run's settings (saved in config.json); the rest are how to run it.
-NOT_SETTINGS = {"command", "out", "overwrite", "quiet", "resume", "config", "given", "folder"}
-
-
-def _read_config(path: str, parser: argparse.ArgumentParser) -> dict:
-    """Settings from a config.json, type-checked against the train options."""
-    try:
-        with open(path) as f:
-            config = json.load(f)
-    except (OSError, ValueError) as err:
-        raise ValueError(f"cannot read config file {path!r}: {err}") from None
-    if not isinstance(config, dict):
-        raise ValueError(f"config file {path!r} must hold a JSON object of settings")
-    actions = {a.dest: a for a in parser._actions if a.dest not in NOT_SETTINGS | {"help"}}
-    unknown = sorted(set(config) - set(actions))
-    if unknown:
-        raise ValueError(f"config file {path!r} has unknown settings {unknown}")
-    for key, value in config.items():
-        action = actions[key]
-        want = action.type if callable(action.type) else str
-        ok = value is None and action.default is None
-        if isinstance(action, argparse._StoreTrueAction):
-            ok = isinstance(value, bool)
-        elif want is int:
-            ok = ok or (isinstance(value, int) and not isinstance(value, bool))
-        elif want is float:
-            ok = ok or (isinstance(value, (int, float)) and not isinstance(value, bool))
-        elif isinstance(action, argparse._AppendAction):
-            ok = ok or isinstance(value, list) and all(isinstance(v, str) for v in value)
-        else:
-            ok = ok or isinstance(value, (str, int)) and not isinstance(value, bool)
-        if not ok or (action.choices is not None and value not in action.choices):
-            raise ValueError(f"config file {path!r}: setting {key!r} has a bad value {value!r}")
-    return config
-
-
-def _make_task(args):
-    if getattr(args, "task_class", None):
-        return _custom_task(args)
-    if args.task.startswith(NEUROGYM):
-        from brianrflo.tasks import NeuroGym
-
-        try:
-            return NeuroGym(args.task[len(NEUROGYM):])
-        except ImportError as err:  # neurogym is an optional extra
-            raise ValueError(f"task {args.task!r}: {err}") from None
-    if args.task == "reach":
-        return TASKS["reach"]()
-    if args.task == "interval":
-        return TASKS["interval"](delay_min=args.delay_min, delay_max=args.delay_max)
-    return TASKS[args.task](period=args.period)
-
-
+#: Options of how to run, not of what (never in config.json).
+HOW = {"command", "out", "overwrite", "quiet", "resume", "config", "given", "description"}
 #: Options that belong to one task only.
 TASK_OPTIONS = {"period": "periodic", "delay_min": "interval", "delay_max": "interval"}
 
 
-def _custom_task(args):
-    """``--task MODULE:CLASS`` made with its ``--task-arg`` keyword arguments."""
-    from .runs import load_task
+def _description(args, base: Description | None = None) -> Description:
+    """The run the options describe: every option, or ``base`` (a saved run) with the
+    options typed on the command line on top."""
+    typed = args.given
+    use = set(vars(args)) if base is None else typed
+    base = base or Description()
 
-    if args.task != "periodic":  # the positional's default: not given
-        raise ValueError(f"give the task as TASK ({args.task!r}) or as --task "
-                         f"{args.task_class!r}, not both")
-    for dest, task in TASK_OPTIONS.items():
-        if dest in getattr(args, "given", ()):
-            raise ValueError(f"--{dest.replace('_', '-')} applies to the {task} task only, not "
-                             f"--task {args.task_class!r}; pass your task's own options as "
-                             "--task-arg KEY=VALUE")
-    return load_task(args.task_class, _key_values("--task-arg", args.task_arg or [], _value))
+    def pick(dest: str, saved):
+        return getattr(args, dest) if dest in use and hasattr(args, dest) else saved
+
+    s = base.settings
+    eta = tuple(getattr(args, f"eta{k}") if getattr(args, f"eta{k}", None) is not None
+                else pick("eta", e) for k, e in enumerate(s.eta, start=1))
+    model, model_file = s.model, base.model_file
+    if "model" in use and hasattr(args, "model"):
+        if args.model in MODELS:
+            model, model_file = args.model, None
+        elif os.path.isfile(args.model):  # absolute: the run reruns from anywhere
+            model, model_file = "rate", os.path.abspath(args.model)
+        else:
+            raise ValueError(f"--model must be one of {sorted(MODELS)} or a model file (.py "
+                             f"or equations), got {args.model!r}, which is neither")
+    settings = replace(s, eta=eta, model=model, **{
+        f.name: pick(f.name, getattr(s, f.name)) for f in fields(Settings)
+        if f.name not in ("eta", "model")})
+    task, task_args = base.task, dict(base.task_args)
+    if getattr(args, "task_class", None) and "task_class" in use:
+        if "task" in typed:
+            raise ValueError(f"give the task as TASK ({args.task!r}) or as --task "
+                             f"{args.task_class!r}, not both")
+        where, _, name = args.task_class.rpartition(":")
+        task, task_args = (f"{os.path.abspath(where)}:{name}" if where.endswith(".py")
+                           else args.task_class), {}
+    elif "task" in use:
+        task, task_args = args.task, {}
+    for dest, owner in TASK_OPTIONS.items():
+        option = "--" + dest.replace("_", "-")
+        if dest in typed and task != owner:
+            raise ValueError(f"{option} applies to the {owner} task only, not {task!r}"
+                             + ("; pass your task's own options as --task-arg KEY=VALUE"
+                                if ":" in task and not task.startswith(NEUROGYM) else ""))
+        if dest in use and task == owner:
+            task_args[dest] = getattr(args, dest)
+    if "task_arg" in use and getattr(args, "task_arg", None):
+        if ":" not in task or task.startswith(NEUROGYM):
+            raise ValueError("--task-arg needs --task MODULE:CLASS")
+        task_args.update(_key_values("--task-arg", args.task_arg, _value))
+    params = base.params
+    if "param" in use and getattr(args, "param", None):
+        params = {**params, **_key_values("--param", args.param, _numbers)}
+    weights = pick("weights", base.weights)
+    return Description(settings, task, task_args, pick("n_hidden", base.n_hidden),
+                       model_file, params, weights and os.path.abspath(weights))
+
+
+def saved_description(path: str) -> Description:
+    """The run saved in ``path`` (a ``config.json``): a :class:`Description`, or the
+    options of ``brianrflo train`` that earlier versions saved there."""
+    try:
+        with open(path) as f:
+            saved = json.load(f)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"cannot read config file {path!r}: {err}") from None
+    if not isinstance(saved, dict) or "settings" in saved:
+        return Description.from_json(saved, f"config file {path!r}")
+    args = _parser().parse_args(["train"])
+    unknown = sorted(set(saved) - set(vars(args)) - HOW)
+    if unknown:
+        raise ValueError(f"config file {path!r} has unknown settings {unknown}")
+    vars(args).update(saved)
+    args.given = set()
+    try:
+        return _description(args)
+    except (TypeError, AttributeError, ValueError) as err:
+        raise ValueError(f"config file {path!r}: {err}") from None
 
 
 def _value(text: str):
@@ -354,91 +364,24 @@ def _key_values(option: str, items: list[str], convert) -> dict:
     return out
 
 
-def task_from_config(config: dict):
-    """The task of a saved run, from its ``config.json`` (the options of ``brianrflo train``).
-
-    Parameters
-    ----------
-    config
-        The saved options; those missing take ``brianrflo train``'s defaults.
-
-    Returns
-    -------
-    Task
-        The task, made as ``brianrflo train`` made it.
-    """
-    train_parser = _parser()._subparsers._group_actions[0].choices["train"]
-    args = train_parser.parse_args([])
-    vars(args).update(config)
-    args.given = set()
-    return _make_task(args)
-
-
-def _model(args):
-    """``--model`` (a shipped name or a file) with the ``--param`` values set."""
-    from dataclasses import replace
-
-    from .runs import load_model
-
-    model = get_model(args.model) if args.model in MODELS else load_model(args.model)
-    params = _key_values("--param", args.param or [], _numbers)
-    if not params:
-        return model
-    if not isinstance(model, RateModel):
-        raise ValueError(f"--param applies to rate models (RateModel), not {args.model!r}")
-    try:
-        model = replace(model, params={**model.params, **params})
-        model.parameter_values(args.n_hidden)
-    except ValueError as err:
-        raise ValueError(f"--param: {err}") from None
-    return model
-
-
-def _check_task_options(args, given: set[str]) -> None:
-    for dest, task in TASK_OPTIONS.items():
-        if dest in given and args.task != task:
-            option = "--" + dest.replace("_", "-")
-            raise ValueError(f"{option} applies to the {task} task only, not {args.task!r}")
-
-
 def _train(args) -> int:
     from .plots import plot_training
 
     if args.out is None:
         raise ValueError("--out is required (or --resume DIR)")
-    _check_task_options(args, args.given)
-    if args.task_arg and not args.task_class:
-        raise ValueError("--task-arg needs --task MODULE:CLASS")
-    # Absolute, so config.json finds the files from anywhere (evaluate, --resume).
-    if args.task_class and args.task_class.rpartition(":")[0].endswith(".py"):
-        where, _, name = args.task_class.rpartition(":")
-        args.task_class = f"{os.path.abspath(where)}:{name}"
-    if args.model not in MODELS:
-        if not os.path.isfile(args.model):
-            raise ValueError(f"--model must be one of {sorted(MODELS)} or a model file (.py "
-                             f"or equations), got {args.model!r}, which is neither")
-        args.model = os.path.abspath(args.model)
-    task = _make_task(args)
-    eta = tuple(args.eta if e is None else e for e in (args.eta1, args.eta2, args.eta3))
-    settings = Settings(
-        rule=args.rule, trials=args.trials, eta=eta, update=args.update, tau=args.tau,
-        block_trials=args.block_trials, target=args.target, seed=args.seed,
-        explode=args.explode, model=args.model if args.model in MODELS else "rate",
-        on_diverge=args.on_diverge, dale=args.dale, threads=args.threads, init=args.init,
-    )
+    run = args.description
+    task, model = run.make_task(), run.make_model()
     weights = None
-    if args.weights is not None:
-        weights = Weights.load(args.weights)
-        if "n_hidden" in args.given and weights.n_hidden != args.n_hidden:
-            raise ValueError(f"--n-hidden {args.n_hidden} differs from the {weights.n_hidden} "
-                             f"units of --weights {args.weights!r}; leave --n-hidden out")
-        args.n_hidden = weights.n_hidden  # so config.json reruns this run
-    model = _model(args)
-    config = {k: v for k, v in vars(args).items() if k not in NOT_SETTINGS}
+    if run.weights is not None:
+        weights = Weights.load(run.weights)
+        if "n_hidden" in args.given and weights.n_hidden != run.n_hidden:
+            raise ValueError(f"--n-hidden {run.n_hidden} differs from the {weights.n_hidden} "
+                             f"units of --weights {run.weights!r}; leave --n-hidden out")
+        run = replace(run, n_hidden=weights.n_hidden)  # so config.json reruns this run
     folder = RunFolder(args.out, resume=args.resume is not None, overwrite=args.overwrite,
-                       config=config)
+                       config=run.to_json())
     args.folder = folder
-    result = train(task, settings, weights=weights, n_hidden=args.n_hidden, out=folder,
+    result = train(task, run.settings, weights=weights, n_hidden=run.n_hidden, out=folder,
                    progress=not args.quiet, model=model)
     figure = folder.file("training.png")
     fig = plot_training(result, task)
@@ -483,29 +426,22 @@ def _sweep(args) -> int:
     start = saved = None
     if args.resume is not None:
         start, saved = sweep_folder.read(out)  # a corrupt checkpoint fails here
-        for key, value in saved.get("options", {}).items():
-            if key not in args.given and hasattr(args, key):
-                setattr(args, key, value)
-    task, settings, _, record = _sweep_settings(args)
-    # What the sweep computes, not where or how it runs: saved, and reused on resume.
-    options = _options(args)
-    replace = []
+    task, run, sweep = _sweep_run(args, saved)
+    held = []
     if start is not None:  # compared before anything is written
-        # Sweeps from before the choice of initialisation drew the paper's.
-        sweep_folder.compare({"init": "paper", **saved.get("record", {})}, record, out)
-        start.check(len(args.etas) * args.seeds, args.trials)
+        sweep_folder.compare(_flat(saved), _flat(sweep), out)
+        start.check(len(args.etas) * args.seeds, run.settings.trials)
     else:
         # A task sweep's folder (tasks/) goes with its results once replaced.
-        replace = _held_sweep(out, args.overwrite)
-    checkpoint = sweep_folder.Checkpointer(out, {"options": options, "record": record},
-                                           replace=replace)
+        held = _held_sweep(out, args.overwrite)
+    checkpoint = sweep_folder.Checkpointer(out, sweep, replace=held)
     say = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     if start is not None and say is not None:
-        say(f"resuming at trial {start.done}/{args.trials}")
-    result = train_rows(task, settings, args.etas, range(args.seeds), n_hidden=args.n_hidden,
-                        progress=say, start=start, on_block=checkpoint)
-    return _sweep_results(args, out, task, options, result,
-                          finished=start is not None and start.done == args.trials)
+        say(f"resuming at trial {start.done}/{run.settings.trials}")
+    result = train_rows(task, run.settings, args.etas, range(args.seeds),
+                        n_hidden=run.n_hidden, progress=say, start=start, on_block=checkpoint)
+    return _sweep_results(out, task, sweep, result,
+                          finished=start is not None and start.done == run.settings.trials)
 
 
 def _held_sweep(out: str, overwrite: bool) -> list[str]:
@@ -522,11 +458,11 @@ def _held_sweep(out: str, overwrite: bool) -> list[str]:
     return held
 
 
-def _options(args) -> dict:
-    """What the sweep computes, not where or how it runs: saved, and reused on resume."""
-    run_options = {"command", "out", "overwrite", "resume", "quiet", "given", "workers",
-                   "scheduler"}
-    return {k: v for k, v in vars(args).items() if k not in run_options}
+def _flat(sweep: dict) -> dict:
+    """A sweep's settings in one level, as :func:`sweep_folder.compare` compares them."""
+    run = sweep.get("run", {})
+    return {**{k: v for k, v in run.items() if k != "settings"}, **run.get("settings", {}),
+            "etas": sweep.get("etas"), "seeds": sweep.get("seeds")}
 
 
 def _as_tasks(args, out: str) -> bool:
@@ -556,29 +492,25 @@ def _sweep_tasks(args, out: str) -> int:
     from . import sweep_folder
     from .dask_sweep import dask_sweep, read_plan
 
-    if args.resume is not None:
-        for key, value in read_plan(out).get("record", {}).get("options", {}).items():
-            if key not in args.given and hasattr(args, key):
-                setattr(args, key, value)
-    task, settings, _, _ = _sweep_settings(args)  # a refused sweep has changed no file
+    saved = read_plan(out).get("record", {}) if args.resume is not None else None
+    task, run, sweep = _sweep_run(args, saved)  # a refused sweep has changed no file
     if args.resume is None:
         _held_sweep(out, args.overwrite)
-    options = _options(args)
     say = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     finished = args.resume is not None and os.path.exists(os.path.join(out, "sweep.npz"))
     # A new sweep removes old tasks when its first task starts (they would be taken for
     # its own); the old results go once the new ones are written.
-    result = dask_sweep(task, settings, args.etas, range(args.seeds), n_hidden=args.n_hidden,
-                        out=out, scheduler=args.scheduler, workers=args.workers,
-                        progress=say, record={"options": options},
+    result = dask_sweep(task, run.settings, args.etas, range(args.seeds),
+                        n_hidden=run.n_hidden, out=out, scheduler=args.scheduler,
+                        workers=args.workers, progress=say, record=sweep,
                         replace=args.resume is None)
     stale = os.path.join(out, sweep_folder.FILE)  # an --overwrite'n checkpointed sweep's
     if os.path.exists(stale):
         os.remove(stale)
-    return _sweep_results(args, out, task, options, result, finished)
+    return _sweep_results(out, task, sweep, result, finished)
 
 
-def _sweep_results(args, out: str, task, options: dict, result, finished: bool) -> int:
+def _sweep_results(out: str, task, sweep: dict, result, finished: bool) -> int:
     """Write sweep.npz and sweep.json (unless a finished sweep's equal ones are there)."""
     from . import sweep_folder
     from .batch import Sweep
@@ -597,7 +529,7 @@ def _sweep_results(args, out: str, task, options: dict, result, finished: bool) 
     else:
         sweep_folder.write_results(out, result, {
             "command": " ".join(["brianrflo", *sys.argv[1:]]), "task": task.settings(),
-            "n_hidden": args.n_hidden, "settings": options,
+            **sweep,
             "wall_time_s": round(result.wall_time, 2), "rows": result.summary()})
     print(f"{len(result.eta)} networks in {result.wall_time:.1f} s")
     for row in result.summary():
@@ -624,33 +556,31 @@ def _sweep_folder(args) -> str:
     return args.out
 
 
-def _sweep_settings(args) -> tuple:
-    """Check every sweep option; ``(task, Settings, numpy engine?, record to compare)``."""
-    from .validation import check_real
+def _sweep_run(args, saved: dict | None) -> tuple[Task, Description, dict]:
+    """Check every sweep option: ``(task, run, sweep)``.
 
+    ``run`` describes each network of the grid but for its rate and seed; ``sweep``
+    (``{'run', 'etas', 'seeds'}``) is saved with the sweep and compared on resume.
+    A resumed sweep's ``saved`` one is the base, with the options typed on top.
+    """
+    base = None
+    if saved is not None:
+        if "run" not in saved:
+            raise ValueError(f"--resume {args.resume!r}: the sweep there was saved by an older "
+                             "brianrflo, which this one cannot continue; run it anew")
+        base = Description.from_json(saved["run"], f"--resume {args.resume!r}")
+        for key in ("etas", "seeds"):
+            if key not in args.given:
+                setattr(args, key, saved[key])
     if not args.etas:
         raise ValueError("--etas is required (or --resume DIR)")
     args.seeds = check_int("seeds", args.seeds, 1)
-    args.n_hidden = check_int("n_hidden", args.n_hidden, 1)
-    numpy_engine = args.target == "reference" or args.rule not in LOCAL_RULES
-    # Brian2 replicas take eta through Settings, which allows [0, 10].
-    top = float("inf") if numpy_engine else 10.0
-    args.etas = [check_real("etas", e, 0.0, top) for e in args.etas]
-    task = _make_task(args)
-    settings = Settings(rule=args.rule, trials=args.trials, update=args.update, tau=args.tau,
-                        block_trials=args.block_trials, target=args.target,
-                        explode=args.explode, dale=args.dale, threads=args.threads,
-                        init=args.init)
-    check_memory(args.n_hidden, task.n_in, task.n_out, task.T, args.block_trials, args.rule,
-                 replicas=len(args.etas) * args.seeds)
-    record = {"engine": "numpy" if numpy_engine else "brian2", "rule": args.rule,
-              "etas": args.etas, "seeds": args.seeds, "n_hidden": args.n_hidden,
-              "task": task.settings(), "trials": args.trials, "update": args.update,
-              "tau": settings.tau, "dale": args.dale, "explode": settings.explode,
-              "block_trials": args.block_trials, "init": settings.init}
-    if not numpy_engine:
-        record.update(target=args.target, threads=args.threads)
-    return task, settings, numpy_engine, json.loads(json.dumps(record))
+    args.etas = [check_eta("etas", e) for e in args.etas]
+    run = _description(args, base)
+    task = run.make_task()
+    check_memory(run.n_hidden, task.n_in, task.n_out, task.T, run.settings.block_trials,
+                 run.settings.rule, replicas=len(args.etas) * args.seeds)
+    return task, run, {"run": run.to_json(), "etas": args.etas, "seeds": args.seeds}
 
 
 def _given(parser: argparse.ArgumentParser, argv: list[str] | None) -> set[str]:
@@ -699,15 +629,13 @@ def main(argv: list[str] | None = None) -> int:
                "show-equations": _show, "evaluate": _evaluate, "plot": _plot}[args.command]
     try:
         given = _given(parser, argv)
-        if args.command == "train" and (args.resume or args.config):
-            # Saved settings become defaults; options on the command line win.
-            train_parser = parser._subparsers._group_actions[0].choices["train"]
-            path = args.config or os.path.join(args.resume, "config.json")
-            train_parser.set_defaults(**_read_config(path, train_parser))
-            args = parser.parse_args(argv)
+        args.given = given
+        if args.command == "train":
+            saved = args.config or args.resume and os.path.join(args.resume, "config.json")
+            # A saved run's settings, with the options given on the command line on top.
+            args.description = _description(args, saved and saved_description(saved))
             if args.resume:
                 args.out = args.resume
-        args.given = given
         return command(args)
     except ValueError as err:
         print(f"brianrflo: error: {err}", file=sys.stderr)

@@ -70,7 +70,7 @@ from .assembly import (
     standalone_folder,
     to_synapses,
 )
-from .validation import check_int, check_real
+from .validation import check_eta, check_int, check_real
 from .weights import Weights, dale_signs
 
 __all__ = ["BrianNetwork", "describe", "TARGETS", "DT", "check_tau", "pre_post", "to_synapses",
@@ -244,7 +244,7 @@ class BrianNetwork:
             raise ValueError(f"eta must be three learning rates (eta1, eta2, eta3) or {self.R} "
                              f"such triples (one per replica), got shape {arr.shape}")
         rows = arr.reshape(-1, 3)
-        checked = [[check_real(f"eta{k + 1}", e) for k, e in enumerate(row)] for row in rows]
+        checked = [[check_eta(f"eta{k + 1}", e) for k, e in enumerate(row)] for row in rows]
         return np.broadcast_to(np.array(checked, dtype=np.float64), (self.R, 3)).copy()
 
     def _per_unit(self, values, n: int) -> np.ndarray:

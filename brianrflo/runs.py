@@ -1,6 +1,6 @@
 """Saved runs as first-class objects: reload, score and redraw what ``brianrflo train`` wrote.
 
-A run folder holds ``config.json`` (the command's options, written by the CLI),
+A run folder holds ``config.json`` (the run's :class:`~brianrflo.description.Description`),
 ``metrics.json`` (every setting, the model's equations, constants and parameters,
 the task's settings, the losses) and ``weights.npz``. :func:`load_run` rebuilds
 the task, settings, model and weights from them; :func:`evaluate_run` and
@@ -224,19 +224,22 @@ def load_run(run_dir: str | os.PathLike) -> tuple[Task, Settings, RateModel | LI
         One line, if a file is missing or corrupt, or the task rebuilt from
         ``config.json`` is not the one the run recorded (its code has changed).
     """
-    from .cli import task_from_config  # the CLI's options build the task
+    from .cli import saved_description  # also reads older versions' config.json
 
     run_dir = os.fspath(run_dir)
     if not os.path.isdir(run_dir):
         raise ValueError(f"RUN_DIR {run_dir!r} is not a folder")
     metrics = _read_json(os.path.join(run_dir, "metrics.json"), "metrics.json")
-    config = _read_json(os.path.join(run_dir, "config.json"), "config.json")
+    config = os.path.join(run_dir, "config.json")
+    if not os.path.exists(config):
+        raise ValueError(f"RUN_DIR {run_dir!r} has no config.json (a folder written by "
+                         "brianrflo train --out holds one)")
     record = metrics.get("settings")
     if not isinstance(record, dict) or "task" not in record:
         raise ValueError(f"{os.path.join(run_dir, 'metrics.json')!r} records no settings")
-    task = task_from_config(config)
+    task = saved_description(config).make_task()
     if _json(task.settings()) != record["task"]:
-        raise ValueError(f"the task built from {os.path.join(run_dir, 'config.json')!r} has "
+        raise ValueError(f"the task built from {config!r} has "
                          f"settings {_json(task.settings())}, the run recorded "
                          f"{record['task']}: has the task's code changed?")
     weights = Weights.load(os.path.join(run_dir, "weights.npz"))

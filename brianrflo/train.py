@@ -32,7 +32,7 @@ from .pending import LEARNED, PendingUpdate
 from .resources import check_memory
 from .runfolder import RunFolder, atomic_write, write_json
 from .targets import AUTO, choose_target
-from .validation import check_choice, check_int, check_real
+from .validation import check_choice, check_eta, check_int, check_real
 from .weights import INITS, Weights, dale_clip
 
 __all__ = ["Settings", "Result", "train", "evaluate", "evaluation", "Evaluation",
@@ -159,7 +159,7 @@ class Settings:
             raise ValueError("eta must be a learning rate or three (eta1, eta2, eta3) for "
                              f"(w_out, w_rec, w_in), got {self.eta!r}")
         self.eta = tuple(
-            check_real(f"eta{k + 1}", e, 0.0, 10.0) for k, e in enumerate(self.eta)
+            check_eta(f"eta{k + 1}", e) for k, e in enumerate(self.eta)
         )
         period = update_period(self.update)
         if period is None and self.rule in NUMPY_RULES:

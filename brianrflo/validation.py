@@ -7,7 +7,10 @@ from numbers import Integral, Real
 
 import numpy as np
 
-__all__ = ["check_int", "check_real", "check_array", "check_choice"]
+__all__ = ["check_int", "check_real", "check_eta", "check_array", "check_choice", "ETA_MAX"]
+
+#: The largest learning rate every engine takes (the paper's grids end at 0.3).
+ETA_MAX = 10.0
 
 
 def check_int(name: str, value, minimum: int = 1) -> int:
@@ -37,6 +40,11 @@ def check_real(
     if not minimum <= value <= maximum:
         raise ValueError(f"{name} must be in [{minimum}, {maximum}], got {value!r}")
     return value
+
+
+def check_eta(name: str, value) -> float:
+    """A learning rate: a finite number in ``[0, ETA_MAX]``, the bounds of every engine."""
+    return check_real(name, value, 0.0, ETA_MAX)
 
 
 def check_choice(name: str, value, allowed: tuple[str, ...]) -> str:

@@ -99,7 +99,7 @@ def test_train_from_files_then_evaluate_and_plot(trained, files, capsys, tmp_pat
     edited = tmp_path / "model.py"
     edited.write_text(MODEL.replace("beta * u / (1 + abs(beta * u))", "tanh(u)"))
     config = json.loads((trained / "config.json").read_text())
-    assert config["model"] == str(files / "model.py")
+    assert config["model_file"] == str(files / "model.py")
     os.replace(files / "model.py", tmp_path / "kept.py")
     os.replace(edited, files / "model.py")
     for name in ("evaluation.npz", "evaluation.png"):  # another test's evaluation

@@ -214,7 +214,7 @@ def test_a_finished_sweep_resumed_just_reports(done, capsys):
 
 @pytest.mark.parametrize(("change", "word"), [
     (["--n-hidden", "7"], "n_hidden"), (["--etas", "0.05"], "etas"),
-    (["--target", "cython"], "engine"), (["--delay-max", "11"], "task"),
+    (["--target", "cython"], "target"), (["--delay-max", "11"], "task"),
     (["--trials", "8"], "trials"), (["--overwrite"], "--overwrite"),
     (["--out", "elsewhere"], "--out"),
 ])
