@@ -26,7 +26,7 @@ from .pending import PendingUpdate
 from .runfolder import atomic_write
 from .sweep_folder import SweepState
 from .train import LOCAL_RULES, NUMPY_RULES, RULES, Settings, _blocks, _diverged
-from .validation import check_eta, check_real
+from .validation import check_eta, check_real, check_tau
 from .weights import Weights
 
 __all__ = ["Replicas", "Sweep", "sweep"]
@@ -45,7 +45,7 @@ class Replicas:
         Learning rates ``(eta1, eta2, eta3)``: one triple for all, or one per replica.
         The rule's frozen pathways (readout-only, recurrent-only) are set to 0 here.
     tau
-        Time constant in steps.
+        Time constant in steps: one value, or one per hidden unit.
     update
         ``'online'`` (local rules only), ``'trial'`` or a number of trials per update.
     dale
@@ -64,7 +64,7 @@ class Replicas:
         weights: list[Weights],
         rule: str = "rflo",
         eta=(0.03, 0.03, 0.03),
-        tau: float = 10.0,
+        tau: float | tuple[float, ...] = 10.0,
         update: str | int = "trial",
         dale: bool = False,
     ):
@@ -73,7 +73,9 @@ class Replicas:
         if not weights:
             raise ValueError("weights must hold at least one network")
         self.rule, self.R = rule, len(weights)
-        self.tau = check_real("tau", tau, 1.0)
+        # One value per unit only where given so: a scalar keeps the paper's arithmetic.
+        self.tau = (check_real("tau", tau, 1.0) if np.ndim(tau) == 0
+                    else check_tau(tau, weights[0].n_hidden))
         self.period = update_period(update)
         if self.period is None and rule in NUMPY_RULES:
             raise ValueError(f"update='online' is not possible with rule={rule!r}")
@@ -272,7 +274,7 @@ def sweep(
     seeds,
     trials: int,
     n_hidden: int = 30,
-    tau: float = 10.0,
+    tau: float | tuple[float, ...] = 10.0,
     update: str | int = "trial",
     dale: bool = False,
     eval_trials: int = 1,

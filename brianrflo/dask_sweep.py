@@ -120,11 +120,9 @@ def train_rows(task: Task, settings: Settings, etas, seeds, n_hidden: int = 30,
     if numpy_engine(settings):
         from .batch import sweep
 
-        # A per-unit tau reaches batch.Replicas, which refuses it in its own words.
         return sweep(task, settings.rule, etas, seeds, settings.trials, n_hidden=n_hidden,
-                     tau=settings.tau,  # type: ignore[arg-type]
-                     update=settings.update,
-                     dale=settings.dale, eval_trials=eval_trials, explode=settings.explode,
+                     tau=settings.tau, update=settings.update, dale=settings.dale,
+                     eval_trials=eval_trials, explode=settings.explode,
                      block_trials=settings.block_trials, init=settings.init, **resume)
     from .replicas import replica_sweep
 

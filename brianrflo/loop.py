@@ -41,9 +41,8 @@ from brianrflo.models import loop as eqs
 from brianrflo.tasks.reach import HOLD, allowed_syllables, reach_directions
 
 from .assembly import DT, Assembly, Simulation, from_synapses, pre_post, to_synapses
-from .network import check_tau
 from .targets import RUNTIME_TARGETS
-from .validation import check_array, check_choice, check_int, check_real
+from .validation import check_array, check_choice, check_int, check_real, check_tau
 from .weights import Weights
 
 __all__ = ["LoopNetwork", "LoopBlock", "loop_reference", "hold_unit", "syllable_units",

@@ -70,10 +70,10 @@ from .assembly import (
     standalone_folder,
     to_synapses,
 )
-from .validation import check_eta, check_int, check_real
+from .validation import check_eta, check_int, check_tau
 from .weights import Weights, dale_signs
 
-__all__ = ["BrianNetwork", "describe", "TARGETS", "DT", "check_tau", "pre_post", "to_synapses",
+__all__ = ["BrianNetwork", "describe", "TARGETS", "DT", "pre_post", "to_synapses",
            "from_synapses", "update_period"]
 
 Target = Literal["cython", "numpy", "cpp_standalone"]
@@ -96,19 +96,6 @@ def update_period(update: str | int) -> int | None:
             f"update must be 'online', 'trial' or a number of trials >= 1, got {update!r}"
         )
     return check_int("update", update, 1)
-
-
-def check_tau(tau, n_hidden: int) -> np.ndarray:
-    """``tau`` in steps as an array of one value per unit, each >= 1."""
-    if np.ndim(tau) == 0:
-        return np.full(n_hidden, check_real("tau", tau, 1.0))
-    arr = np.array(tau, dtype=np.float64)
-    if arr.shape != (n_hidden,) or not np.all(np.isfinite(arr)) or np.any(arr < 1):
-        raise ValueError(
-            f"tau must be a number >= 1 or {n_hidden} finite numbers >= 1 (one per unit), "
-            f"got an array of shape {arr.shape}"
-        )
-    return arr
 
 
 class BrianNetwork:

@@ -26,13 +26,13 @@ from brianrflo.tasks.base import Block, Task
 from . import checkpoint
 from . import reference as ref
 from .analysis import alignment
-from .network import TARGETS, BrianNetwork, Target, check_tau, update_period
+from .network import TARGETS, BrianNetwork, Target, update_period
 from .object_cache import ROOT
 from .pending import LEARNED, PendingUpdate
 from .resources import check_memory
 from .runfolder import RunFolder, atomic_write, write_json
 from .targets import AUTO, choose_target
-from .validation import check_choice, check_eta, check_int, check_real
+from .validation import check_choice, check_eta, check_int, check_real, check_tau
 from .weights import INITS, Weights, dale_clip
 
 __all__ = ["Settings", "Result", "train", "evaluate", "evaluation", "Evaluation",

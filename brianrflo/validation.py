@@ -7,7 +7,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
-__all__ = ["check_int", "check_real", "check_eta", "check_array", "check_choice", "ETA_MAX"]
+__all__ = ["check_int", "check_real", "check_eta", "check_tau", "check_array",
+           "check_choice", "ETA_MAX"]
 
 #: The largest learning rate every engine takes (the paper's grids end at 0.3).
 ETA_MAX = 10.0
@@ -45,6 +46,19 @@ def check_real(
 def check_eta(name: str, value) -> float:
     """A learning rate: a finite number in ``[0, ETA_MAX]``, the bounds of every engine."""
     return check_real(name, value, 0.0, ETA_MAX)
+
+
+def check_tau(tau, n_hidden: int) -> np.ndarray:
+    """``tau`` in steps as an array of one value per unit, each >= 1."""
+    if np.ndim(tau) == 0:
+        return np.full(n_hidden, check_real("tau", tau, 1.0))
+    arr = np.array(tau, dtype=np.float64)
+    if arr.shape != (n_hidden,) or not np.all(np.isfinite(arr)) or np.any(arr < 1):
+        raise ValueError(
+            f"tau must be a number >= 1 or {n_hidden} finite numbers >= 1 (one per unit), "
+            f"got an array of shape {arr.shape}"
+        )
+    return arr
 
 
 def check_choice(name: str, value, allowed: tuple[str, ...]) -> str:

@@ -42,6 +42,20 @@ def test_sweep_rows_equal_training_alone(rule):
 
 
 @pytest.mark.parametrize("rule", ["rflo", "bptt"])
+def test_per_unit_tau_rows_equal_training_alone(rule):
+    task, n, trials = Periodic(period=30), 6, 3
+    tau = tuple(np.linspace(4.0, 14.0, n))
+    got = sweep(task, rule, (0.05,), (1,), trials, n_hidden=n, tau=tau, block_trials=4)
+    alone = train(task, Settings(rule=rule, trials=trials, eta=0.05, tau=tau, seed=1,
+                                 target="reference", block_trials=4), n_hidden=n,
+                  progress=False)
+    np.testing.assert_allclose(got.losses[0], alone.losses, rtol=0, atol=TOL)
+    np.testing.assert_allclose(got.weights[0].w_rec, alone.weights.w_rec, rtol=0, atol=TOL)
+    scalar = sweep(task, rule, (0.05,), (1,), trials, n_hidden=n, tau=9.0, block_trials=4)
+    assert not np.allclose(scalar.losses, got.losses)  # the per-unit values count
+
+
+@pytest.mark.parametrize("rule", ["rflo", "bptt"])
 def test_notebook_init_sweep_rows_start_and_end_as_training_alone(rule):
     task = Periodic(period=30)
     got = sweep(task, rule, (0.05,), (1, 2), 3, n_hidden=6, block_trials=4, init="notebook")

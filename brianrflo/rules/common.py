@@ -19,11 +19,10 @@ import numpy as np
 
 from brianrflo import reference as ref
 from brianrflo.tasks.base import Block, Task
-from brianrflo.validation import check_int, check_real
+from brianrflo.validation import check_int
 from brianrflo.weights import Weights
 
-__all__ = ["RuleResult", "LoopTrace", "loop_forward", "evaluate_loop", "evaluate_open",
-           "check_tau_steps"]
+__all__ = ["RuleResult", "LoopTrace", "loop_forward", "evaluate_loop", "evaluate_open"]
 
 Array = np.ndarray
 
@@ -77,11 +76,6 @@ class LoopTrace:
     y: Array
     eps: Array
     loss: float
-
-
-def check_tau_steps(tau) -> float:
-    """``tau`` in steps, one number >= 1 (the rules here use one tau for all units)."""
-    return check_real("tau", tau, 1.0)
 
 
 def loop_forward(

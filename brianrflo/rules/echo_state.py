@@ -22,7 +22,7 @@ from brianrflo.tasks.base import Block, Task
 from brianrflo.validation import check_int, check_real
 from brianrflo.weights import Weights
 
-from .common import RuleResult, check_tau_steps, evaluate_loop, loop_forward
+from .common import RuleResult, evaluate_loop, loop_forward
 
 __all__ = ["collect_teacher_forced", "ridge_readout", "train_echo_state"]
 
@@ -71,7 +71,7 @@ def train_echo_state(task: Task, weights: Weights, trials: int, ridge: float = 1
         Standard deviation of the noise current during collection (>= 0).
     """
     trials = check_int("trials", trials, 1)
-    tau = check_tau_steps(tau)
+    tau = check_real("tau", tau, 1.0)
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     H, Y, M = collect_teacher_forced(weights, task.block(trials, rng), tau, noise, rng)

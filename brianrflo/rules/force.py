@@ -26,7 +26,7 @@ from brianrflo.tasks.base import Task
 from brianrflo.validation import check_int, check_real
 from brianrflo.weights import Weights
 
-from .common import RuleResult, check_tau_steps, evaluate_loop
+from .common import RuleResult, evaluate_loop
 
 __all__ = ["force_trial", "train_force"]
 
@@ -79,7 +79,7 @@ def train_force(task: Task, weights: Weights, trials: int, alpha: float = 1.0, e
     alpha = check_real("alpha", alpha, 1e-12)
     every = check_int("every", every, 1)
     eval_every = check_int("eval_every", eval_every, 0)
-    tau = check_tau_steps(tau)
+    tau = check_real("tau", tau, 1.0)
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     w = weights.copy()

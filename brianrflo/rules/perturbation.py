@@ -51,7 +51,7 @@ from brianrflo.tasks.base import Block, Task
 from brianrflo.validation import check_choice, check_int, check_real
 from brianrflo.weights import Weights
 
-from .common import RuleResult, check_tau_steps, evaluate_open
+from .common import RuleResult, evaluate_open
 from .perturbation_reference import VARIANTS
 
 __all__ = ["PerturbationNetwork", "train_node_perturbation", "numpy_step_seconds"]
@@ -106,7 +106,7 @@ class PerturbationNetwork:
         self.T = check_int("T", T, 1)
         self.block_trials = check_int("block_trials", block_trials, 1)
         self.variant, self.target, self.record = variant, target, record
-        self.tau = check_tau_steps(tau)
+        self.tau = check_real("tau", tau, 1.0)
         self.tau_e = check_real("tau_e", tau_e, 1.0)
         self.tau_bar = check_real("tau_bar", tau_bar, 1.0)
         self.alpha = check_real("alpha", alpha, 0.0, 1.0)

@@ -28,7 +28,7 @@ from brianrflo.tasks.base import Block, Task
 from brianrflo.validation import check_int, check_real
 from brianrflo.weights import Weights
 
-from .common import RuleResult, check_tau_steps, evaluate_loop, loop_forward
+from .common import RuleResult, evaluate_loop, loop_forward
 
 __all__ = ["Response", "collect_response", "solve_program", "program"]
 
@@ -95,7 +95,7 @@ def program(task: Task, weights: Weights, conditions: int | Block = 1, tau: floa
     rcond
         Cut-off of small singular values, see :func:`solve_program`.
     """
-    tau = check_tau_steps(tau)
+    tau = check_real("tau", tau, 1.0)
     start = time.perf_counter()
     block = conditions if isinstance(conditions, Block) else task.block(
         check_int("conditions", conditions, 1), np.random.default_rng(seed))
