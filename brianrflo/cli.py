@@ -428,7 +428,7 @@ def _sweep(args) -> int:
         start, saved = sweep_folder.read(out)  # a corrupt checkpoint fails here
     task, run, sweep = _sweep_run(args, saved)
     held = []
-    if start is not None:  # compared before anything is written
+    if start is not None and saved is not None:  # compared before anything is written
         sweep_folder.compare(_flat(saved), _flat(sweep), out)
         start.check(len(args.etas) * args.seeds, run.settings.trials)
     else:
@@ -631,9 +631,9 @@ def main(argv: list[str] | None = None) -> int:
         given = _given(parser, argv)
         args.given = given
         if args.command == "train":
-            saved = args.config or args.resume and os.path.join(args.resume, "config.json")
+            saved = args.config or (args.resume and os.path.join(args.resume, "config.json"))
             # A saved run's settings, with the options given on the command line on top.
-            args.description = _description(args, saved and saved_description(saved))
+            args.description = _description(args, saved_description(saved) if saved else None)
             if args.resume:
                 args.out = args.resume
         return command(args)

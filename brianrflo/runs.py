@@ -14,6 +14,7 @@ Also here: loading a model from a file (``--model FILE``) and a task class from
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -143,8 +144,8 @@ def load_task(spec: str, kwargs: dict | None = None) -> Task:
     except Exception as err:  # the user's code may raise anything
         raise ValueError(f"--task {spec!r}: {name}(**{kwargs or {}}) fails: "
                          f"{_one_line(err)}") from None
-    got = getattr(block, "x", None), getattr(block, "target", None)
-    if any(a is None for a in got) or (got[0].shape[1:], got[1].shape[2]) != (
+    x, target = getattr(block, "x", None), getattr(block, "target", None)
+    if x is None or target is None or (x.shape[1:], target.shape[2]) != (
             (shape[0], shape[1]), shape[2]):
         raise ValueError(f"--task {spec!r}: {name}.block(1, rng) must return a Block of x "
                          f"(1, T, n_in) and target (1, T, n_out) with (T, n_in, n_out) = "
@@ -282,14 +283,16 @@ def evaluate_run(run_dir: str | os.PathLike, trials: int = 1,
     trials = check_int("trials", trials, 1)
     seed = settings.seed + 1 if seed is None else check_int("seed", seed, 0)
     result = _score(task, settings, model, weights, trials, seed)
-    arrays = {"loss": result.loss, "losses": result.losses, "y": result.outputs,
-              "h": result.h, "x": result.block.x, "target": result.block.target,
-              "mask": result.block.mask, "seed": seed}
     npz, png = io.BytesIO(), io.BytesIO()
-    np.savez(npz, **arrays)
+    np.savez(npz, loss=result.loss, losses=result.losses, y=result.outputs, h=result.h,
+             x=result.block.x, target=result.block.target, mask=result.block.mask, seed=seed)
     plot_evaluation(result, settings, seed).savefig(png, format="png", dpi=120)
-    _write_all(run_dir, {EVALUATION[0]: npz.getvalue(), EVALUATION[1]: png.getvalue()})
+    _write_all(os.fspath(run_dir), {EVALUATION[0]: npz.getvalue(), EVALUATION[1]: png.getvalue()})
     return result
+
+
+def _write_bytes(data: bytes, f) -> None:
+    f.write(data)
 
 
 def _write_all(folder: str, files: dict[str, bytes]) -> None:
@@ -299,7 +302,7 @@ def _write_all(folder: str, files: dict[str, bytes]) -> None:
         for name, data in files.items():
             path = os.path.join(folder, name)
             new = not os.path.exists(path)
-            atomic_write(path, lambda f, data=data: f.write(data))
+            atomic_write(path, functools.partial(_write_bytes, data))
             if new:
                 created.append(path)
     except WriteError:

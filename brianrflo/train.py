@@ -254,10 +254,10 @@ class Evaluation:
     y: np.ndarray
     target: np.ndarray
     mask: np.ndarray
-    losses: np.ndarray | None = None
-    outputs: np.ndarray | None = None
-    h: np.ndarray | None = None
-    block: Block | None = None
+    losses: np.ndarray
+    outputs: np.ndarray
+    h: np.ndarray
+    block: Block
 
 
 def evaluation(

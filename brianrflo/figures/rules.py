@@ -12,6 +12,7 @@ network's loss, the wall time, and whether the rule is local and online.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -41,7 +42,7 @@ WINDOW = 10
 FLOOR = 1e-6
 
 #: Sizes: ``quick`` for ``--quick`` (a minute or two), ``full`` for docs/results.md.
-CONFIGS = {
+CONFIGS: dict[str, dict[str, Any]] = {
     "quick": {
         "n_hidden": 100, "seeds": 1, "period": 100,
         "interval": {"delay_min": 10, "delay_max": 40, "sd": 5.0, "onset": 10},
@@ -63,7 +64,7 @@ ETA = {
 }
 #: Node perturbation noise: dense small kicks for REINFORCE, sparse larger kicks and a
 #: fast ``ubar`` for Miconi's rule (so that ``u - ubar`` is mostly the kicks).
-NOISE = {
+NOISE: dict[str, dict[str, Any]] = {
     "reinforce": {"sigma": 0.1, "sigma_out": 0.1, "p_perturb": 1.0, "tau_bar": 5.0},
     "miconi": {"sigma": 0.3, "sigma_out": 0.3, "p_perturb": 0.1, "tau_bar": 2.0},
 }
@@ -107,9 +108,9 @@ def _run_task(ctx: Context, cfg: dict, name: str, task, seed: int) -> list[dict]
 
     for rule in ("rflo", "bptt"):
         ctx.say(f"{name} seed {seed}: {rule.upper()}")
-        target = "auto" if rule == "rflo" else "reference"
+        codegen = "auto" if rule == "rflo" else "reference"
         res = train(task, Settings(rule=rule, trials=n[rule], eta=(eta[rule],) * 3,
-                                   block_trials=100, target=target, seed=seed,
+                                   block_trials=100, target=codegen, seed=seed,
                                    init=ctx.init),
                     weights=w, progress=False)
         rows.append(_row(rule.upper(), res.final_loss, untrained,
@@ -118,28 +119,30 @@ def _run_task(ctx: Context, cfg: dict, name: str, task, seed: int) -> list[dict]
                          open_output(res.weights), len(res.losses), res.diverged))
     for variant, label in (("reinforce", "REINFORCE"), ("miconi", "Miconi")):
         ctx.say(f"{name} seed {seed}: node perturbation ({variant})")
-        res = train_node_perturbation(task, w, n["np"], eta=(eta[variant],) * 3,
-                                      variant=variant, seed=seed, **NOISE[variant])
-        rows.append(_row(label, res.final_loss, untrained, _reached(res.losses, threshold), T,
-                         res.wall_time, True, True,
-                         [[k + 1, float(v)] for k, v in enumerate(res.losses)],
-                         open_output(res.weights), len(res.losses), res.extra["diverged"]))
+        np_res = train_node_perturbation(task, w, n["np"], eta=(eta[variant],) * 3,
+                                         variant=variant, seed=seed, **NOISE[variant])
+        rows.append(_row(label, np_res.final_loss, untrained,
+                         _reached(np_res.losses, threshold), T, np_res.wall_time, True, True,
+                         [[k + 1, float(v)] for k, v in enumerate(np_res.losses)],
+                         open_output(np_res.weights), len(np_res.losses),
+                         np_res.extra["diverged"]))
     ctx.say(f"{name} seed {seed}: FORCE, echo state, programming")
     force = train_force(task, w, n["force"], seed=seed, eval_every=1)
     free = force.extra["free_losses"]
     hit = [k for k, loss in free if loss <= threshold]
     esn = train_echo_state(task, w, n["esn"], seed=seed)
     prog = program(task, w, cfg["conditions"][name], seed=seed)
-    for label, res, trials_to, curve in (
+    x, target, mask = probe.trial(0)
+    for label, done, trials_to, curve in (
         ("FORCE", force, hit[0] if hit else None, [[k, float(v)] for k, v in free]),
         ("echo state", esn, n["esn"] if esn.final_loss <= threshold else None,
          [[n["esn"], esn.final_loss]]),
         ("programming", prog, prog.extra["conditions"] if prog.final_loss <= threshold
          else None, [[prog.extra["conditions"], prog.final_loss]]),
     ):
-        out = loop_forward(res.weights, *probe.trial(0), w_loop=res.w_loop).y[:, 0].tolist()
-        rows.append(_row(label, res.final_loss, untrained, trials_to, T, res.wall_time,
-                         res.local, res.online, curve, out, res.steps // T))
+        out = loop_forward(done.weights, x, target, mask, w_loop=done.w_loop).y[:, 0].tolist()
+        rows.append(_row(label, done.final_loss, untrained, trials_to, T, done.wall_time,
+                         done.local, done.online, curve, out, done.steps // T))
     return rows
 
 

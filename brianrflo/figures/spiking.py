@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from brianrflo.batch import Sweep
-from brianrflo.models import MODELS
+from brianrflo.models import MODELS, LIFModel
 from brianrflo.replicas import replica_sweep
 from brianrflo.spiking import SpikingNetwork, spiking_trace
 from brianrflo.tasks import IntervalMatching, Periodic
@@ -101,6 +101,7 @@ def spiking(ctx: Context) -> dict:
     rate units) and interval matching; loss, outputs and spike rasters."""
     s = settings(ctx)
     model = MODELS["lif"]
+    assert isinstance(model, LIFModel)
     periodic = Periodic(s["period"])
     interval = IntervalMatching(**s["interval"])
     n = s["n_hidden"]

@@ -136,8 +136,9 @@ def _data_paths(ax: Axes):
         if not isinstance(coll, Collection):
             continue
         transform = coll.get_transform()
-        filled = len(coll.get_facecolor()) > 0 and np.any(coll.get_facecolor()[:, 3] > 0)
-        offsets = coll.get_offsets()
+        face = np.asarray(coll.get_facecolor())
+        filled = len(face) > 0 and np.any(face[:, 3] > 0)
+        offsets = np.asarray(coll.get_offsets())
         if len(coll.get_paths()) == 1 and len(offsets) > 1:  # scatter: the points
             yield coll.get_offset_transform().transform(offsets), False
             continue
@@ -152,8 +153,7 @@ def _data_paths(ax: Axes):
 
 def covers_data(ax: Axes, legend) -> bool:
     """Whether ``legend`` (as drawn now) overlaps any line, band, point or image in ``ax``."""
-    renderer = ax.figure.canvas.get_renderer()
-    ext = legend.get_window_extent(renderer)
+    ext = legend.get_window_extent()  # the figure's canvas renders it
     box = (ext.x0 - _CLEAR, ext.y0 - _CLEAR, ext.x1 + _CLEAR, ext.y1 + _CLEAR)
     corners = np.array([[box[0], box[1]], [box[2], box[3]]])
     for xy, filled in _data_paths(ax):
@@ -180,7 +180,7 @@ def place_legends(fig: Figure, specs: list[tuple[Axes, dict]]) -> None:
     goes outside, right of its axes. Moving one outside reshapes the layout, so this
     repeats until every legend is clear.
     """
-    where = {id(ax): _SPOTS[0] for ax, _ in specs}
+    where: dict[int, str | None] = {id(ax): _SPOTS[0] for ax, _ in specs}
     for ax, kw in specs:
         _legend(ax, kw, where[id(ax)])
     for _ in range(5):
@@ -206,12 +206,11 @@ def _wrap_titles(fig: Figure) -> bool:
 
     Returns whether any title changed.
     """
-    renderer = fig.canvas.get_renderer()
     changed = False
     for ax in fig.axes:
         title = ax.title
-        text, width = title.get_text(), ax.get_window_extent(renderer).width
-        wide = title.get_window_extent(renderer).width
+        text, width = title.get_text(), ax.get_window_extent().width
+        wide = title.get_window_extent().width
         if not text or wide <= width:
             continue
         longest = max(len(line) for line in text.split("\n"))
