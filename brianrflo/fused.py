@@ -62,12 +62,12 @@ _pending: list[_Deferred] = []
 def fused_namespace(load_namespace: str, step: str) -> SimpleNamespace:
     """Brian2's namespace loading for ``main`` split for the fused ``step`` (its code).
 
-    Returns ``globals`` (module-level copies of every value ``main`` loads, their
-    names ending in :data:`_SUFFIX`), ``load`` (Brian2's lines, then storing those
-    copies), ``params`` and ``args`` (the copies the step uses, passed to it as
-    arguments), ``temporaries`` (Brian2's own declarations of the step's
-    temporaries) and ``typedefs`` (one block each, so that modules of many code
-    objects declare each once).
+    Returns ``globals`` (module-level copies of every value the step reads, directly
+    or through another, their names ending in :data:`_SUFFIX`), ``load`` (Brian2's
+    lines for those values, then storing the copies), ``params`` and ``args`` (the
+    copies the step uses, passed to it as arguments), ``temporaries`` (Brian2's own
+    declarations of the step's temporaries) and ``typedefs`` (one block each, so
+    that modules of many code objects declare each once).
     Pointers are passed as ``__restrict__`` arguments, as Brian2's C++ templates
     declare them (they are distinct arrays), which lets the C compiler vectorise a
     row of synapses without checking its arrays for overlap.
@@ -79,6 +79,7 @@ def fused_namespace(load_namespace: str, step: str) -> SimpleNamespace:
     temporaries: list[str] = []
     if "_owner" in used:  # the group, for the monitors' resizing (see NumpyCodeObject)
         load_namespace += '\n_owner = _namespace["_owner"]'
+    load_namespace = _loads_for(load_namespace, step)
     for line in load_namespace.splitlines():
         line = line.strip()
         m = _CDEF.match(line) or _OBJECT.match(line)
@@ -105,6 +106,23 @@ def fused_namespace(load_namespace: str, step: str) -> SimpleNamespace:
         params=", ".join(params), args=", ".join(args), temporaries="\n".join(temporaries),
         typedefs="\n".join(f'cdef extern from *:\n    ctypedef {t} * {_restrict(t + " *")} '
                            f'"{t} * __restrict__"' for t in pointees))
+
+
+def _loads_for(load_namespace: str, code: str) -> str:
+    """The lines of Brian2's ``load_namespace`` that ``code`` needs: those of the
+    values it reads, directly or through another (an array through its buffer).
+
+    Loading a value costs the C compiler about as much as a step does; and Brian2
+    puts in a code object's namespace only the names its run block mentions, so
+    that an after-run block can load no more than that.
+    """
+    needed, lines = set(get_identifiers(code)), list[str]()
+    for line in reversed(load_namespace.splitlines()):
+        m = _CDEF.match(line.strip()) or _OBJECT.match(line.strip())
+        if m is None or not m["value"] or m["name"] in needed:
+            needed |= get_identifiers(line)
+            lines.insert(0, line)
+    return "\n".join(lines)
 
 
 def _restrict(kind: str) -> str:
@@ -155,7 +173,7 @@ class FusedCythonCodeObject(CythonCodeObject):
     templater = CythonCodeObject.templater.derive(
         "brianrflo", templates_dir="templates",
         env_globals={"fused_namespace": fused_namespace, "dense_rows": dense_rows,
-                     "dense_indices": dense_indices, "own_marker": _OWN,
+                     "dense_indices": dense_indices, "loads_for": _loads_for, "own_marker": _OWN,
                      "own_suffix": _SUFFIX},
     )
 

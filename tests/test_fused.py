@@ -179,11 +179,12 @@ def test_code_objects_that_define_a_name_differently_get_modules_of_their_own(mo
         assert f"return {v}" in module and "def main_0(" in module and "def main_1(" in module
 
 
-def test_fused_namespace_keeps_what_main_loads():
+def test_fused_namespace_keeps_what_the_step_reads():
     load = "\n".join([
         '_var_v = _namespace["_var_v"]',
         "cdef _numpy.ndarray[double, ndim=1, mode='c'] _buf__array_g_v = _namespace['_array_g_v']",
         "cdef double * _array_g_v = <double *> _buf__array_g_v.data",
+        "cdef size_t _num_array_g_v = len(_namespace['_array_g_v'])",
         "cdef double v",
         'cdef int32_t N = _namespace["N"]',
         'cdef int32_t N = _namespace["N"]',
@@ -191,14 +192,16 @@ def test_fused_namespace_keeps_what_main_loads():
     ])
     parts = fused.fused_namespace(load, "for _idx in range(N):\n    v = _array_g_v[_idx]")
     own = fused._SUFFIX
+    # The array's buffer too, which keeps it alive.
     assert parts.globals.splitlines() == [
-        f"cdef object _g_var_v{own}", f"cdef object _g_buf__array_g_v{own}",
-        f"cdef double * _g_array_g_v{own}", f"cdef int32_t _gN{own}", f"cdef double _gunused{own}"]
+        f"cdef object _g_buf__array_g_v{own}", f"cdef double * _g_array_g_v{own}",
+        f"cdef int32_t _gN{own}"]
     # The step gets what it uses, pointers as __restrict__ arguments, once each.
     assert parts.params == "_restrict_double _array_g_v, int32_t N"
     assert parts.args == f"_g_array_g_v{own}, _gN{own}"
     assert parts.temporaries == "cdef double v"
     assert parts.typedefs == ('cdef extern from *:\n'
                               '    ctypedef double * _restrict_double "double * __restrict__"')
-    assert parts.load.startswith(load)
-    assert f"_gunused{own} = unused" in parts.load
+    for name in ("_var_v", "_num_array_g_v", "unused"):
+        assert name not in parts.load
+    assert f"_gN{own} = N" in parts.load

@@ -22,7 +22,7 @@ cdef extern from *:
 {{ support_code_lines | autoindent }}
 
 {{ own_marker }}
-# What main() loads from the namespace, kept for _step()
+# What _step() reads, as main() loads it from the namespace
 {{ parts.globals }}
 
 {% if owner._dense is defined %}
@@ -69,7 +69,7 @@ def step_function{{s}}():
 
 {{ own_marker }}
 def main{{ own_suffix }}(_namespace):
-    {{ load_namespace | autoindent }}
+    {{ loads_for(load_namespace, self.after_code()) | autoindent }}
     {% block after_code %}
     # EMPTY_CODE_BLOCK  -- overwrite in child template
     {% endblock %}
