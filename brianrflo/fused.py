@@ -4,8 +4,10 @@ Brian2's runtime targets return to Python once per code object per step (about
 2 us each), which at N = 30 costs more than the step's arithmetic. Here the code
 objects that run every step come from templates of ours (``brianrflo/templates/*.pyx``,
 put in front of Brian2's by :data:`FusedCythonCodeObject`'s templater): each
-compiled module keeps Brian2's ``main(namespace)`` and also offers its step as a C
-function (``step_function``) over the arrays ``load(namespace)`` stored. :func:`run`
+code object keeps Brian2's ``main(namespace)`` and also offers its step as a C
+function (``step_function``) over the arrays ``load(namespace)`` stored. The code
+objects of a run are compiled as one module (a module costs seconds, nearly all of
+them the same however little it holds). :func:`run`
 then runs a block the way ``Network.run`` does, except that between the ticks of
 the slower clocks (the trial clock, whose objects run in Python as usual) one
 compiled loop calls the steps in Brian2's order and advances the clocks.
@@ -44,15 +46,28 @@ __all__ = ["TARGET", "fused_namespace", "dense_rows", "run"]
 _CDEF = re.compile(r"^cdef (?P<type>.+?) (?P<name>\w+)(?P<value> = .*)?$")
 #: ``NAME = _namespace[...]``: a Python object (a Variable, a dynamic array).
 _OBJECT = re.compile(r"^(?P<type>)(?P<name>\w+)(?P<value> = _namespace\[.*\])$")
+#: Our templates' line after the code that the code objects of one module share (imports,
+#: Brian2's support code); the names after it end in :data:`_SUFFIX`, one per code object.
+_OWN = "# brianrflo: the code object's own names"
+_SUFFIX = "__brianrflo_own"
+#: ``cdef TYPE NAME...``, ``def NAME(...``: the name a block of that shared code defines.
+_DEFINES = re.compile(r"^(?:c?p?def|ctypedef)\s[^(\n]*?(\w+)\s*(?:\(.*)?:?$", re.M)
+#: Brian2's arguments to its extension manager (``CythonCodeObject.compile_block``).
+_OPTIONS = ("define_macros", "libraries", "extra_compile_args", "extra_link_args",
+            "include_dirs", "library_dirs", "runtime_library_dirs", "compiler", "sources")
+#: Blocks of our templates waiting to be compiled (:meth:`FusedCythonCodeObject.compile_block`).
+_pending: list[_Deferred] = []
 
 
 def fused_namespace(load_namespace: str, step: str) -> SimpleNamespace:
     """Brian2's namespace loading for ``main`` split for the fused ``step`` (its code).
 
-    Returns ``globals`` (module-level copies of every value ``main`` loads),
-    ``load`` (Brian2's lines, then storing those copies), ``params`` and ``args``
-    (the copies the step uses, passed to it as arguments), ``temporaries``
-    (Brian2's own declarations of the step's temporaries) and ``typedefs``.
+    Returns ``globals`` (module-level copies of every value the step reads, directly
+    or through another, their names ending in :data:`_SUFFIX`), ``load`` (Brian2's
+    lines for those values, then storing the copies), ``params`` and ``args`` (the
+    copies the step uses, passed to it as arguments), ``temporaries`` (Brian2's own
+    declarations of the step's temporaries) and ``typedefs`` (one block each, so
+    that modules of many code objects declare each once).
     Pointers are passed as ``__restrict__`` arguments, as Brian2's C++ templates
     declare them (they are distinct arrays), which lets the C compiler vectorise a
     row of synapses without checking its arrays for overlap.
@@ -64,6 +79,7 @@ def fused_namespace(load_namespace: str, step: str) -> SimpleNamespace:
     temporaries: list[str] = []
     if "_owner" in used:  # the group, for the monitors' resizing (see NumpyCodeObject)
         load_namespace += '\n_owner = _namespace["_owner"]'
+    load_namespace = _loads_for(load_namespace, step)
     for line in load_namespace.splitlines():
         line = line.strip()
         m = _CDEF.match(line) or _OBJECT.match(line)
@@ -78,18 +94,35 @@ def fused_namespace(load_namespace: str, step: str) -> SimpleNamespace:
         stored.append(("object" if kind.startswith("_numpy.ndarray") else kind, name))
         if name in used:
             params.append(f"{_restrict(kind)} {name}")
-            args.append(f"_g{name}")
+            args.append(f"_g{name}{_SUFFIX}")
     names = [name for _, name in stored]
     load = [load_namespace]
     if names:
-        load += [f"global {', '.join('_g' + n for n in names)}"]
-        load += [f"_g{name} = {name}" for name in names]
+        load += [f"global {', '.join(f'_g{n}{_SUFFIX}' for n in names)}"]
+        load += [f"_g{n}{_SUFFIX} = {n}" for n in names]
     pointees = sorted({k[:-1].strip() for k, n in stored if k.endswith("*") and n in used})
     return SimpleNamespace(
-        globals="\n".join(f"cdef {k} _g{n}" for k, n in stored), load="\n".join(load),
+        globals="\n".join(f"cdef {k} _g{n}{_SUFFIX}" for k, n in stored), load="\n".join(load),
         params=", ".join(params), args=", ".join(args), temporaries="\n".join(temporaries),
-        typedefs="\n".join(f'ctypedef {t} * {_restrict(t + " *")} "{t} * __restrict__"'
-                           for t in pointees))
+        typedefs="\n".join(f'cdef extern from *:\n    ctypedef {t} * {_restrict(t + " *")} '
+                           f'"{t} * __restrict__"' for t in pointees))
+
+
+def _loads_for(load_namespace: str, code: str) -> str:
+    """The lines of Brian2's ``load_namespace`` that ``code`` needs: those of the
+    values it reads, directly or through another (an array through its buffer).
+
+    Loading a value costs the C compiler about as much as a step does; and Brian2
+    puts in a code object's namespace only the names its run block mentions, so
+    that an after-run block can load no more than that.
+    """
+    needed, lines = set(get_identifiers(code)), list[str]()
+    for line in reversed(load_namespace.splitlines()):
+        m = _CDEF.match(line.strip()) or _OBJECT.match(line.strip())
+        if m is None or not m["value"] or m["name"] in needed:
+            needed |= get_identifiers(line)
+            lines.insert(0, line)
+    return "\n".join(lines)
 
 
 def _restrict(kind: str) -> str:
@@ -102,14 +135,14 @@ def _restrict(kind: str) -> str:
 def dense_rows() -> str:
     """The loop header of a dense all-to-all synapse pass (:mod:`brianrflo.dense`):
     presynaptic unit by presynaptic unit, ``_idx``, ``_pre`` and ``_post`` set as
-    Brian2's index arrays would set them. The sizes are the synapses' ``_dense``,
-    read by ``load()``, so one compiled module serves every size."""
+    Brian2's index arrays would set them. The sizes ``_n_R``, ``_n_pre``, ``_n_post``
+    are the synapses' ``_dense``, read by ``load()``, so one compiled module serves
+    every size."""
     return "\n".join([
         "cdef int _pre, _r, _a",
         "cdef int32_t _post",
         "cdef size_t _row",
-        "cdef int _n_pre = _gdense_pre, _n_post = _gdense_post",
-        "for _pre in range(_gdense_R * _n_pre):",
+        "for _pre in range(_n_R * _n_pre):",
         "    _r = _pre // _n_pre",
         "    _row = <size_t> _pre * _n_post",
         "    for _a in range(_n_post):",
@@ -140,8 +173,75 @@ class FusedCythonCodeObject(CythonCodeObject):
     templater = CythonCodeObject.templater.derive(
         "brianrflo", templates_dir="templates",
         env_globals={"fused_namespace": fused_namespace, "dense_rows": dense_rows,
-                     "dense_indices": dense_indices},
+                     "dense_indices": dense_indices, "loads_for": _loads_for, "own_marker": _OWN,
+                     "own_suffix": _SUFFIX},
     )
+
+    def compile_block(self, block):
+        """A block of our templates waits to be compiled with the others of the run
+        (:class:`_Deferred`); Brian2's compile one by one, as for cython."""
+        code = getattr(self.code, block, "").strip()
+        if _OWN not in code or "EMPTY_CODE_BLOCK" in code:
+            return super().compile_block(block)
+        # Every module costs ~4.5 s to translate and compile, nearly all of it fixed.
+        options = {k: getattr(self, k) for k in _OPTIONS}
+        if self.compiler in ("gcc", "unix"):  # debug information: a fifth of gcc's time
+            options["extra_compile_args"] = [*self.extra_compile_args, "-g0"]
+        return _Deferred(code, options)
+
+
+class _Deferred:
+    """A block of our templates, compiled the first time any pending one is used,
+    together with all of them (:func:`_compile_pending`); then ``main``, ``load``
+    and ``step_function`` are the module's functions of the block's names."""
+
+    def __init__(self, code: str, options: dict):
+        self.code, self.options = code, options
+        _pending.append(self)
+
+    def __getattr__(self, name: str):
+        if self in _pending:
+            _compile_pending()
+            return getattr(self, name)
+        raise AttributeError(name)
+
+
+def _compile_pending() -> None:
+    """Compile the pending blocks as one module, the code above :data:`_OWN` once.
+
+    A block that defines a name there other than as an earlier block does (two
+    TimedArrays of one name, say) goes to the next module. Own names end in the
+    block's place in the module: not in a code object's name, which depends on the
+    objects alive (``_1``), so that Brian2's cache finds the module again.
+    """
+    batch = _pending[:]
+    _pending.clear()
+    while batch:
+        shared: dict[str, None] = {}  # an ordered set
+        defined: dict[str, str] = {}
+        taken: list[_Deferred] = []
+        rest: list[_Deferred] = []
+        for part in batch:
+            blocks = [b.strip() for b in re.split(r"\n(?=\S)", part.code.split(_OWN)[0])]
+            names = {m[1]: b for b in blocks if (m := _DEFINES.match(b))}
+            if (any(defined.get(n, b) != b for n, b in names.items())
+                    or any(part.options != t.options for t in taken)):
+                rest.append(part)
+                continue
+            shared.update(dict.fromkeys(b for b in blocks if b))
+            defined.update(names)
+            taken.append(part)
+        code = "\n\n".join([*shared, *(part.code.split(_OWN)[1].replace(_SUFFIX, f"_{i}")
+                                        for i, part in enumerate(taken))])
+        module = cython_extension_manager.create_extension(
+            code, owner_name="brianrflo_fused", **taken[0].options)
+        if module is None:
+            raise RuntimeError(f"Cython could not translate the fused module:\n{code}")
+        for i, part in enumerate(taken):
+            part.__dict__.update({name: getattr(module, f"{name}_{i}")
+                                  for name in ("main", "load", "step_function")
+                                  if hasattr(module, f"{name}_{i}")})
+        batch = rest
 
 
 codegen_targets.add(FusedCythonCodeObject)

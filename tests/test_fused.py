@@ -9,6 +9,8 @@ templates without it (so that vectorised rows round as scalar ones do, see
 and then.
 """
 
+import types
+
 import brian2 as b2
 import numpy as np
 import pytest
@@ -134,24 +136,72 @@ def test_a_network_operation_runs_every_step_as_in_brian2():
         assert np.array_equal(g, w)
 
 
-def test_fused_namespace_keeps_what_main_loads():
+def test_a_run_compiles_its_code_objects_as_one_module(monkeypatch):
+    """The five code objects of our templates in a run are one module (each module
+    costs seconds, nearly all of them fixed), made again alike for the second run
+    (Brian2's cache), and run as Brian2's cython target runs them."""
+    create = fused.cython_extension_manager.create_extension
+    ours = []
+
+    def counted(code, **kwargs):
+        if kwargs["owner_name"] == "brianrflo_fused":
+            ours.append(code)
+        return create(code, **kwargs)
+
+    monkeypatch.setattr(fused.cython_extension_manager, "create_extension", counted)
+    got, compiled = _run_clocks_network("fused", 3)
+    assert compiled == [10 - 4, 10 - 3]
+    assert len(ours) == 2 and ours[0] == ours[1]
+    assert ours[0].count("\ndef main_") == 5
+    want, _ = _run_clocks_network("brian2", 3)
+    for g, w in zip(got, want, strict=True):
+        assert np.array_equal(g, w)
+
+
+def test_code_objects_that_define_a_name_differently_get_modules_of_their_own(monkeypatch):
+    """Shared code is declared once; where two blocks define one name differently,
+    the second goes to a module of its own. Each block's own names end in its place."""
+    head = "#cython: language_level=3\nimport numpy\ncdef double *_namespace_ta\n"
+    modules = []
+
+    def create(code, **kwargs):
+        modules.append(code)
+        return types.SimpleNamespace(main_0=0, main_1=1)
+
+    monkeypatch.setattr(fused.cython_extension_manager, "create_extension", create)
+    parts = [fused._Deferred(f"{head}cdef double ta(int i):\n    return {v}\n{fused._OWN}\n"
+                             f"def main{fused._SUFFIX}(_namespace):\n    pass", {})
+             for v in (1, 2, 1, 2)]
+    assert [p.main for p in parts] == [0, 0, 1, 1]
+    assert fused._pending == []
+    for module, v in zip(modules, (1, 2), strict=True):
+        assert module.count("import numpy") == module.count("ta(int") == 1
+        assert f"return {v}" in module and "def main_0(" in module and "def main_1(" in module
+
+
+def test_fused_namespace_keeps_what_the_step_reads():
     load = "\n".join([
         '_var_v = _namespace["_var_v"]',
         "cdef _numpy.ndarray[double, ndim=1, mode='c'] _buf__array_g_v = _namespace['_array_g_v']",
         "cdef double * _array_g_v = <double *> _buf__array_g_v.data",
+        "cdef size_t _num_array_g_v = len(_namespace['_array_g_v'])",
         "cdef double v",
         'cdef int32_t N = _namespace["N"]',
         'cdef int32_t N = _namespace["N"]',
         'cdef double unused = _namespace["unused"]',
     ])
     parts = fused.fused_namespace(load, "for _idx in range(N):\n    v = _array_g_v[_idx]")
+    own = fused._SUFFIX
+    # The array's buffer too, which keeps it alive.
     assert parts.globals.splitlines() == [
-        "cdef object _g_var_v", "cdef object _g_buf__array_g_v", "cdef double * _g_array_g_v",
-        "cdef int32_t _gN", "cdef double _gunused"]
+        f"cdef object _g_buf__array_g_v{own}", f"cdef double * _g_array_g_v{own}",
+        f"cdef int32_t _gN{own}"]
     # The step gets what it uses, pointers as __restrict__ arguments, once each.
     assert parts.params == "_restrict_double _array_g_v, int32_t N"
-    assert parts.args == "_g_array_g_v, _gN"
+    assert parts.args == f"_g_array_g_v{own}, _gN{own}"
     assert parts.temporaries == "cdef double v"
-    assert parts.typedefs == 'ctypedef double * _restrict_double "double * __restrict__"'
-    assert parts.load.startswith(load)
-    assert "_gunused = unused" in parts.load
+    assert parts.typedefs == ('cdef extern from *:\n'
+                              '    ctypedef double * _restrict_double "double * __restrict__"')
+    for name in ("_var_v", "_num_array_g_v", "unused"):
+        assert name not in parts.load
+    assert f"_gN{own} = N" in parts.load
