@@ -28,7 +28,6 @@ from . import reference as ref
 from .analysis import alignment
 from .network import TARGETS, BrianNetwork, Target, update_period
 from .object_cache import ROOT
-from .pending import LEARNED, PendingUpdate
 from .resources import check_memory
 from .runfolder import RunFolder, atomic_write, write_json
 from .targets import AUTO, choose_target
@@ -129,13 +128,10 @@ class Settings:
 
     def __post_init__(self):
         check_choice("init", self.init, INITS)
-        if self.on_diverge not in ON_DIVERGE:
-            raise ValueError(f"on_diverge must be one of {ON_DIVERGE}, got {self.on_diverge!r}")
-        if self.rule not in RULES:
-            raise ValueError(f"rule must be one of {RULES}, got {self.rule!r}")
+        check_choice("on_diverge", self.on_diverge, ON_DIVERGE)
+        check_choice("rule", self.rule, RULES)
         get_model(self.model)  # raises on an unknown name
-        if self.target not in ENGINES:
-            raise ValueError(f"target must be one of {ENGINES}, got {self.target!r}")
+        check_choice("target", self.target, ENGINES)
         self.trials = check_int("trials", self.trials, 1)
         self.block_trials = check_int("block_trials", self.block_trials, 1)
         self.seed = check_int("seed", self.seed, 0)
@@ -349,47 +345,27 @@ def _blocks(settings: Settings) -> int:
 
 
 class _NumpyEngine:
-    """The numpy rules, or RFLO's family in numpy: the interface of :class:`BrianNetwork`."""
+    """The numpy rules, or RFLO's family in numpy: a one-row :class:`~brianrflo.batch.Replicas`
+    behind the interface of :class:`BrianNetwork`."""
 
-    def __init__(self, weights: Weights, settings: Settings):
-        self.weights = weights.copy()
+    def __init__(self, weights: Weights, settings: Settings, eta: tuple[float, float, float]):
         self.settings = settings
-        self.pending = PendingUpdate(update_period(settings.update), settings.dale,
-                                     symmetric=settings.rule == "local-symmetric")
-        self.eta = settings.eta
+        self.restart(weights, eta)
 
     def run_block(self, block, noise_seed: int | None = None) -> np.ndarray:
         """Train on every trial of ``block``; the numpy rules' networks have no noise."""
-        s, w = self.settings, self.weights
-        losses = []
-        for k in range(block.n_trials):
-            x, target, mask = block.trial(k)
-            if s.rule in NUMPY_RULES:
-                if s.rule == "rtrl":
-                    grads, trace = ref.rtrl_grad(w, x, target, mask, s.tau)
-                else:  # nonlocal-random: the backward pass with B, equal to RTRL's with B
-                    feedback = w.b if s.rule == "nonlocal-random" else None
-                    grads, trace = ref.bptt_grad(w, x, target, mask, s.tau, feedback=feedback)
-                dw = {n: -eta * grads[n] for n, eta in zip(LEARNED, self.eta, strict=True)}
-            else:
-                dw, trace = ref.rflo_trial(
-                    w, x, target, mask, self.eta, s.tau,
-                    online=self.pending.period_trials is None, dale=s.dale,
-                    symmetric=s.rule == "local-symmetric",
-                    readout_feedback=readout_fed_back(s.rule),
-                )
-            losses.append(trace.loss)
-            self.pending.add(w, dw)
-        return np.array(losses)
+        return np.array([self.net.train_trial(*(a[None] for a in block.trial(k)))[0]
+                         for k in range(block.n_trials)])
 
     def get_weights(self) -> Weights:
-        return self.weights.copy()
+        return self.net.weights(0).copy()
 
     def restart(self, weights: Weights, eta: tuple[float, float, float]) -> None:
         """Continue from ``weights`` at ``eta`` as a freshly made engine would."""
-        self.weights = weights.copy()
-        self.eta = eta
-        self.pending.clear()
+        from .batch import Replicas  # batch builds on this module
+
+        s = self.settings
+        self.net = Replicas([weights], s.rule, eta, s.tau, s.update, s.dale)
 
 
 def _diverged(losses: np.ndarray, limit: float, first: int) -> str | None:
@@ -454,35 +430,12 @@ def train(
     ValueError
         On bad settings, before any file is touched.
     """
-    if not isinstance(task, Task):
-        raise ValueError("task must be a brianrflo task such as brianrflo.tasks.Periodic(200), "
-                         f"got {task!r}")
-    if settings is None:
-        settings = Settings()
-    elif not isinstance(settings, Settings):
-        raise ValueError(f"settings must be a brianrflo.Settings (e.g. Settings(**{{...}})), "
-                         f"got {type(settings).__name__} {settings!r}")
-    if model is None:
-        model = get_model(settings.model)
-    elif not isinstance(model, (RateModel, LIFModel)):
-        raise ValueError(f"model must be a RateModel or LIFModel, got {model!r}")
-    local = settings.rule in LOCAL_RULES
-    if not model.is_paper() and (not local or settings.target == "reference"):
-        raise ValueError(
-            "models other than the paper's 'rate' run only on the Brian2 engines: use "
-            f"a rule of {tuple(LOCAL_RULES)} with target 'cython', 'numpy' or 'cpp_standalone'"
-        )
-    spiking = isinstance(model, LIFModel)
-    if spiking and settings.rule != "rflo":
-        raise ValueError(f"the lif model trains with rule 'rflo' only, not {settings.rule!r}")
-    if settings.dale and not local:
-        raise ValueError(f"dale applies to the rules {tuple(LOCAL_RULES)}, not {settings.rule!r}")
+    settings, model = _checked(task, settings, model)
     if resume and out is None:
         raise ValueError("resume needs the output folder (out) that holds the checkpoint")
     folder = out if isinstance(out, RunFolder) or out is None else RunFolder(
         out, resume=resume, overwrite=overwrite)
     resumed = folder if folder is not None and folder.resume else None
-    fed_back = readout_fed_back(settings.rule)
     if weights is None:
         n_hidden = check_int("n_hidden", n_hidden, 1)
     elif not isinstance(weights, Weights):
@@ -510,61 +463,94 @@ def train(
             f"weights have (n_in, n_out) = {(weights.n_in, weights.n_out)}, the task needs "
             f"{(task.n_in, task.n_out)}"
         )
-    record = {k: v for k, v in asdict(settings).items()}
-    record.update(task=task.settings(), n_hidden=weights.n_hidden, block_trials_used=size,
-                  model_equations=model.equations, model_namespace=dict(model.namespace))
+    record = {**asdict(settings), "task": task.settings(), "n_hidden": weights.n_hidden,
+              "block_trials_used": size, "model_equations": model.equations,
+              "model_namespace": dict(model.namespace)}
     params = getattr(model, "params", None)
     if params:  # absent when unset: older checkpoints still resume
         record["model_params"] = dict(params)
     record = json.loads(json.dumps(record, default=_json_default))
     rng = np.random.default_rng(settings.seed)
-    state = None
-    if resumed is not None and os.path.exists(resumed.file(checkpoint.FILE)):
-        weights, state = checkpoint.read(resumed.path)
-        # Checkpoints from before the choice of initialisation drew the paper's.
-        saved = {"init": "paper", **state.get("settings", {})}
-        # The trial count may grow: resuming with more trials extends a run.
-        diff = sorted(k for k in record if k not in EXTENDABLE and saved.get(k) != record[k])
-        if diff:
-            raise ValueError(
-                f"the checkpoint in {resumed.path!r} was made with other settings "
-                f"({', '.join(diff)}); resume with the same settings"
-            )
-        if settings.trials < state["trials_done"]:
-            raise ValueError(
-                f"trials must be at least the {state['trials_done']} trials this run has "
-                f"already done, got {settings.trials}"
-            )
-        rng.bit_generator.state = state["rng"]
-        state["settings"] = record
-    if resumed is not None:
-        say(f"resuming {resumed.path} from trial {state['trials_done']}" if state else
-            f"no checkpoint in {resumed.path}: starting from trial 0")
-    if state is None:  # a fresh run, or one killed before its first checkpoint
+    run = _resumed(resumed, record, settings, rng, say) if resumed is not None else None
+    if run is None:  # a fresh run, or one killed before its first checkpoint
         # Scored before the engine is built: a runtime network made after a
         # cpp_standalone one would take Brian2's device from it.
         untrained = evaluate(weights, task, settings.tau, eval_trials, settings.seed + 1,
-                             model, fed_back)
+                             model, readout_fed_back(settings.rule))
         if not math.isfinite(untrained):
             raise ValueError(
                 f"the model produces {untrained} before any learning (untrained loss): check "
                 "its equations, constants and initial weights"
             )
-        state = {
-            "trials_done": 0, "losses": [], "alignment": [[0, alignment(weights)]],
-            "eta": list(learning_rates(settings)), "wall_time": 0.0, "settings": record,
-            "untrained_loss": untrained,
-        }
-    engine = _engine(weights, task, settings, model, size, state, say)
+        run = (Result(weights.copy(), np.zeros(0), untrained, untrained,
+                      [(0, alignment(weights))], record), learning_rates(settings))
+    engine = _engine(run[0].weights, task, settings, model, size, run[1], say)
     if folder is not None:
         folder.start()
     try:
-        return _loop(task, settings, model, engine, weights, state, rng, size, folder, say,
-                     start, eval_trials)
+        return _loop(*run, engine, task, settings, model, rng, size, folder, say, start,
+                     eval_trials)
     except BaseException:
         if folder is not None:
             folder.abandon()
         raise
+
+
+def _checked(task: Task, settings: Settings | None, model) -> tuple[Settings, RateModel | LIFModel]:
+    """``train``'s task, settings and model, checked against each other."""
+    if not isinstance(task, Task):
+        raise ValueError("task must be a brianrflo task such as brianrflo.tasks.Periodic(200), "
+                         f"got {task!r}")
+    if settings is None:
+        settings = Settings()
+    elif not isinstance(settings, Settings):
+        raise ValueError(f"settings must be a brianrflo.Settings (e.g. Settings(**{{...}})), "
+                         f"got {type(settings).__name__} {settings!r}")
+    if model is None:
+        model = get_model(settings.model)
+    elif not isinstance(model, (RateModel, LIFModel)):
+        raise ValueError(f"model must be a RateModel or LIFModel, got {model!r}")
+    local = settings.rule in LOCAL_RULES
+    if not model.is_paper() and (not local or settings.target == "reference"):
+        raise ValueError(
+            "models other than the paper's 'rate' run only on the Brian2 engines: use "
+            f"a rule of {tuple(LOCAL_RULES)} with target 'cython', 'numpy' or 'cpp_standalone'"
+        )
+    if isinstance(model, LIFModel) and settings.rule != "rflo":
+        raise ValueError(f"the lif model trains with rule 'rflo' only, not {settings.rule!r}")
+    if settings.dale and not local:
+        raise ValueError(f"dale applies to the rules {tuple(LOCAL_RULES)}, not {settings.rule!r}")
+    return settings, model
+
+
+def _resumed(folder: RunFolder, record: dict, settings: Settings, rng: np.random.Generator,
+             say: Callable[[str], None]) -> tuple[Result, tuple] | None:
+    """The run checkpointed in ``folder`` and its learning rates, or ``None`` if it has no
+    checkpoint; ``rng`` continues where it stopped."""
+    if not os.path.exists(folder.file(checkpoint.FILE)):
+        say(f"no checkpoint in {folder.path}: starting from trial 0")
+        return None
+    weights, state = checkpoint.read(folder.path)
+    # Checkpoints from before the choice of initialisation drew the paper's.
+    saved = {"init": "paper", **state.get("settings", {})}
+    # The trial count may grow: resuming with more trials extends a run.
+    diff = sorted(k for k in record if k not in EXTENDABLE and saved.get(k) != record[k])
+    if diff:
+        raise ValueError(
+            f"the checkpoint in {folder.path!r} was made with other settings "
+            f"({', '.join(diff)}); resume with the same settings"
+        )
+    if settings.trials < state["trials_done"]:
+        raise ValueError(
+            f"trials must be at least the {state['trials_done']} trials this run has "
+            f"already done, got {settings.trials}"
+        )
+    rng.bit_generator.state = state["rng"]
+    say(f"resuming {folder.path} from trial {state['trials_done']}")
+    run = Result(weights, np.array(state["losses"], dtype=np.float64), state["untrained_loss"],
+                 state["untrained_loss"], [(int(k), a) for k, a in state["alignment"]], record,
+                 wall_time=state["wall_time"])
+    return run, tuple(state["eta"])
 
 
 def _concrete_target(settings: Settings, n_hidden: int, task: Task, model,
@@ -586,10 +572,9 @@ def _concrete_target(settings: Settings, n_hidden: int, task: Task, model,
     return replace(settings, target=target)
 
 
-def _engine(weights: Weights, task: Task, settings: Settings, model, size: int, state,
+def _engine(weights: Weights, task: Task, settings: Settings, model, size: int, eta: tuple,
             say: Callable[[str], None]):
     """The network that trains: Brian2 for the RFLO family, numpy for the rest."""
-    eta = tuple(state["eta"])
     if settings.rule in LOCAL_RULES and settings.target != "reference":
         where = ROOT if settings.target == "cpp_standalone" else brian2_cache()
         cost = "about 10 s" if settings.target == "cpp_standalone" else "30-120 s"
@@ -608,35 +593,24 @@ def _engine(weights: Weights, task: Task, settings: Settings, model, size: int, 
             feedback=LOCAL_RULES[settings.rule][0], readout_feedback=readout_fed_back(
                 settings.rule), threads=settings.threads,
         )
-    engine = _NumpyEngine(weights, settings)
-    engine.eta = eta
-    return engine
+    return _NumpyEngine(weights, settings, eta)
 
 
-def _loop(task, settings, model, engine, weights, state, rng, size, folder, say, start,
-          eval_trials) -> Result:
-    """Train block by block from ``state``; checkpoint after each block."""
-    fed_back = readout_fed_back(settings.rule)
-    eta = tuple(state["eta"])
-    untrained = state["untrained_loss"]
-    result = Result(
-        weights=weights.copy(), losses=np.array(state["losses"]), untrained_loss=untrained,
-        final_loss=untrained, alignment=[tuple(a) for a in state["alignment"]],
-        settings=state["settings"], versions=versions(settings.target),
-    )
-    good = weights.copy()
+def _loop(run: Result, eta: tuple, engine, task: Task, settings: Settings, model,
+          rng: np.random.Generator, size: int, folder: RunFolder | None,
+          say: Callable[[str], None], start: float, eval_trials: int) -> Result:
+    """Train ``run`` block by block, checkpointing after each; then score it."""
+    run.versions = versions(settings.target)
     # An untrained loss of 0 (nothing to learn) must not make every trial "diverge".
-    limit = settings.explode * max(untrained, 1e-12)
-    losses = list(state["losses"])
-    done = first = state["trials_done"]
-    elapsed = state["wall_time"]
+    limit = settings.explode * max(run.untrained_loss, 1e-12)
+    done = first = len(run.losses)
+    elapsed = run.wall_time
     retries = 0
     while done < settings.trials:
         n = min(size, settings.trials - done)
         rng_before = rng.bit_generator.state
-        block_losses = engine.run_block(task.block(n, rng),
-                                        noise_seed=noise_seed(settings.seed, done))
-        message = _diverged(block_losses, limit, done)
+        losses = engine.run_block(task.block(n, rng), noise_seed=noise_seed(settings.seed, done))
+        message = _diverged(losses, limit, done)
         try:
             current = engine.get_weights()
         except ValueError as err:  # Weights refuse non-finite values
@@ -649,7 +623,7 @@ def _loop(task, settings, model, engine, weights, state, rng, size, folder, say,
                 retries += 1
                 eta = tuple(e / 2 for e in eta)
                 # Non-finite state (pending changes, traces) must not leak into the retry.
-                engine.restart(good, eta)
+                engine.restart(run.weights, eta)
                 rng.bit_generator.state = rng_before
                 print(f"brianrflo: {message.split(';')[0]}; retrying trials {done + 1}-"
                       f"{done + n} with eta = {eta}", file=sys.stderr)
@@ -657,39 +631,37 @@ def _loop(task, settings, model, engine, weights, state, rng, size, folder, say,
             if folder is not None:
                 message += (f" Last good checkpoint: {folder.file(checkpoint.FILE)} "
                             f"(after trial {done}).")
-            result.diverged = message
+            run.diverged = message
             print(f"brianrflo: {message}", file=sys.stderr)
             break
         retries = 0
-        good = current
-        losses.extend(block_losses)
         done += n
-        result.alignment.append((done, alignment(good)))
-        result.weights, result.losses = good, np.array(losses)
+        run.weights, run.losses = current, np.concatenate([run.losses, losses])
+        run.alignment.append((done, alignment(current)))
         run_time = time.perf_counter() - start
-        result.wall_time = elapsed + run_time
+        run.wall_time = elapsed + run_time
         rate = (done - first) / max(run_time, 1e-9)
-        say(f"trial {done:>6}/{settings.trials}  block loss {np.mean(block_losses):.4g} "
-            f"(untrained {untrained:.4g})  alignment {result.alignment[-1][1]:+.3f}  "
-            f"{result.wall_time:6.1f} s  {rate:.0f} trials/s  "
+        say(f"trial {done:>6}/{settings.trials}  block loss {np.mean(losses):.4g} "
+            f"(untrained {run.untrained_loss:.4g})  alignment {run.alignment[-1][1]:+.3f}  "
+            f"{run.wall_time:6.1f} s  {rate:.0f} trials/s  "
             f"ETA {_duration((settings.trials - done) / max(rate, 1e-9))}")
         if folder is not None:
-            state.update(trials_done=done, losses=[float(v) for v in losses], eta=list(eta),
-                         alignment=[list(a) for a in result.alignment],
-                         rng=rng.bit_generator.state, wall_time=result.wall_time)
-            checkpoint.write(folder.dir, good, state)
-            save(result, folder.dir)
+            state = {"trials_done": done, "losses": [float(v) for v in run.losses],
+                     "alignment": [list(a) for a in run.alignment], "eta": list(eta),
+                     "wall_time": run.wall_time, "settings": run.settings,
+                     "untrained_loss": run.untrained_loss, "rng": rng.bit_generator.state}
+            checkpoint.write(folder.dir, run.weights, state)
+            save(run, folder.dir)
             folder.written()
-    result.weights, result.losses = good, np.array(losses)
-    result.settings = {**state["settings"], "eta_final": list(eta)}
-    result.final_output = evaluation(good, task, settings.tau, eval_trials, settings.seed + 1,
-                                     model, fed_back)
-    result.final_loss = result.final_output.loss
-    result.wall_time = elapsed + time.perf_counter() - start
+    run.settings = {**run.settings, "eta_final": list(eta)}
+    run.final_output = evaluation(run.weights, task, settings.tau, eval_trials,
+                                  settings.seed + 1, model, readout_fed_back(settings.rule))
+    run.final_loss = run.final_output.loss
+    run.wall_time = elapsed + time.perf_counter() - start
     if folder is not None:
-        save(result, folder.dir)
+        save(run, folder.dir)
         folder.written()
-    return result
+    return run
 
 
 def noise_seed(seed: int, done: int) -> int:
