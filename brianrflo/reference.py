@@ -75,11 +75,6 @@ class Stack:
     b: Array
     h0: Array
 
-    @classmethod
-    def copy_of(cls, w) -> Stack:
-        """A deep copy of ``w``'s arrays (``w``: a Stack or anything with its attributes)."""
-        return cls(*(np.array(getattr(w, n), dtype=np.float64) for n in Weights.NAMES))
-
 
 def stack(weights: list[Weights]) -> Stack:
     """``weights`` (same shapes) as one :class:`Stack`."""
@@ -220,7 +215,7 @@ def stacked_rflo(
     """:func:`rflo_trial` of ``R`` networks; ``eta`` is ``(R, 3)`` (or one triple)."""
     R, T = x.shape[:2]
     n, k = w.w_rec.shape[-1], w.w_out.shape[1]
-    cur = Stack.copy_of(w)
+    cur = Stack(*(np.array(getattr(w, n), dtype=np.float64) for n in Weights.NAMES))  # a copy
     fixed_b = w.b if feedback is None else feedback
     scale = 1.0 if online else 1.0 / T
     rates = np.broadcast_to(np.asarray(eta, dtype=np.float64), (R, 3)) * scale
