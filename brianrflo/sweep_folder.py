@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .pending import LEARNED
 from .runfolder import atomic_write, write_json
 from .weights import Weights, read_npz
 
@@ -38,10 +39,6 @@ RESULTS = ("sweep.npz", "sweep.json", "sweep.csv", "sweep.png")
 OUTPUTS = (*RESULTS, FILE)
 #: Settings a resumed sweep may change: more trials extend it.
 EXTENDABLE = {"trials"}
-#: Names of the weight arrays a row carries.
-NAMES = Weights.NAMES
-#: Names of the weights that learn (and so may have updates pending).
-LEARNED = ("w_out", "w_rec", "w_in")
 
 
 @dataclass
@@ -96,12 +93,13 @@ class SweepState:
 
     def row_weights(self) -> list[Weights]:
         """Each row's weights."""
-        return [Weights(**{n: self.weights[n][r] for n in NAMES}) for r in range(self.R)]
+        return [Weights(**{n: self.weights[n][r] for n in Weights.NAMES})
+                for r in range(self.R)]
 
     @staticmethod
     def stack(weights: list[Weights]) -> dict[str, np.ndarray]:
         """Rows' weights stacked by name (the form :attr:`weights` takes)."""
-        return {n: np.stack([getattr(w, n) for w in weights]) for n in NAMES}
+        return {n: np.stack([getattr(w, n) for w in weights]) for n in Weights.NAMES}
 
     def check(self, R: int, trials: int) -> None:
         """Raise ``ValueError`` unless this state fits a sweep of ``R`` rows and ``trials``."""
@@ -142,7 +140,8 @@ def read(out: str | os.PathLike) -> tuple[SweepState, dict]:
         raise ValueError(f"--resume {os.fspath(out)!r}: no sweep checkpoint ({FILE}) to "
                          "resume from; a sweep writes one after its first block")
     fields = ("losses", "stopped", "eta", "untrained", "marks", "alignment")
-    arrays = read_npz(path, "sweep checkpoint", (*fields, "meta", *(f"w_{n}" for n in NAMES)),
+    names = (*fields, "meta", *(f"w_{n}" for n in Weights.NAMES))
+    arrays = read_npz(path, "sweep checkpoint", names,
                       optional=tuple(f"pending_{n}" for n in LEARNED))
     try:
         meta = json.loads(str(arrays["meta"]))
@@ -150,7 +149,7 @@ def read(out: str | os.PathLike) -> tuple[SweepState, dict]:
             done=int(meta["done"]), count=int(meta["count"]),
             wall_time=float(meta["wall_time"]),
             rng={int(s): v for s, v in meta["rng"].items()},
-            weights={n: arrays[f"w_{n}"] for n in NAMES},
+            weights={n: arrays[f"w_{n}"] for n in Weights.NAMES},
             pending={n: arrays[f"pending_{n}"] for n in LEARNED if f"pending_{n}" in arrays},
             **{k: arrays[k] for k in fields},
         )
