@@ -93,9 +93,8 @@ class Replicas:
             if (w.n_hidden, w.n_in, w.n_out) != shape:
                 raise ValueError("all replicas must have the same (n_hidden, n_in, n_out)")
         self.N, self.M, self.K = shape
-        ws = [w.symmetric() if self.symmetric else w for w in weights]
-        for name in Weights.NAMES:
-            setattr(self, name, np.stack([getattr(w, name) for w in ws]))
+        vars(self).update(vars(ref.stack([w.symmetric() if self.symmetric else w
+                                          for w in weights])))
         self.pending = PendingUpdate(self.period, dale, self.symmetric)
         #: Replicas stopped (:meth:`freeze`): their weights no longer change.
         self.stopped = np.zeros(self.R, dtype=bool)
@@ -214,8 +213,7 @@ class Sweep:
         """Write the sweep to an ``.npz`` file (:meth:`load` reads it back)."""
         arrays = {f: getattr(self, f) for f in ("eta", "seed", "losses", "untrained", "final",
                                                 "alignment", "checkpoints", "diverged")}
-        for name in Weights.NAMES:
-            arrays[f"w_{name}"] = np.stack([getattr(w, name) for w in self.weights])
+        arrays.update({f"w_{n}": a for n, a in vars(ref.stack(self.weights)).items()})
         # Under a temporary name, then renamed: a kill leaves the old file or the new one.
         atomic_write(path, lambda f: np.savez(f, rule=self.rule, wall_time=self.wall_time,
                                               **arrays))
@@ -224,9 +222,7 @@ class Sweep:
     def load(cls, path: str) -> Sweep:
         """Read a sweep written by :meth:`save`."""
         with np.load(path) as f:
-            stacked = {n: f[f"w_{n}"] for n in Weights.NAMES}
-            weights = [Weights(**{n: a[r] for n, a in stacked.items()})
-                       for r in range(len(f["eta"]))]
+            weights = ref.unstack(ref.Stack(*(f[f"w_{n}"] for n in Weights.NAMES)))
             return cls(rule=str(f["rule"]), wall_time=float(f["wall_time"]), weights=weights,
                        **{k: f[k] for k in ("eta", "seed", "losses", "untrained", "final",
                                             "alignment", "checkpoints", "diverged")})
@@ -380,7 +376,7 @@ def sweep(
                  final=final, alignment=np.array([align[m] for m in measured]).T,
                  checkpoints=np.array(measured), diverged=net.stopped.copy(),
                  wall_time=elapsed + time.perf_counter() - began,
-                 weights=[net.weights(r) for r in range(net.R)])
+                 weights=ref.unstack(net))
 
 
 def _stop_diverged(net: Replicas, losses: np.ndarray, limit: np.ndarray, good: dict,
@@ -405,7 +401,7 @@ def _state(net: Replicas, done: int, losses: np.ndarray, untrained: np.ndarray, 
     measured = sorted(align)
     return SweepState(
         done=done, losses=losses[:, :done].copy(),
-        weights={n: getattr(net, n).copy() for n in Weights.NAMES},
+        weights=net.snapshot(),
         pending={n: net.pending.sums.get(n, np.zeros_like(getattr(net, n))).copy()
                  for n in NAMES},
         count=net.pending.count,

@@ -25,6 +25,7 @@ from .weights import Weights
 __all__ = [
     "Stack",
     "stack",
+    "unstack",
     "stacked_forward",
     "stacked_loss",
     "stacked_rflo",
@@ -77,8 +78,13 @@ class Stack:
 
 
 def stack(weights: list[Weights]) -> Stack:
-    """``weights`` (same shapes) as one :class:`Stack`."""
+    """``weights`` (same shapes) as one :class:`Stack` (``vars()`` of it: the arrays by name)."""
     return Stack(*(np.stack([getattr(w, n) for w in weights]) for n in Weights.NAMES))
+
+
+def unstack(w: Stacked) -> list[Weights]:
+    """Each network of ``w`` (a :class:`Stack`, or anything with its attributes)."""
+    return [Weights(**{n: getattr(w, n)[r] for n in Weights.NAMES}) for r in range(len(w.h0))]
 
 
 @dataclass

@@ -21,6 +21,7 @@ import numpy as np
 from brianrflo.models import LIFModel, RateModel, get_model
 from brianrflo.tasks.base import Task
 
+from . import reference as ref
 from .analysis import alignment
 from .batch import Sweep
 from .network import BrianNetwork
@@ -138,7 +139,7 @@ def replica_sweep(
         start.check(len(eta_r), settings.trials)
         _restore_rngs(rngs, start)
         state = start
-    good, rates = state.row_weights(), state.eta.copy()
+    good, rates = ref.unstack(ref.Stack(**state.weights)), state.eta.copy()
     untrained, stopped = state.untrained.copy(), state.stopped.astype(bool, copy=True)
     done, elapsed = state.done, state.wall_time
     losses[:, :done] = state.losses
@@ -171,7 +172,7 @@ def replica_sweep(
         if on_block is not None:
             # Every block ends on an update (_blocks), so nothing is pending.
             on_block(SweepState(
-                done=done, losses=losses[:, :done].copy(), weights=SweepState.stack(good),
+                done=done, losses=losses[:, :done].copy(), weights=vars(ref.stack(good)),
                 stopped=stopped.copy(), eta=rates.copy(), untrained=untrained.copy(),
                 marks=np.array(marks), alignment=np.array(align).T,
                 rng={s: dict(rng.bit_generator.state) for s, rng in rngs.items()},
@@ -232,7 +233,7 @@ def _fresh(task: Task, settings: Settings, model, eta_r: np.ndarray, seed_r: np.
     rates = np.array([learning_rates(dataclasses.replace(settings, eta=e if np.ndim(e) == 0
                                                          else tuple(e)))
                       for e in eta_r])
-    return SweepState(done=0, losses=np.zeros((len(good), 0)), weights=SweepState.stack(good),
+    return SweepState(done=0, losses=np.zeros((len(good), 0)), weights=vars(ref.stack(good)),
                       stopped=np.zeros(len(good), dtype=bool), eta=rates, untrained=untrained,
                       marks=np.array([0]), alignment=np.array([[alignment(w) for w in good]]).T,
                       rng={}, wall_time=0.0)

@@ -91,16 +91,6 @@ class SweepState:
         """Number of rows (networks)."""
         return len(self.stopped)
 
-    def row_weights(self) -> list[Weights]:
-        """Each row's weights."""
-        return [Weights(**{n: self.weights[n][r] for n in Weights.NAMES})
-                for r in range(self.R)]
-
-    @staticmethod
-    def stack(weights: list[Weights]) -> dict[str, np.ndarray]:
-        """Rows' weights stacked by name (the form :attr:`weights` takes)."""
-        return {n: np.stack([getattr(w, n) for w in weights]) for n in Weights.NAMES}
-
     def check(self, R: int, trials: int) -> None:
         """Raise ``ValueError`` unless this state fits a sweep of ``R`` rows and ``trials``."""
         if self.R != R:
