@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -209,10 +210,13 @@ class Sweep:
     wall_time: float
     weights: list[Weights]
 
+    #: The fields that hold one array each (beside ``rule``, ``wall_time``, ``weights``).
+    ARRAYS: ClassVar[tuple[str, ...]] = ("eta", "seed", "losses", "untrained", "final",
+                                         "alignment", "checkpoints", "diverged")
+
     def save(self, path: str) -> None:
         """Write the sweep to an ``.npz`` file (:meth:`load` reads it back)."""
-        arrays = {f: getattr(self, f) for f in ("eta", "seed", "losses", "untrained", "final",
-                                                "alignment", "checkpoints", "diverged")}
+        arrays = {f: getattr(self, f) for f in self.ARRAYS}
         arrays.update({f"w_{n}": a for n, a in vars(ref.stack(self.weights)).items()})
         # Under a temporary name, then renamed: a kill leaves the old file or the new one.
         atomic_write(path, lambda f: np.savez(f, rule=self.rule, wall_time=self.wall_time,
@@ -224,8 +228,7 @@ class Sweep:
         with np.load(path) as f:
             weights = ref.unstack(ref.Stack(*(f[f"w_{n}"] for n in Weights.NAMES)))
             return cls(rule=str(f["rule"]), wall_time=float(f["wall_time"]), weights=weights,
-                       **{k: f[k] for k in ("eta", "seed", "losses", "untrained", "final",
-                                            "alignment", "checkpoints", "diverged")})
+                       **{k: f[k] for k in cls.ARRAYS})
 
     def etas(self) -> np.ndarray:
         """The distinct learning rates, ascending."""

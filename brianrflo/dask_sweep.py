@@ -183,13 +183,9 @@ def combine(parts: Sequence[Sweep]) -> Sweep:
            for p in parts):
         raise ValueError("the tasks' sweeps differ in rule or alignment marks; they are not "
                          "one grid")
-
-    def cat(name: str) -> np.ndarray:
-        return np.concatenate([getattr(p, name) for p in parts])
-
-    return Sweep(rule=parts[0].rule, eta=cat("eta"), seed=cat("seed"), losses=cat("losses"),
-                 untrained=cat("untrained"), final=cat("final"), alignment=cat("alignment"),
-                 checkpoints=np.array(marks), diverged=cat("diverged"),
+    rows = {k: np.concatenate([getattr(p, k) for p in parts]) for k in Sweep.ARRAYS
+            if k != "checkpoints"}
+    return Sweep(rule=parts[0].rule, checkpoints=np.array(marks), **rows,
                  wall_time=float(sum(p.wall_time for p in parts)),
                  weights=[w for p in parts for w in p.weights])
 

@@ -39,6 +39,7 @@ RESULTS = ("sweep.npz", "sweep.json", "sweep.csv", "sweep.png")
 OUTPUTS = (*RESULTS, FILE)
 #: Settings a resumed sweep may change: more trials extend it.
 EXTENDABLE = {"trials"}
+_ARRAYS = ("losses", "stopped", "eta", "untrained", "marks", "alignment")  # SweepState's
 
 
 @dataclass
@@ -106,9 +107,7 @@ def write(out: str | os.PathLike, state: SweepState, settings: dict) -> None:
     One file, written under a temporary name and renamed, so a sweep killed at any
     moment leaves the previous checkpoint or the new one, never a mix.
     """
-    arrays = {"losses": state.losses, "stopped": state.stopped, "eta": state.eta,
-              "untrained": state.untrained, "marks": state.marks,
-              "alignment": state.alignment}
+    arrays = {k: getattr(state, k) for k in _ARRAYS}
     arrays.update({f"w_{n}": a for n, a in state.weights.items()})
     arrays.update({f"pending_{n}": a for n, a in state.pending.items()})
     meta = {"done": state.done, "count": state.count, "wall_time": state.wall_time,
@@ -129,8 +128,7 @@ def read(out: str | os.PathLike) -> tuple[SweepState, dict]:
     if not os.path.exists(path):
         raise ValueError(f"--resume {os.fspath(out)!r}: no sweep checkpoint ({FILE}) to "
                          "resume from; a sweep writes one after its first block")
-    fields = ("losses", "stopped", "eta", "untrained", "marks", "alignment")
-    names = (*fields, "meta", *(f"w_{n}" for n in Weights.NAMES))
+    names = (*_ARRAYS, "meta", *(f"w_{n}" for n in Weights.NAMES))
     arrays = read_npz(path, "sweep checkpoint", names,
                       optional=tuple(f"pending_{n}" for n in LEARNED))
     try:
@@ -141,7 +139,7 @@ def read(out: str | os.PathLike) -> tuple[SweepState, dict]:
             rng={int(s): v for s, v in meta["rng"].items()},
             weights={n: arrays[f"w_{n}"] for n in Weights.NAMES},
             pending={n: arrays[f"pending_{n}"] for n in LEARNED if f"pending_{n}" in arrays},
-            **{k: arrays[k] for k in fields},
+            **{k: arrays[k] for k in _ARRAYS},
         )
         settings = meta["settings"]
     except (KeyError, TypeError, ValueError, AttributeError) as err:
@@ -247,8 +245,7 @@ def networks_csv(sweep) -> str:
 
 def same_results(a, b) -> bool:
     """Whether two :class:`~brianrflo.batch.Sweep` hold the same numbers (wall time aside)."""
-    for name in ("eta", "seed", "losses", "untrained", "final", "alignment", "checkpoints",
-                 "diverged"):
+    for name in a.ARRAYS:
         x, y = np.asarray(getattr(a, name)), np.asarray(getattr(b, name))
         if x.shape != y.shape or not np.array_equal(x, y, equal_nan=x.dtype.kind == "f"):
             return False
