@@ -369,10 +369,7 @@ def sweep(
         wall = elapsed + time.perf_counter() - began
         if on_block is not None:
             on_block(_state(net, done, losses, untrained, align, rngs, wall))
-        if progress is not None:
-            progress(f"{rule}: trial {done}/{trials}, median loss "
-                     f"{np.nanmedian(losses[:, first:done]):.4g}, "
-                     f"{int(net.stopped.sum())} of {net.R} diverged")
+        _say(progress, rule, done, trials, losses[:, first:done], net.stopped)
     final = np.where(net.stopped, np.inf, evaluate())
     measured = sorted(align)
     return Sweep(rule=rule, eta=eta_r, seed=seed_r, losses=losses, untrained=untrained,
@@ -380,6 +377,14 @@ def sweep(
                  checkpoints=np.array(measured), diverged=net.stopped.copy(),
                  wall_time=elapsed + time.perf_counter() - began,
                  weights=ref.unstack(net))
+
+
+def _say(progress: Callable[[str], None] | None, rule: str, done: int, trials: int,
+         block: np.ndarray, stopped: np.ndarray) -> None:
+    """The progress line of a block: its median loss (``block``, ``(R, n)``), rows stopped."""
+    if progress is not None:
+        progress(f"{rule}: trial {done}/{trials}, median loss {np.nanmedian(block):.4g}, "
+                 f"{int(stopped.sum())} of {len(stopped)} diverged")
 
 
 def _stop_diverged(net: Replicas, losses: np.ndarray, limit: np.ndarray, good: dict,
@@ -424,8 +429,4 @@ def _restore(net: Replicas, state: SweepState, rngs: dict) -> None:
     net.pending.count = state.count
     net.stopped = state.stopped.astype(bool, copy=True)
     net.eta = state.eta.astype(np.float64, copy=True)
-    if set(state.rng) != set(rngs):
-        raise ValueError(f"the checkpoint's seeds {sorted(state.rng)} are not the sweep's "
-                         f"{sorted(rngs)}")
-    for s, rng in rngs.items():
-        rng.bit_generator.state = state.rng[s]
+    state.restore_rngs(rngs)

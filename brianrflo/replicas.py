@@ -23,7 +23,7 @@ from brianrflo.tasks.base import Task
 
 from . import reference as ref
 from .analysis import alignment
-from .batch import Sweep
+from .batch import Sweep, _say
 from .network import BrianNetwork
 from .sweep_folder import SweepState
 from .targets import AUTO, choose_target
@@ -137,7 +137,7 @@ def replica_sweep(
         state = _fresh(task, settings, model, eta_r, seed_r, n_hidden, eval_trials)
     else:
         start.check(len(eta_r), settings.trials)
-        _restore_rngs(rngs, start)
+        start.restore_rngs(rngs)
         state = start
     good, rates = ref.unstack(ref.Stack(**state.weights)), state.eta.copy()
     untrained, stopped = state.untrained.copy(), state.stopped.astype(bool, copy=True)
@@ -177,10 +177,7 @@ def replica_sweep(
                 marks=np.array(marks), alignment=np.array(align).T,
                 rng={s: dict(rng.bit_generator.state) for s, rng in rngs.items()},
                 wall_time=elapsed + time.perf_counter() - began, count=done))
-        if progress is not None:
-            progress(f"{settings.rule}: trial {done}/{settings.trials}, median loss "
-                     f"{np.nanmedian(losses[:, done - n:done]):.4g}, "
-                     f"{int(stopped.sum())} of {R} diverged")
+        _say(progress, settings.rule, done, settings.trials, losses[:, done - n:done], stopped)
     final = np.array([np.inf if stopped[r] else
                       evaluate(good[r], task, settings.tau, eval_trials, int(seed_r[r]) + 1,
                                model, fed_back) for r in range(R)])
@@ -237,11 +234,3 @@ def _fresh(task: Task, settings: Settings, model, eta_r: np.ndarray, seed_r: np.
                       stopped=np.zeros(len(good), dtype=bool), eta=rates, untrained=untrained,
                       marks=np.array([0]), alignment=np.array([[alignment(w) for w in good]]).T,
                       rng={}, wall_time=0.0)
-
-
-def _restore_rngs(rngs: dict, state: SweepState) -> None:
-    if set(state.rng) != set(rngs):
-        raise ValueError(f"the checkpoint's seeds {sorted(state.rng)} are not the sweep's "
-                         f"{sorted(rngs)}")
-    for s, rng in rngs.items():
-        rng.bit_generator.state = state.rng[s]

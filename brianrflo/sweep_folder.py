@@ -100,6 +100,14 @@ class SweepState:
             raise ValueError(f"trials ({trials}) must be >= the {self.done} trials the "
                              "checkpoint has done")
 
+    def restore_rngs(self, rngs: dict[int, np.random.Generator]) -> None:
+        """Put each seed's trial stream (seed -> generator) where this state left it."""
+        if set(self.rng) != set(rngs):
+            raise ValueError(f"the checkpoint's seeds {sorted(self.rng)} are not the sweep's "
+                             f"{sorted(rngs)}")
+        for s, rng in rngs.items():
+            rng.bit_generator.state = self.rng[s]
+
 
 def write(out: str | os.PathLike, state: SweepState, settings: dict) -> None:
     """Write ``state`` and the ``settings`` it was made with as ``out/sweep_checkpoint.npz``.
