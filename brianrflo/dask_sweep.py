@@ -39,7 +39,8 @@ import numpy as np
 
 from brianrflo.tasks.base import Task
 
-from .batch import Sweep
+from .batch import Sweep, sweep
+from .replicas import grid_target, replica_sweep
 from .runfolder import write_json
 from .train import LOCAL_RULES, Settings
 from .validation import check_int
@@ -118,14 +119,10 @@ def train_rows(task: Task, settings: Settings, etas, seeds, n_hidden: int = 30,
     ``resume``: ``progress``, ``start`` and ``on_block``, as those sweeps take them.
     """
     if numpy_engine(settings):
-        from .batch import sweep
-
         return sweep(task, settings.rule, etas, seeds, settings.trials, n_hidden=n_hidden,
                      tau=settings.tau, update=settings.update, dale=settings.dale,
                      eval_trials=eval_trials, explode=settings.explode,
                      block_trials=settings.block_trials, init=settings.init, **resume)
-    from .replicas import replica_sweep
-
     return replica_sweep(task, settings, etas, seeds, n_hidden=n_hidden,
                          eval_trials=eval_trials, **resume)
 
@@ -154,10 +151,7 @@ def stacked_sweep(task: Task, settings: Settings, etas, seeds,
     from . import sweep_folder
 
     jobs = split(etas, seeds)
-    if not numpy_engine(settings):
-        from .replicas import grid_target
-
-        settings = grid_target(task, settings, n_hidden, len(etas) * len(seeds), progress)
+    settings = grid_target(task, settings, n_hidden, len(etas) * len(seeds), progress)
     # Flat, so that sweep_folder.compare lets a checkpoint's trials grow.
     plan = _plan(task, settings, jobs, n_hidden, eval_trials)
     grid = {**plan.pop("settings"), **plan, **json.loads(json.dumps(record or {}))}
@@ -288,11 +282,8 @@ def dask_sweep(
         If ``out`` holds tasks of another grid.
     """
     jobs = split(etas, seeds, seeds_per_task)
-    if not numpy_engine(settings):  # 'auto' chosen once, for all the grid's networks
-        from .replicas import grid_target
-
-        settings = grid_target(task, settings, n_hidden, sum(len(j.seeds) for j in jobs),
-                               progress)
+    # 'auto' chosen once, for all the grid's networks
+    settings = grid_target(task, settings, n_hidden, sum(len(j.seeds) for j in jobs), progress)
     plan = _plan(task, settings, jobs, n_hidden, eval_trials)
     folder = None if out is None else os.path.join(os.fspath(out), TASK_FOLDER)
     planned = folder is not None and os.path.exists(os.path.join(folder, PLAN))

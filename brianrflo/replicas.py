@@ -47,9 +47,9 @@ def grid_target(task: Task, settings: Settings, n_hidden: int, networks: int,
     """``settings`` with ``target='auto'`` chosen for a grid of ``networks`` networks.
 
     One choice for the whole grid, so that a grid split into tasks runs every task on
-    the target of the grid as one network.
+    the target of the grid as one network. The numpy rules keep ``settings`` as given.
     """
-    if settings.target != AUTO:
+    if settings.target != AUTO or settings.rule not in LOCAL_RULES:
         return settings
     target, why = choose_target(n_hidden, settings.trials * task.T, settings.threads,
                                 replicas=networks,
