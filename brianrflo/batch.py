@@ -34,23 +34,11 @@ __all__ = ["Replicas", "Sweep", "sweep"]
 
 
 class Replicas:
-    """``R`` networks of one shape, each with its own weights and learning rates.
+    """``R`` networks of one shape (``weights``, one per replica), each with its own rates.
 
-    Parameters
-    ----------
-    weights
-        One :class:`~brianrflo.weights.Weights` per replica (same shapes).
-    rule
-        A rule of :data:`brianrflo.train.RULES`.
-    eta
-        Learning rates ``(eta1, eta2, eta3)``: one triple for all, or one per replica.
-        The rule's frozen pathways (readout-only, recurrent-only) are set to 0 here.
-    tau
-        Time constant in steps: one value, or one per hidden unit.
-    update
-        ``'online'`` (local rules only), ``'trial'`` or a number of trials per update.
-    dale
-        Dale's law on ``w_rec`` (local rules), clipped after every update.
+    ``rule``, ``tau``, ``update`` and ``dale`` are :class:`~brianrflo.train.Settings`'s.
+    ``eta`` is one ``(eta1, eta2, eta3)`` for all replicas or one per replica; the rule's
+    frozen pathways (readout-only, recurrent-only) are set to 0 here.
     """
 
     # Each weight of Weights.NAMES with a leading replica axis (set in __init__).
@@ -285,31 +273,22 @@ def sweep(
     on_block: Callable[[SweepState], None] | None = None,
     init: str = "paper",
 ) -> Sweep:
-    """Train ``rule`` at every (eta, seed) pair at once.
+    """Train ``rule`` at every (eta, seed) pair at once; rows are etas slowest, seeds fastest.
 
-    Network ``seed`` starts from ``Weights.init(n_hidden, ..., seed, init=init)`` and sees the
-    task's trials drawn as :func:`brianrflo.train` draws them (in blocks of
-    :func:`brianrflo.train._blocks`'s size from ``default_rng(seed)``), so row ``r``
-    equals ``train(task, Settings(rule=rule, trials=trials, eta=(e, e, e), update=update,
-    tau=tau, block_trials=block_trials, seed=seed, explode=explode, dale=dale,
-    target='reference', init=init), n_hidden=n_hidden)``. Losses are evaluated on ``eval_trials``
-    trials drawn with ``seed + 1``.
-
-    Divergence is judged after every block, as ``train()`` judges it with
-    ``on_diverge='stop'``: a row with a trial loss in the block that is not finite or
-    above ``explode`` times its untrained loss, or with weights that are not finite at
-    the block's end, diverged. A diverged row keeps the weights it had before that
-    block (``weights``, and ``final = inf``); its losses are NaN from that block on,
-    its alignment at later marks is that of the kept weights, and it learns no more
-    while the other rows go on. Up to that block it is ``train()``'s run of that
-    network alone, which stops there.
+    Row ``r`` equals :func:`~brianrflo.train.train` of that network alone, with
+    ``target='reference'``, ``on_diverge='stop'``, ``eta=(e, e, e)`` and the other
+    arguments as :class:`~brianrflo.train.Settings` of those names: the same initial
+    weights, trials and divergence test after every block. A diverged row keeps the
+    weights it had before that block (``final = inf``; losses NaN from that block on;
+    alignment at later marks that of the kept weights) while the others go on. Losses
+    are evaluated on ``eval_trials`` trials drawn with ``seed + 1``.
 
     ``on_block`` is given a :class:`~brianrflo.sweep_folder.SweepState` after every
     block; passed back as ``start`` (same arguments, ``trials`` may grow) it continues
     the sweep to the numbers an uninterrupted one gives, bit for bit. Extending a
     sweep is exact when its earlier trial count was a multiple of the block size
-    (the trial streams are drawn a block at a time); the alignment is then kept at
-    the trials the earlier sweep measured it and at this one's marks after them.
+    (trials are drawn a block at a time); alignment is then at the earlier sweep's marks
+    and this one's after them.
     """
     etas = np.atleast_1d(np.asarray(etas, dtype=np.float64))
     seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))

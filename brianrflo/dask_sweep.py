@@ -136,11 +136,10 @@ def stacked_sweep(task: Task, settings: Settings, etas, seeds,
     Rows, and their numbers, are those of :func:`dask_sweep` on the same grid; one
     stack of all of them is the fastest way through a grid on one core (a numpy
     step costs more per call than per network: ``benchmarks/numpy_grid.py``). With
-    ``folder``, the sweep writes
-    :data:`~brianrflo.sweep_folder.FILE` there, as ``brianrflo sweep`` does: started
-    again on the same grid, it continues from there to the numbers an uninterrupted
-    one gives, bit for bit. ``record`` (JSON-able) is saved with the grid and must
-    match too: the versions that computed a checkpoint, for instance.
+    ``folder``, the sweep writes :data:`~brianrflo.sweep_folder.FILE` there, as
+    ``brianrflo sweep`` does: started again on the same grid, it continues from there
+    to the numbers an uninterrupted one gives, bit for bit. ``record`` (JSON-able) is
+    saved with the grid and must match too: the versions that computed it, for instance.
 
     Raises
     ------
@@ -239,23 +238,14 @@ def dask_sweep(
 ) -> Sweep:
     """Train ``settings.rule`` at every (eta, seed) pair, task by task, on Dask or here.
 
+    Where the tasks run (``client``, ``scheduler``, ``workers``), and what ``out``
+    holds, is the module's docstring; ``seeds_per_task`` is :func:`split`'s, the other
+    arguments :func:`~brianrflo.replicas.replica_sweep`'s (for the numpy engine,
+    :func:`~brianrflo.batch.sweep`'s). The result is the same, bit for bit, however the
+    tasks ran, on machines of one kind (compiled code rounds by the CPU it runs on).
+
     Parameters
     ----------
-    task, settings, etas, seeds, n_hidden, eval_trials
-        As for :func:`~brianrflo.replicas.replica_sweep` (numpy rules, or
-        ``target='reference'``: as :func:`~brianrflo.batch.sweep`).
-    out
-        Folder for ``tasks/<id>.npz`` and ``tasks/plan.json``; tasks already there (of
-        this same grid) are loaded, not rerun. ``None``: nothing is written.
-    client
-        A :class:`distributed.Client` to run the tasks on.
-    scheduler
-        Without ``client``: the address of a Dask scheduler to connect to.
-    workers
-        Without ``client`` or an address: ``0`` runs the tasks one after another in
-        this process; otherwise the size of the embedded LocalCluster (default: cores).
-    seeds_per_task
-        See :func:`split`.
     progress
         Called with one line per finished task, and the dashboard's address when this
         call opens the client (with ``client=`` it is yours to show).
@@ -269,12 +259,6 @@ def dask_sweep(
         The tasks of an earlier sweep in ``out`` are removed (not loaded, not compared),
         just before this sweep's first task is handed out: a sweep that fails to start
         (no scheduler at that address) leaves them as they were.
-
-    Returns
-    -------
-    Sweep
-        Equal, bit for bit, however the tasks ran (in this process, on any number of
-        workers), on machines of one kind: compiled code rounds by the CPU it runs on.
 
     Raises
     ------

@@ -73,44 +73,13 @@ def replica_sweep(
 ) -> Sweep:
     """Train ``settings.rule`` at every (eta, seed) pair as replicas of one network.
 
-    Parameters
-    ----------
-    task
-        The task every replica trains on.
-    settings
-        As for :func:`~brianrflo.train.train`; ``settings.eta`` and ``settings.seed``
-        are replaced by the grid's. The rule must be one of
-        :data:`~brianrflo.train.LOCAL_RULES` and the target a Brian2 one.
-    etas
-        Learning rates: each a number, which sets all three of ``(eta1, eta2, eta3)``,
-        or one such triple (then :attr:`Sweep.eta <brianrflo.batch.Sweep>` holds a
-        triple per row).
-    seeds
-        Network seeds (initial weights and trial stream).
-    n_hidden
-        Units per network.
-    eval_trials
-        Trials, drawn with ``seed + 1``, on which untrained and final loss are measured.
-    progress
-        Called with one line per block.
-    start
-        A state ``on_block`` was given: continue from it (same arguments; only
-        ``settings.trials`` may grow) to the numbers of an uninterrupted sweep.
-    on_block
-        Called with the :class:`~brianrflo.sweep_folder.SweepState` after every block
-        (to write a checkpoint).
-    model
-        The hidden units: a :class:`~brianrflo.models.RateModel` or (rule ``'rflo'``
-        only) a :class:`~brianrflo.models.LIFModel`; default ``settings.model``. Initial
-        weights, network and evaluation are those :func:`~brianrflo.train.train` uses
-        for it.
-
-    Returns
-    -------
-    Sweep
-        Row ``r`` is the network ``(eta[r], seed[r])``, etas varying slowest. A
-        replica that diverges stops with its last good weights (``final = inf``)
-        while the others go on.
+    As :func:`~brianrflo.batch.sweep` (rows, divergence, ``start`` and ``on_block``),
+    for a rule of :data:`~brianrflo.train.LOCAL_RULES` on a Brian2 target. ``settings``
+    is :func:`~brianrflo.train.train`'s, its ``eta`` and ``seed`` replaced by the
+    grid's. An eta may be an ``(eta1, eta2, eta3)`` triple (then
+    :attr:`Sweep.eta <brianrflo.batch.Sweep>` holds one per row). ``model`` (default
+    ``settings.model``) is a :class:`~brianrflo.models.RateModel` or, rule ``'rflo'``
+    only, a :class:`~brianrflo.models.LIFModel`, trained as ``train()`` trains it.
     """
     if settings.rule not in LOCAL_RULES:
         raise ValueError(f"replicas run the rules {tuple(LOCAL_RULES)} (Brian2), not "

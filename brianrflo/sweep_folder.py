@@ -1,18 +1,10 @@
 """A sweep's output folder: its checkpoint, and the rules that keep earlier results safe.
 
-A sweep of hours must survive being killed, and a second sweep must not silently
-replace the first. So, as ``brianrflo train`` does:
-
-* after every block the sweep writes ``sweep_checkpoint.npz`` (one file, written
-  under a temporary name and renamed): every row's weights, updates summed but not
-  yet applied, losses so far, which rows diverged, the trial streams' generator
-  states and the settings. ``--resume`` continues from it to the numbers an
-  uninterrupted sweep gives, bit for bit;
-* a folder that holds a sweep is refused unless ``--overwrite`` (replace it) or
-  ``--resume`` (continue it) is given; with ``--overwrite`` the old files stay
-  until the new sweep has written its first checkpoint;
-* a resume whose settings differ from the checkpoint's is refused before any file
-  is written.
+As ``brianrflo train`` does for a run: after every block the sweep writes :data:`FILE`
+(a :class:`SweepState` and the settings, atomically), from which ``--resume`` continues
+to the numbers of an uninterrupted sweep, bit for bit; a folder that holds a sweep is
+refused without ``--overwrite`` or ``--resume`` (``docs/howto/sweep.md``); a resume
+with other settings than the checkpoint's is refused before any file is written.
 """
 
 from __future__ import annotations
@@ -48,30 +40,20 @@ class SweepState:
 
     Attributes
     ----------
-    done
-        Trials every row has run.
-    losses
-        ``(R, done)`` training losses (NaN once a row diverged).
-    weights
-        Each name of :attr:`Weights.NAMES` -> ``(R, ...)``: every row's current weights
-        (a diverged row's last good ones).
-    pending
-        Each learned weight -> ``(R, ...)``: updates summed but not applied yet (an
-        update period that spans blocks); empty when every block ends on an update.
-    count
-        Trials the engine has counted towards its update period.
-    stopped
-        ``(R,)`` rows stopped by divergence.
+    done, count
+        Trials every row has run; trials counted towards the update period.
+    losses, stopped, untrained
+        ``(R, done)`` training losses (NaN once a row diverged); ``(R,)`` rows stopped
+        by divergence; ``(R,)`` losses before training (the divergence limits').
+    weights, pending
+        By name, ``(R, ...)``: every row's weights (a diverged row's last good ones);
+        updates summed, not applied yet (empty when every block ends on an update).
     eta
         ``(R, 3)`` learning rates in use.
-    untrained
-        ``(R,)`` loss before training (divergence limits derive from it).
     marks, alignment
         Trials at which alignment was measured, and ``(R, len(marks))`` its values.
-    rng
-        Seed -> state of the generator that draws that seed's trials.
-    wall_time
-        Seconds spent so far.
+    rng, wall_time
+        Seed -> state of the generator that draws that seed's trials; seconds so far.
     """
 
     done: int
@@ -112,8 +94,7 @@ class SweepState:
 def write(out: str | os.PathLike, state: SweepState, settings: dict) -> None:
     """Write ``state`` and the ``settings`` it was made with as ``out/sweep_checkpoint.npz``.
 
-    One file, written under a temporary name and renamed, so a sweep killed at any
-    moment leaves the previous checkpoint or the new one, never a mix.
+    Atomically, as :func:`brianrflo.checkpoint.write` writes a run's checkpoint.
     """
     arrays = {k: getattr(state, k) for k in _ARRAYS}
     arrays.update({f"w_{n}": a for n, a in state.weights.items()})
