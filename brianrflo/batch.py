@@ -354,8 +354,7 @@ def sweep(
     return Sweep(rule=rule, eta=eta_r, seed=seed_r, losses=losses, untrained=untrained,
                  final=final, alignment=np.array([align[m] for m in measured]).T,
                  checkpoints=np.array(measured), diverged=net.stopped.copy(),
-                 wall_time=elapsed + time.perf_counter() - began,
-                 weights=ref.unstack(net))
+                 wall_time=elapsed + time.perf_counter() - began, weights=ref.unstack(net))
 
 
 def _say(progress: Callable[[str], None] | None, rule: str, done: int, trials: int,
@@ -387,8 +386,7 @@ def _state(net: Replicas, done: int, losses: np.ndarray, untrained: np.ndarray, 
     """The numpy engine's state after ``done`` trials (copies: the sweep goes on)."""
     measured = sorted(align)
     return SweepState(
-        done=done, losses=losses[:, :done].copy(),
-        weights=net.snapshot(),
+        done=done, losses=losses[:, :done].copy(), weights=net.snapshot(),
         pending={n: net.pending.sums.get(n, np.zeros_like(getattr(net, n))).copy()
                  for n in NAMES},
         count=net.pending.count,

@@ -39,6 +39,7 @@ import numpy as np
 
 from brianrflo.tasks.base import Task
 
+from . import sweep_folder
 from .batch import Sweep, sweep
 from .replicas import grid_target, replica_sweep
 from .runfolder import write_json
@@ -147,8 +148,6 @@ def stacked_sweep(task: Task, settings: Settings, etas, seeds,
         If ``folder`` holds the checkpoint of another grid or record (nothing is
         written).
     """
-    from . import sweep_folder
-
     jobs = split(etas, seeds)
     settings = grid_target(task, settings, n_hidden, len(etas) * len(seeds), progress)
     # Flat, so that sweep_folder.compare lets a checkpoint's trials grow.
@@ -161,7 +160,7 @@ def stacked_sweep(task: Task, settings: Settings, etas, seeds,
         start.check(len(etas) * len(seeds), settings.trials)
     on_block = None if folder is None else sweep_folder.Checkpointer(os.fspath(folder), grid)
     return train_rows(task, settings, etas, seeds, n_hidden, eval_trials, progress=progress,
-                 start=start, on_block=on_block)
+                      start=start, on_block=on_block)
 
 
 def combine(parts: Sequence[Sweep]) -> Sweep:

@@ -115,7 +115,6 @@ def replica_sweep(
     marks, align = list(state.marks), [list(a) for a in state.alignment.T]
     size = _blocks(settings)
     net = _network(good, task, settings, model, size, rates)
-    R = net.R
     limit = settings.explode * np.maximum(untrained, 1e-12)
     while done < settings.trials:
         n = min(size, settings.trials - done)
@@ -127,10 +126,9 @@ def replica_sweep(
             if current[r] is None or _diverged(block_losses[r], limit[r], done):
                 stopped[r] = True
                 rates[r] = 0.0
-                current[r] = good[r]
             else:
                 losses[r, done:done + n] = block_losses[r]
-        for r in np.flatnonzero(stopped):
+        for r in np.flatnonzero(stopped):  # rows stopped here or before keep their weights
             current[r] = good[r]
         good = cast(list[Weights], current)  # every None was replaced by good[r] above
         net.set_weights(good)
@@ -149,7 +147,7 @@ def replica_sweep(
         _say(progress, settings.rule, done, settings.trials, losses[:, done - n:done], stopped)
     final = np.array([np.inf if stopped[r] else
                       evaluate(good[r], task, settings.tau, eval_trials, int(seed_r[r]) + 1,
-                               model, fed_back) for r in range(R)])
+                               model, fed_back) for r in range(net.R)])
     return Sweep(rule=settings.rule, eta=eta_r, seed=seed_r, losses=losses, untrained=untrained,
                  final=final, alignment=np.array(align).T, checkpoints=np.array(marks),
                  diverged=stopped, wall_time=elapsed + time.perf_counter() - began,

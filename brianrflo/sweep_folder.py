@@ -123,8 +123,7 @@ def read(out: str | os.PathLike) -> tuple[SweepState, dict]:
     try:
         meta = json.loads(str(arrays["meta"]))
         state = SweepState(
-            done=int(meta["done"]), count=int(meta["count"]),
-            wall_time=float(meta["wall_time"]),
+            done=int(meta["done"]), count=int(meta["count"]), wall_time=float(meta["wall_time"]),
             rng={int(s): v for s, v in meta["rng"].items()},
             weights={n: arrays[f"w_{n}"] for n in Weights.NAMES},
             pending={n: arrays[f"pending_{n}"] for n in LEARNED if f"pending_{n}" in arrays},
