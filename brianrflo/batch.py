@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -33,23 +34,11 @@ __all__ = ["Replicas", "Sweep", "sweep"]
 
 
 class Replicas:
-    """``R`` networks of one shape, each with its own weights and learning rates.
+    """``R`` networks of one shape (``weights``, one per replica), each with its own rates.
 
-    Parameters
-    ----------
-    weights
-        One :class:`~brianrflo.weights.Weights` per replica (same shapes).
-    rule
-        A rule of :data:`brianrflo.train.RULES`.
-    eta
-        Learning rates ``(eta1, eta2, eta3)``: one triple for all, or one per replica.
-        The rule's frozen pathways (readout-only, recurrent-only) are set to 0 here.
-    tau
-        Time constant in steps: one value, or one per hidden unit.
-    update
-        ``'online'`` (local rules only), ``'trial'`` or a number of trials per update.
-    dale
-        Dale's law on ``w_rec`` (local rules), clipped after every update.
+    ``rule``, ``tau``, ``update`` and ``dale`` are :class:`~brianrflo.train.Settings`'s.
+    ``eta`` is one ``(eta1, eta2, eta3)`` for all replicas or one per replica; the rule's
+    frozen pathways (readout-only, recurrent-only) are set to 0 here.
     """
 
     # Each weight of Weights.NAMES with a leading replica axis (set in __init__).
@@ -93,9 +82,8 @@ class Replicas:
             if (w.n_hidden, w.n_in, w.n_out) != shape:
                 raise ValueError("all replicas must have the same (n_hidden, n_in, n_out)")
         self.N, self.M, self.K = shape
-        ws = [w.symmetric() if self.symmetric else w for w in weights]
-        for name in Weights.NAMES:
-            setattr(self, name, np.stack([getattr(w, name) for w in ws]))
+        vars(self).update(vars(ref.stack([w.symmetric() if self.symmetric else w
+                                          for w in weights])))
         self.pending = PendingUpdate(self.period, dale, self.symmetric)
         #: Replicas stopped (:meth:`freeze`): their weights no longer change.
         self.stopped = np.zeros(self.R, dtype=bool)
@@ -210,12 +198,14 @@ class Sweep:
     wall_time: float
     weights: list[Weights]
 
+    #: The fields that hold one array each (beside ``rule``, ``wall_time``, ``weights``).
+    ARRAYS: ClassVar[tuple[str, ...]] = ("eta", "seed", "losses", "untrained", "final",
+                                         "alignment", "checkpoints", "diverged")
+
     def save(self, path: str) -> None:
         """Write the sweep to an ``.npz`` file (:meth:`load` reads it back)."""
-        arrays = {f: getattr(self, f) for f in ("eta", "seed", "losses", "untrained", "final",
-                                                "alignment", "checkpoints", "diverged")}
-        for name in Weights.NAMES:
-            arrays[f"w_{name}"] = np.stack([getattr(w, name) for w in self.weights])
+        arrays = {f: getattr(self, f) for f in self.ARRAYS}
+        arrays.update({f"w_{n}": a for n, a in vars(ref.stack(self.weights)).items()})
         # Under a temporary name, then renamed: a kill leaves the old file or the new one.
         atomic_write(path, lambda f: np.savez(f, rule=self.rule, wall_time=self.wall_time,
                                               **arrays))
@@ -224,12 +214,9 @@ class Sweep:
     def load(cls, path: str) -> Sweep:
         """Read a sweep written by :meth:`save`."""
         with np.load(path) as f:
-            stacked = {n: f[f"w_{n}"] for n in Weights.NAMES}
-            weights = [Weights(**{n: a[r] for n, a in stacked.items()})
-                       for r in range(len(f["eta"]))]
+            weights = ref.unstack(ref.Stack(*(f[f"w_{n}"] for n in Weights.NAMES)))
             return cls(rule=str(f["rule"]), wall_time=float(f["wall_time"]), weights=weights,
-                       **{k: f[k] for k in ("eta", "seed", "losses", "untrained", "final",
-                                            "alignment", "checkpoints", "diverged")})
+                       **{k: f[k] for k in cls.ARRAYS})
 
     def etas(self) -> np.ndarray:
         """The distinct learning rates, ascending."""
@@ -286,31 +273,22 @@ def sweep(
     on_block: Callable[[SweepState], None] | None = None,
     init: str = "paper",
 ) -> Sweep:
-    """Train ``rule`` at every (eta, seed) pair at once.
+    """Train ``rule`` at every (eta, seed) pair at once; rows are etas slowest, seeds fastest.
 
-    Network ``seed`` starts from ``Weights.init(n_hidden, ..., seed, init=init)`` and sees the
-    task's trials drawn as :func:`brianrflo.train` draws them (in blocks of
-    :func:`brianrflo.train._blocks`'s size from ``default_rng(seed)``), so row ``r``
-    equals ``train(task, Settings(rule=rule, trials=trials, eta=(e, e, e), update=update,
-    tau=tau, block_trials=block_trials, seed=seed, explode=explode, dale=dale,
-    target='reference', init=init), n_hidden=n_hidden)``. Losses are evaluated on ``eval_trials``
-    trials drawn with ``seed + 1``.
-
-    Divergence is judged after every block, as ``train()`` judges it with
-    ``on_diverge='stop'``: a row with a trial loss in the block that is not finite or
-    above ``explode`` times its untrained loss, or with weights that are not finite at
-    the block's end, diverged. A diverged row keeps the weights it had before that
-    block (``weights``, and ``final = inf``); its losses are NaN from that block on,
-    its alignment at later marks is that of the kept weights, and it learns no more
-    while the other rows go on. Up to that block it is ``train()``'s run of that
-    network alone, which stops there.
+    Row ``r`` equals :func:`~brianrflo.train.train` of that network alone, with
+    ``target='reference'``, ``on_diverge='stop'``, ``eta=(e, e, e)`` and the other
+    arguments as :class:`~brianrflo.train.Settings` of those names: the same initial
+    weights, trials and divergence test after every block. A diverged row keeps the
+    weights it had before that block (``final = inf``; losses NaN from that block on;
+    alignment at later marks that of the kept weights) while the others go on. Losses
+    are evaluated on ``eval_trials`` trials drawn with ``seed + 1``.
 
     ``on_block`` is given a :class:`~brianrflo.sweep_folder.SweepState` after every
     block; passed back as ``start`` (same arguments, ``trials`` may grow) it continues
     the sweep to the numbers an uninterrupted one gives, bit for bit. Extending a
     sweep is exact when its earlier trial count was a multiple of the block size
-    (the trial streams are drawn a block at a time); the alignment is then kept at
-    the trials the earlier sweep measured it and at this one's marks after them.
+    (trials are drawn a block at a time); alignment is then at the earlier sweep's marks
+    and this one's after them.
     """
     etas = np.atleast_1d(np.asarray(etas, dtype=np.float64))
     seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
@@ -370,17 +348,21 @@ def sweep(
         wall = elapsed + time.perf_counter() - began
         if on_block is not None:
             on_block(_state(net, done, losses, untrained, align, rngs, wall))
-        if progress is not None:
-            progress(f"{rule}: trial {done}/{trials}, median loss "
-                     f"{np.nanmedian(losses[:, first:done]):.4g}, "
-                     f"{int(net.stopped.sum())} of {net.R} diverged")
+        _say(progress, rule, done, trials, losses[:, first:done], net.stopped)
     final = np.where(net.stopped, np.inf, evaluate())
     measured = sorted(align)
     return Sweep(rule=rule, eta=eta_r, seed=seed_r, losses=losses, untrained=untrained,
                  final=final, alignment=np.array([align[m] for m in measured]).T,
                  checkpoints=np.array(measured), diverged=net.stopped.copy(),
-                 wall_time=elapsed + time.perf_counter() - began,
-                 weights=[net.weights(r) for r in range(net.R)])
+                 wall_time=elapsed + time.perf_counter() - began, weights=ref.unstack(net))
+
+
+def _say(progress: Callable[[str], None] | None, rule: str, done: int, trials: int,
+         block: np.ndarray, stopped: np.ndarray) -> None:
+    """The progress line of a block: its median loss (``block``, ``(R, n)``), rows stopped."""
+    if progress is not None:
+        progress(f"{rule}: trial {done}/{trials}, median loss {np.nanmedian(block):.4g}, "
+                 f"{int(stopped.sum())} of {len(stopped)} diverged")
 
 
 def _stop_diverged(net: Replicas, losses: np.ndarray, limit: np.ndarray, good: dict,
@@ -404,8 +386,7 @@ def _state(net: Replicas, done: int, losses: np.ndarray, untrained: np.ndarray, 
     """The numpy engine's state after ``done`` trials (copies: the sweep goes on)."""
     measured = sorted(align)
     return SweepState(
-        done=done, losses=losses[:, :done].copy(),
-        weights={n: getattr(net, n).copy() for n in Weights.NAMES},
+        done=done, losses=losses[:, :done].copy(), weights=net.snapshot(),
         pending={n: net.pending.sums.get(n, np.zeros_like(getattr(net, n))).copy()
                  for n in NAMES},
         count=net.pending.count,
@@ -425,8 +406,4 @@ def _restore(net: Replicas, state: SweepState, rngs: dict) -> None:
     net.pending.count = state.count
     net.stopped = state.stopped.astype(bool, copy=True)
     net.eta = state.eta.astype(np.float64, copy=True)
-    if set(state.rng) != set(rngs):
-        raise ValueError(f"the checkpoint's seeds {sorted(state.rng)} are not the sweep's "
-                         f"{sorted(rngs)}")
-    for s, rng in rngs.items():
-        rng.bit_generator.state = state.rng[s]
+    state.restore_rngs(rngs)

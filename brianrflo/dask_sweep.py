@@ -39,7 +39,9 @@ import numpy as np
 
 from brianrflo.tasks.base import Task
 
-from .batch import Sweep
+from . import sweep_folder
+from .batch import Sweep, sweep
+from .replicas import grid_target, replica_sweep
 from .runfolder import write_json
 from .train import LOCAL_RULES, Settings
 from .validation import check_int
@@ -118,14 +120,10 @@ def train_rows(task: Task, settings: Settings, etas, seeds, n_hidden: int = 30,
     ``resume``: ``progress``, ``start`` and ``on_block``, as those sweeps take them.
     """
     if numpy_engine(settings):
-        from .batch import sweep
-
         return sweep(task, settings.rule, etas, seeds, settings.trials, n_hidden=n_hidden,
                      tau=settings.tau, update=settings.update, dale=settings.dale,
                      eval_trials=eval_trials, explode=settings.explode,
                      block_trials=settings.block_trials, init=settings.init, **resume)
-    from .replicas import replica_sweep
-
     return replica_sweep(task, settings, etas, seeds, n_hidden=n_hidden,
                          eval_trials=eval_trials, **resume)
 
@@ -139,11 +137,10 @@ def stacked_sweep(task: Task, settings: Settings, etas, seeds,
     Rows, and their numbers, are those of :func:`dask_sweep` on the same grid; one
     stack of all of them is the fastest way through a grid on one core (a numpy
     step costs more per call than per network: ``benchmarks/numpy_grid.py``). With
-    ``folder``, the sweep writes
-    :data:`~brianrflo.sweep_folder.FILE` there, as ``brianrflo sweep`` does: started
-    again on the same grid, it continues from there to the numbers an uninterrupted
-    one gives, bit for bit. ``record`` (JSON-able) is saved with the grid and must
-    match too: the versions that computed a checkpoint, for instance.
+    ``folder``, the sweep writes :data:`~brianrflo.sweep_folder.FILE` there, as
+    ``brianrflo sweep`` does: started again on the same grid, it continues from there
+    to the numbers an uninterrupted one gives, bit for bit. ``record`` (JSON-able) is
+    saved with the grid and must match too: the versions that computed it, for instance.
 
     Raises
     ------
@@ -151,13 +148,8 @@ def stacked_sweep(task: Task, settings: Settings, etas, seeds,
         If ``folder`` holds the checkpoint of another grid or record (nothing is
         written).
     """
-    from . import sweep_folder
-
     jobs = split(etas, seeds)
-    if not numpy_engine(settings):
-        from .replicas import grid_target
-
-        settings = grid_target(task, settings, n_hidden, len(etas) * len(seeds), progress)
+    settings = grid_target(task, settings, n_hidden, len(etas) * len(seeds), progress)
     # Flat, so that sweep_folder.compare lets a checkpoint's trials grow.
     plan = _plan(task, settings, jobs, n_hidden, eval_trials)
     grid = {**plan.pop("settings"), **plan, **json.loads(json.dumps(record or {}))}
@@ -168,7 +160,7 @@ def stacked_sweep(task: Task, settings: Settings, etas, seeds,
         start.check(len(etas) * len(seeds), settings.trials)
     on_block = None if folder is None else sweep_folder.Checkpointer(os.fspath(folder), grid)
     return train_rows(task, settings, etas, seeds, n_hidden, eval_trials, progress=progress,
-                 start=start, on_block=on_block)
+                      start=start, on_block=on_block)
 
 
 def combine(parts: Sequence[Sweep]) -> Sweep:
@@ -183,13 +175,9 @@ def combine(parts: Sequence[Sweep]) -> Sweep:
            for p in parts):
         raise ValueError("the tasks' sweeps differ in rule or alignment marks; they are not "
                          "one grid")
-
-    def cat(name: str) -> np.ndarray:
-        return np.concatenate([getattr(p, name) for p in parts])
-
-    return Sweep(rule=parts[0].rule, eta=cat("eta"), seed=cat("seed"), losses=cat("losses"),
-                 untrained=cat("untrained"), final=cat("final"), alignment=cat("alignment"),
-                 checkpoints=np.array(marks), diverged=cat("diverged"),
+    rows = {k: np.concatenate([getattr(p, k) for p in parts]) for k in Sweep.ARRAYS
+            if k != "checkpoints"}
+    return Sweep(rule=parts[0].rule, checkpoints=np.array(marks), **rows,
                  wall_time=float(sum(p.wall_time for p in parts)),
                  weights=[w for p in parts for w in p.weights])
 
@@ -249,23 +237,14 @@ def dask_sweep(
 ) -> Sweep:
     """Train ``settings.rule`` at every (eta, seed) pair, task by task, on Dask or here.
 
+    Where the tasks run (``client``, ``scheduler``, ``workers``), and what ``out``
+    holds, is the module's docstring; ``seeds_per_task`` is :func:`split`'s, the other
+    arguments :func:`~brianrflo.replicas.replica_sweep`'s (for the numpy engine,
+    :func:`~brianrflo.batch.sweep`'s). The result is the same, bit for bit, however the
+    tasks ran, on machines of one kind (compiled code rounds by the CPU it runs on).
+
     Parameters
     ----------
-    task, settings, etas, seeds, n_hidden, eval_trials
-        As for :func:`~brianrflo.replicas.replica_sweep` (numpy rules, or
-        ``target='reference'``: as :func:`~brianrflo.batch.sweep`).
-    out
-        Folder for ``tasks/<id>.npz`` and ``tasks/plan.json``; tasks already there (of
-        this same grid) are loaded, not rerun. ``None``: nothing is written.
-    client
-        A :class:`distributed.Client` to run the tasks on.
-    scheduler
-        Without ``client``: the address of a Dask scheduler to connect to.
-    workers
-        Without ``client`` or an address: ``0`` runs the tasks one after another in
-        this process; otherwise the size of the embedded LocalCluster (default: cores).
-    seeds_per_task
-        See :func:`split`.
     progress
         Called with one line per finished task, and the dashboard's address when this
         call opens the client (with ``client=`` it is yours to show).
@@ -280,23 +259,14 @@ def dask_sweep(
         just before this sweep's first task is handed out: a sweep that fails to start
         (no scheduler at that address) leaves them as they were.
 
-    Returns
-    -------
-    Sweep
-        Equal, bit for bit, however the tasks ran (in this process, on any number of
-        workers), on machines of one kind: compiled code rounds by the CPU it runs on.
-
     Raises
     ------
     ValueError
         If ``out`` holds tasks of another grid.
     """
     jobs = split(etas, seeds, seeds_per_task)
-    if not numpy_engine(settings):  # 'auto' chosen once, for all the grid's networks
-        from .replicas import grid_target
-
-        settings = grid_target(task, settings, n_hidden, sum(len(j.seeds) for j in jobs),
-                               progress)
+    # 'auto' chosen once, for all the grid's networks
+    settings = grid_target(task, settings, n_hidden, sum(len(j.seeds) for j in jobs), progress)
     plan = _plan(task, settings, jobs, n_hidden, eval_trials)
     folder = None if out is None else os.path.join(os.fspath(out), TASK_FOLDER)
     planned = folder is not None and os.path.exists(os.path.join(folder, PLAN))

@@ -25,6 +25,7 @@ from .weights import Weights
 __all__ = [
     "Stack",
     "stack",
+    "unstack",
     "stacked_forward",
     "stacked_loss",
     "stacked_rflo",
@@ -75,15 +76,15 @@ class Stack:
     b: Array
     h0: Array
 
-    @classmethod
-    def copy_of(cls, w) -> Stack:
-        """A deep copy of ``w``'s arrays (``w``: a Stack or anything with its attributes)."""
-        return cls(*(np.array(getattr(w, n), dtype=np.float64) for n in Weights.NAMES))
-
 
 def stack(weights: list[Weights]) -> Stack:
-    """``weights`` (same shapes) as one :class:`Stack`."""
+    """``weights`` (same shapes) as one :class:`Stack` (``vars()`` of it: the arrays by name)."""
     return Stack(*(np.stack([getattr(w, n) for w in weights]) for n in Weights.NAMES))
+
+
+def unstack(w: Stacked) -> list[Weights]:
+    """Each network of ``w`` (a :class:`Stack`, or anything with its attributes)."""
+    return [Weights(**{n: getattr(w, n)[r] for n in Weights.NAMES}) for r in range(len(w.h0))]
 
 
 @dataclass
@@ -220,7 +221,7 @@ def stacked_rflo(
     """:func:`rflo_trial` of ``R`` networks; ``eta`` is ``(R, 3)`` (or one triple)."""
     R, T = x.shape[:2]
     n, k = w.w_rec.shape[-1], w.w_out.shape[1]
-    cur = Stack.copy_of(w)
+    cur = Stack(*(np.array(getattr(w, n), dtype=np.float64) for n in Weights.NAMES))  # a copy
     fixed_b = w.b if feedback is None else feedback
     scale = 1.0 if online else 1.0 / T
     rates = np.broadcast_to(np.asarray(eta, dtype=np.float64), (R, 3)) * scale

@@ -21,8 +21,9 @@ import numpy as np
 from brianrflo.models import LIFModel, RateModel, get_model
 from brianrflo.tasks.base import Task
 
+from . import reference as ref
 from .analysis import alignment
-from .batch import Sweep
+from .batch import Sweep, _say
 from .network import BrianNetwork
 from .sweep_folder import SweepState
 from .targets import AUTO, choose_target
@@ -46,9 +47,9 @@ def grid_target(task: Task, settings: Settings, n_hidden: int, networks: int,
     """``settings`` with ``target='auto'`` chosen for a grid of ``networks`` networks.
 
     One choice for the whole grid, so that a grid split into tasks runs every task on
-    the target of the grid as one network.
+    the target of the grid as one network. The numpy rules keep ``settings`` as given.
     """
-    if settings.target != AUTO:
+    if settings.target != AUTO or settings.rule not in LOCAL_RULES:
         return settings
     target, why = choose_target(n_hidden, settings.trials * task.T, settings.threads,
                                 replicas=networks,
@@ -72,44 +73,13 @@ def replica_sweep(
 ) -> Sweep:
     """Train ``settings.rule`` at every (eta, seed) pair as replicas of one network.
 
-    Parameters
-    ----------
-    task
-        The task every replica trains on.
-    settings
-        As for :func:`~brianrflo.train.train`; ``settings.eta`` and ``settings.seed``
-        are replaced by the grid's. The rule must be one of
-        :data:`~brianrflo.train.LOCAL_RULES` and the target a Brian2 one.
-    etas
-        Learning rates: each a number, which sets all three of ``(eta1, eta2, eta3)``,
-        or one such triple (then :attr:`Sweep.eta <brianrflo.batch.Sweep>` holds a
-        triple per row).
-    seeds
-        Network seeds (initial weights and trial stream).
-    n_hidden
-        Units per network.
-    eval_trials
-        Trials, drawn with ``seed + 1``, on which untrained and final loss are measured.
-    progress
-        Called with one line per block.
-    start
-        A state ``on_block`` was given: continue from it (same arguments; only
-        ``settings.trials`` may grow) to the numbers of an uninterrupted sweep.
-    on_block
-        Called with the :class:`~brianrflo.sweep_folder.SweepState` after every block
-        (to write a checkpoint).
-    model
-        The hidden units: a :class:`~brianrflo.models.RateModel` or (rule ``'rflo'``
-        only) a :class:`~brianrflo.models.LIFModel`; default ``settings.model``. Initial
-        weights, network and evaluation are those :func:`~brianrflo.train.train` uses
-        for it.
-
-    Returns
-    -------
-    Sweep
-        Row ``r`` is the network ``(eta[r], seed[r])``, etas varying slowest. A
-        replica that diverges stops with its last good weights (``final = inf``)
-        while the others go on.
+    As :func:`~brianrflo.batch.sweep` (rows, divergence, ``start`` and ``on_block``),
+    for a rule of :data:`~brianrflo.train.LOCAL_RULES` on a Brian2 target. ``settings``
+    is :func:`~brianrflo.train.train`'s, its ``eta`` and ``seed`` replaced by the
+    grid's. An eta may be an ``(eta1, eta2, eta3)`` triple (then
+    :attr:`Sweep.eta <brianrflo.batch.Sweep>` holds one per row). ``model`` (default
+    ``settings.model``) is a :class:`~brianrflo.models.RateModel` or, rule ``'rflo'``
+    only, a :class:`~brianrflo.models.LIFModel`, trained as ``train()`` trains it.
     """
     if settings.rule not in LOCAL_RULES:
         raise ValueError(f"replicas run the rules {tuple(LOCAL_RULES)} (Brian2), not "
@@ -136,16 +106,15 @@ def replica_sweep(
         state = _fresh(task, settings, model, eta_r, seed_r, n_hidden, eval_trials)
     else:
         start.check(len(eta_r), settings.trials)
-        _restore_rngs(rngs, start)
+        start.restore_rngs(rngs)
         state = start
-    good, rates = state.row_weights(), state.eta.copy()
+    good, rates = ref.unstack(ref.Stack(**state.weights)), state.eta.copy()
     untrained, stopped = state.untrained.copy(), state.stopped.astype(bool, copy=True)
     done, elapsed = state.done, state.wall_time
     losses[:, :done] = state.losses
     marks, align = list(state.marks), [list(a) for a in state.alignment.T]
     size = _blocks(settings)
     net = _network(good, task, settings, model, size, rates)
-    R = net.R
     limit = settings.explode * np.maximum(untrained, 1e-12)
     while done < settings.trials:
         n = min(size, settings.trials - done)
@@ -157,10 +126,9 @@ def replica_sweep(
             if current[r] is None or _diverged(block_losses[r], limit[r], done):
                 stopped[r] = True
                 rates[r] = 0.0
-                current[r] = good[r]
             else:
                 losses[r, done:done + n] = block_losses[r]
-        for r in np.flatnonzero(stopped):
+        for r in np.flatnonzero(stopped):  # rows stopped here or before keep their weights
             current[r] = good[r]
         good = cast(list[Weights], current)  # every None was replaced by good[r] above
         net.set_weights(good)
@@ -171,18 +139,15 @@ def replica_sweep(
         if on_block is not None:
             # Every block ends on an update (_blocks), so nothing is pending.
             on_block(SweepState(
-                done=done, losses=losses[:, :done].copy(), weights=SweepState.stack(good),
+                done=done, losses=losses[:, :done].copy(), weights=vars(ref.stack(good)),
                 stopped=stopped.copy(), eta=rates.copy(), untrained=untrained.copy(),
                 marks=np.array(marks), alignment=np.array(align).T,
                 rng={s: dict(rng.bit_generator.state) for s, rng in rngs.items()},
                 wall_time=elapsed + time.perf_counter() - began, count=done))
-        if progress is not None:
-            progress(f"{settings.rule}: trial {done}/{settings.trials}, median loss "
-                     f"{np.nanmedian(losses[:, done - n:done]):.4g}, "
-                     f"{int(stopped.sum())} of {R} diverged")
+        _say(progress, settings.rule, done, settings.trials, losses[:, done - n:done], stopped)
     final = np.array([np.inf if stopped[r] else
                       evaluate(good[r], task, settings.tau, eval_trials, int(seed_r[r]) + 1,
-                               model, fed_back) for r in range(R)])
+                               model, fed_back) for r in range(net.R)])
     return Sweep(rule=settings.rule, eta=eta_r, seed=seed_r, losses=losses, untrained=untrained,
                  final=final, alignment=np.array(align).T, checkpoints=np.array(marks),
                  diverged=stopped, wall_time=elapsed + time.perf_counter() - began,
@@ -232,15 +197,7 @@ def _fresh(task: Task, settings: Settings, model, eta_r: np.ndarray, seed_r: np.
     rates = np.array([learning_rates(dataclasses.replace(settings, eta=e if np.ndim(e) == 0
                                                          else tuple(e)))
                       for e in eta_r])
-    return SweepState(done=0, losses=np.zeros((len(good), 0)), weights=SweepState.stack(good),
+    return SweepState(done=0, losses=np.zeros((len(good), 0)), weights=vars(ref.stack(good)),
                       stopped=np.zeros(len(good), dtype=bool), eta=rates, untrained=untrained,
                       marks=np.array([0]), alignment=np.array([[alignment(w) for w in good]]).T,
                       rng={}, wall_time=0.0)
-
-
-def _restore_rngs(rngs: dict, state: SweepState) -> None:
-    if set(state.rng) != set(rngs):
-        raise ValueError(f"the checkpoint's seeds {sorted(state.rng)} are not the sweep's "
-                         f"{sorted(rngs)}")
-    for s, rng in rngs.items():
-        rng.bit_generator.state = state.rng[s]

@@ -1,18 +1,10 @@
 """A sweep's output folder: its checkpoint, and the rules that keep earlier results safe.
 
-A sweep of hours must survive being killed, and a second sweep must not silently
-replace the first. So, as ``brianrflo train`` does:
-
-* after every block the sweep writes ``sweep_checkpoint.npz`` (one file, written
-  under a temporary name and renamed): every row's weights, updates summed but not
-  yet applied, losses so far, which rows diverged, the trial streams' generator
-  states and the settings. ``--resume`` continues from it to the numbers an
-  uninterrupted sweep gives, bit for bit;
-* a folder that holds a sweep is refused unless ``--overwrite`` (replace it) or
-  ``--resume`` (continue it) is given; with ``--overwrite`` the old files stay
-  until the new sweep has written its first checkpoint;
-* a resume whose settings differ from the checkpoint's is refused before any file
-  is written.
+As ``brianrflo train`` does for a run: after every block the sweep writes :data:`FILE`
+(a :class:`SweepState` and the settings, atomically), from which ``--resume`` continues
+to the numbers of an uninterrupted sweep, bit for bit; a folder that holds a sweep is
+refused without ``--overwrite`` or ``--resume`` (``docs/howto/sweep.md``); a resume
+with other settings than the checkpoint's is refused before any file is written.
 """
 
 from __future__ import annotations
@@ -24,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .pending import LEARNED
 from .runfolder import atomic_write, write_json
 from .weights import Weights, read_npz
 
@@ -38,10 +31,7 @@ RESULTS = ("sweep.npz", "sweep.json", "sweep.csv", "sweep.png")
 OUTPUTS = (*RESULTS, FILE)
 #: Settings a resumed sweep may change: more trials extend it.
 EXTENDABLE = {"trials"}
-#: Names of the weight arrays a row carries.
-NAMES = Weights.NAMES
-#: Names of the weights that learn (and so may have updates pending).
-LEARNED = ("w_out", "w_rec", "w_in")
+_ARRAYS = ("losses", "stopped", "eta", "untrained", "marks", "alignment")  # SweepState's
 
 
 @dataclass
@@ -50,30 +40,20 @@ class SweepState:
 
     Attributes
     ----------
-    done
-        Trials every row has run.
-    losses
-        ``(R, done)`` training losses (NaN once a row diverged).
-    weights
-        Each name of :attr:`Weights.NAMES` -> ``(R, ...)``: every row's current weights
-        (a diverged row's last good ones).
-    pending
-        Each learned weight -> ``(R, ...)``: updates summed but not applied yet (an
-        update period that spans blocks); empty when every block ends on an update.
-    count
-        Trials the engine has counted towards its update period.
-    stopped
-        ``(R,)`` rows stopped by divergence.
+    done, count
+        Trials every row has run; trials counted towards the update period.
+    losses, stopped, untrained
+        ``(R, done)`` training losses (NaN once a row diverged); ``(R,)`` rows stopped
+        by divergence; ``(R,)`` losses before training (the divergence limits').
+    weights, pending
+        By name, ``(R, ...)``: every row's weights (a diverged row's last good ones);
+        updates summed, not applied yet (empty when every block ends on an update).
     eta
         ``(R, 3)`` learning rates in use.
-    untrained
-        ``(R,)`` loss before training (divergence limits derive from it).
     marks, alignment
         Trials at which alignment was measured, and ``(R, len(marks))`` its values.
-    rng
-        Seed -> state of the generator that draws that seed's trials.
-    wall_time
-        Seconds spent so far.
+    rng, wall_time
+        Seed -> state of the generator that draws that seed's trials; seconds so far.
     """
 
     done: int
@@ -94,15 +74,6 @@ class SweepState:
         """Number of rows (networks)."""
         return len(self.stopped)
 
-    def row_weights(self) -> list[Weights]:
-        """Each row's weights."""
-        return [Weights(**{n: self.weights[n][r] for n in NAMES}) for r in range(self.R)]
-
-    @staticmethod
-    def stack(weights: list[Weights]) -> dict[str, np.ndarray]:
-        """Rows' weights stacked by name (the form :attr:`weights` takes)."""
-        return {n: np.stack([getattr(w, n) for w in weights]) for n in NAMES}
-
     def check(self, R: int, trials: int) -> None:
         """Raise ``ValueError`` unless this state fits a sweep of ``R`` rows and ``trials``."""
         if self.R != R:
@@ -111,16 +82,21 @@ class SweepState:
             raise ValueError(f"trials ({trials}) must be >= the {self.done} trials the "
                              "checkpoint has done")
 
+    def restore_rngs(self, rngs: dict[int, np.random.Generator]) -> None:
+        """Put each seed's trial stream (seed -> generator) where this state left it."""
+        if set(self.rng) != set(rngs):
+            raise ValueError(f"the checkpoint's seeds {sorted(self.rng)} are not the sweep's "
+                             f"{sorted(rngs)}")
+        for s, rng in rngs.items():
+            rng.bit_generator.state = self.rng[s]
+
 
 def write(out: str | os.PathLike, state: SweepState, settings: dict) -> None:
     """Write ``state`` and the ``settings`` it was made with as ``out/sweep_checkpoint.npz``.
 
-    One file, written under a temporary name and renamed, so a sweep killed at any
-    moment leaves the previous checkpoint or the new one, never a mix.
+    Atomically, as :func:`brianrflo.checkpoint.write` writes a run's checkpoint.
     """
-    arrays = {"losses": state.losses, "stopped": state.stopped, "eta": state.eta,
-              "untrained": state.untrained, "marks": state.marks,
-              "alignment": state.alignment}
+    arrays = {k: getattr(state, k) for k in _ARRAYS}
     arrays.update({f"w_{n}": a for n, a in state.weights.items()})
     arrays.update({f"pending_{n}": a for n, a in state.pending.items()})
     meta = {"done": state.done, "count": state.count, "wall_time": state.wall_time,
@@ -141,18 +117,17 @@ def read(out: str | os.PathLike) -> tuple[SweepState, dict]:
     if not os.path.exists(path):
         raise ValueError(f"--resume {os.fspath(out)!r}: no sweep checkpoint ({FILE}) to "
                          "resume from; a sweep writes one after its first block")
-    fields = ("losses", "stopped", "eta", "untrained", "marks", "alignment")
-    arrays = read_npz(path, "sweep checkpoint", (*fields, "meta", *(f"w_{n}" for n in NAMES)),
+    names = (*_ARRAYS, "meta", *(f"w_{n}" for n in Weights.NAMES))
+    arrays = read_npz(path, "sweep checkpoint", names,
                       optional=tuple(f"pending_{n}" for n in LEARNED))
     try:
         meta = json.loads(str(arrays["meta"]))
         state = SweepState(
-            done=int(meta["done"]), count=int(meta["count"]),
-            wall_time=float(meta["wall_time"]),
+            done=int(meta["done"]), count=int(meta["count"]), wall_time=float(meta["wall_time"]),
             rng={int(s): v for s, v in meta["rng"].items()},
-            weights={n: arrays[f"w_{n}"] for n in NAMES},
+            weights={n: arrays[f"w_{n}"] for n in Weights.NAMES},
             pending={n: arrays[f"pending_{n}"] for n in LEARNED if f"pending_{n}" in arrays},
-            **{k: arrays[k] for k in fields},
+            **{k: arrays[k] for k in _ARRAYS},
         )
         settings = meta["settings"]
     except (KeyError, TypeError, ValueError, AttributeError) as err:
@@ -258,8 +233,7 @@ def networks_csv(sweep) -> str:
 
 def same_results(a, b) -> bool:
     """Whether two :class:`~brianrflo.batch.Sweep` hold the same numbers (wall time aside)."""
-    for name in ("eta", "seed", "losses", "untrained", "final", "alignment", "checkpoints",
-                 "diverged"):
+    for name in a.ARRAYS:
         x, y = np.asarray(getattr(a, name)), np.asarray(getattr(b, name))
         if x.shape != y.shape or not np.array_equal(x, y, equal_nan=x.dtype.kind == "f"):
             return False
