@@ -18,19 +18,20 @@ from typing import cast
 
 import numpy as np
 
-from brianrflo.models import LIFModel, RateModel, get_model
+from brianrflo.models import LIFModel, RateModel
 from brianrflo.tasks.base import Task
 
 from . import reference as ref
 from .analysis import alignment
 from .batch import Sweep, _say
-from .network import BrianNetwork
 from .sweep_folder import SweepState
 from .targets import AUTO, choose_target
 from .train import (
     LOCAL_RULES,
     Settings,
     _blocks,
+    _brian2_network,
+    _checked,
     _diverged,
     evaluate,
     learning_rates,
@@ -87,7 +88,7 @@ def replica_sweep(
     if settings.target == "reference":
         raise ValueError("replicas run on a Brian2 target ('cython', 'numpy' or "
                          "'cpp_standalone'), not 'reference'")
-    model = _check_model(settings, model)
+    _, model = _checked(task, settings, model)
     etas = np.atleast_1d(np.asarray(etas, dtype=np.float64))
     seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
     if etas.ndim > 2 or (etas.ndim == 2 and etas.shape[1] != 3):
@@ -114,7 +115,7 @@ def replica_sweep(
     losses[:, :done] = state.losses
     marks, align = list(state.marks), [list(a) for a in state.alignment.T]
     size = _blocks(settings)
-    net = _network(good, task, settings, model, size, rates)
+    net = _brian2_network(good, task, settings, model, size, rates)
     limit = settings.explode * np.maximum(untrained, 1e-12)
     while done < settings.trials:
         n = min(size, settings.trials - done)
@@ -152,31 +153,6 @@ def replica_sweep(
                  final=final, alignment=np.array(align).T, checkpoints=np.array(marks),
                  diverged=stopped, wall_time=elapsed + time.perf_counter() - began,
                  weights=good)
-
-
-def _check_model(settings: Settings, model) -> RateModel | LIFModel:
-    """``model`` (default ``settings.model``), refused unless replicas can run it."""
-    if model is None:
-        model = get_model(settings.model)
-    if not isinstance(model, (RateModel, LIFModel)):
-        raise ValueError(f"model must be a RateModel or LIFModel, got {model!r}")
-    if isinstance(model, LIFModel) and settings.rule != "rflo":
-        raise ValueError(f"the lif model trains with rule 'rflo' only, not {settings.rule!r}")
-    return model
-
-
-def _network(weights: list[Weights], task: Task, settings: Settings, model, size: int,
-             rates: np.ndarray) -> BrianNetwork:
-    """The replicas' Brian2 network for ``model``, as train() builds it for one."""
-    common = dict(block_trials=size, eta=rates, update=settings.update, tau=settings.tau,
-                  model=model, target=settings.target, dale=settings.dale,
-                  threads=settings.threads)
-    if isinstance(model, LIFModel):
-        from .spiking import SpikingNetwork
-
-        return SpikingNetwork(weights, task.T, **common)
-    return BrianNetwork(weights, task.T, feedback=LOCAL_RULES[settings.rule][0],
-                        readout_feedback=readout_fed_back(settings.rule), **common)
 
 
 def _fresh(task: Task, settings: Settings, model, eta_r: np.ndarray, seed_r: np.ndarray,

@@ -580,20 +580,22 @@ def _engine(weights: Weights, task: Task, settings: Settings, model, size: int, 
         cost = "about 10 s" if settings.target == "cpp_standalone" else "30-120 s"
         say(f"building the Brian2 network ({settings.target}); a new shape compiles once, "
             f"{cost}, cached in {where}")
+        return _brian2_network(weights, task, settings, model, size, eta)
+    return _NumpyEngine(weights, settings, eta)
+
+
+def _brian2_network(weights: Weights | list[Weights], task: Task, settings: Settings, model,
+                    size: int, eta) -> BrianNetwork:
+    """The Brian2 network of ``model`` that trains ``weights`` (one network, or replicas)."""
+    common = dict(block_trials=size, eta=eta, update=settings.update, tau=settings.tau,
+                  model=model, target=cast(Target, settings.target), dale=settings.dale,
+                  threads=settings.threads)
     if isinstance(model, LIFModel):
         from .spiking import SpikingNetwork
-        return SpikingNetwork(weights, task.T, block_trials=size, eta=eta,
-                              update=settings.update, tau=settings.tau, model=model,
-                              target=cast(Target, settings.target), dale=settings.dale)
-    if settings.rule in LOCAL_RULES and settings.target != "reference":
-        return BrianNetwork(
-            weights, task.T, block_trials=size, eta=eta, update=settings.update,
-            tau=settings.tau, target=cast(Target, settings.target), model=model,
-            dale=settings.dale,
-            feedback=LOCAL_RULES[settings.rule][0], readout_feedback=readout_fed_back(
-                settings.rule), threads=settings.threads,
-        )
-    return _NumpyEngine(weights, settings, eta)
+
+        return SpikingNetwork(weights, task.T, **common)
+    return BrianNetwork(weights, task.T, feedback=LOCAL_RULES[settings.rule][0],
+                        readout_feedback=readout_fed_back(settings.rule), **common)
 
 
 def _loop(run: Result, eta: tuple, engine, task: Task, settings: Settings, model,
