@@ -24,7 +24,7 @@ from brianrflo.tasks.base import Task
 from . import checkpoint
 from .description import NEUROGYM, Description
 from .resources import check_memory
-from .runfolder import RunFolder, atomic_write, check_out_dir
+from .runfolder import RunFolder, atomic_write, check_out_dir, read_json
 from .train import ENGINES, LOCAL_RULES, ON_DIVERGE, RULES, Settings, train
 from .validation import check_eta, check_int
 from .weights import INITS, Weights
@@ -316,12 +316,8 @@ def _description(args, base: Description | None = None) -> Description:
 def saved_description(path: str) -> Description:
     """The run saved in ``path`` (a ``config.json``): a :class:`Description`, or the
     options of ``brianrflo train`` that earlier versions saved there."""
-    try:
-        with open(path) as f:
-            saved = json.load(f)
-    except (OSError, ValueError) as err:
-        raise ValueError(f"cannot read config file {path!r}: {err}") from None
-    if not isinstance(saved, dict) or "settings" in saved:
+    saved = read_json(path, "config file")
+    if "settings" in saved:
         return Description.from_json(saved, f"config file {path!r}")
     args = _parser().parse_args(["train"])
     unknown = sorted(set(saved) - set(vars(args)) - HOW)
