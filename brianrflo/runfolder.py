@@ -20,8 +20,6 @@ import threading
 from collections.abc import Callable
 from typing import IO
 
-import numpy as np
-
 __all__ = ["OUTPUTS", "RunFolder", "WriteError", "atomic_write", "check_out_dir"]
 
 #: Files a training run writes into its output folder.
@@ -86,6 +84,9 @@ def write_json(path: str | os.PathLike, value, default=None) -> None:
 
 def json_default(value):
     """``json.dumps``'s ``default``: numpy scalars and arrays as numbers and lists."""
+    # Not at the top: brianrflo imports this module before it handles Ctrl-C at start-up.
+    import numpy as np
+
     if isinstance(value, np.generic | np.ndarray):
         return value.tolist()
     raise TypeError(f"cannot write {type(value)} to JSON")
