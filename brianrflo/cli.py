@@ -24,7 +24,7 @@ from brianrflo.tasks.base import Task
 from . import checkpoint
 from .description import NEUROGYM, Description
 from .resources import check_memory
-from .runfolder import RunFolder, atomic_write, check_out_dir
+from .runfolder import RunFolder, atomic_write, check_out_dir, read_json
 from .train import ENGINES, LOCAL_RULES, ON_DIVERGE, RULES, Settings, train
 from .validation import check_eta, check_int
 from .weights import INITS, Weights
@@ -316,12 +316,8 @@ def _description(args, base: Description | None = None) -> Description:
 def saved_description(path: str) -> Description:
     """The run saved in ``path`` (a ``config.json``): a :class:`Description`, or the
     options of ``brianrflo train`` that earlier versions saved there."""
-    try:
-        with open(path) as f:
-            saved = json.load(f)
-    except (OSError, ValueError) as err:
-        raise ValueError(f"cannot read config file {path!r}: {err}") from None
-    if not isinstance(saved, dict) or "settings" in saved:
+    saved = read_json(path, "config file")
+    if "settings" in saved:
         return Description.from_json(saved, f"config file {path!r}")
     args = _parser().parse_args(["train"])
     unknown = sorted(set(saved) - set(vars(args)) - HOW)
@@ -418,30 +414,48 @@ def _plot(args) -> int:
 
 def _sweep(args) -> int:
     from . import sweep_folder
-    from .dask_sweep import train_rows
+    from .dask_sweep import dask_sweep, read_plan, train_rows
 
     out = _sweep_folder(args)
-    if _as_tasks(args, out):
-        return _sweep_tasks(args, out)
+    tasks = _as_tasks(args, out)
+    resume = args.resume is not None
     start = saved = None
-    if args.resume is not None:
-        start, saved = sweep_folder.read(out)  # a corrupt checkpoint fails here
-    task, run, sweep = _sweep_run(args, saved)
-    held = []
+    if resume:  # a corrupt checkpoint or plan fails here
+        if tasks:
+            saved = read_plan(out).get("record", {})
+        else:
+            start, saved = sweep_folder.read(out)
+    task, run, sweep = _sweep_run(args, saved)  # a refused sweep has changed no file
+    # A task sweep's folder (tasks/) goes with its results once replaced.
+    held = [] if resume else _held_sweep(out, args.overwrite)
+    say = None if args.quiet else _say
+    if tasks:  # on Dask (or, resuming with --workers 0, one task after another here)
+        finished = resume and os.path.exists(os.path.join(out, "sweep.npz"))
+        # A new sweep removes old tasks when its first task starts (they would be taken
+        # for its own); the old results go once the new ones are written.
+        result = dask_sweep(task, run.settings, args.etas, range(args.seeds),
+                            n_hidden=run.n_hidden, out=out, scheduler=args.scheduler,
+                            workers=args.workers, progress=say, record=sweep,
+                            replace=not resume)
+        stale = os.path.join(out, sweep_folder.FILE)  # an --overwrite'n checkpointed sweep's
+        if os.path.exists(stale):
+            os.remove(stale)
+        return _sweep_results(out, task, sweep, result, finished)
     if start is not None and saved is not None:  # compared before anything is written
         sweep_folder.compare(_flat(saved), _flat(sweep), out)
         start.check(len(args.etas) * args.seeds, run.settings.trials)
-    else:
-        # A task sweep's folder (tasks/) goes with its results once replaced.
-        held = _held_sweep(out, args.overwrite)
+        if say is not None:
+            say(f"resuming at trial {start.done}/{run.settings.trials}")
     checkpoint = sweep_folder.Checkpointer(out, sweep, replace=held)
-    say = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    if start is not None and say is not None:
-        say(f"resuming at trial {start.done}/{run.settings.trials}")
     result = train_rows(task, run.settings, args.etas, range(args.seeds),
                         n_hidden=run.n_hidden, progress=say, start=start, on_block=checkpoint)
     return _sweep_results(out, task, sweep, result,
                           finished=start is not None and start.done == run.settings.trials)
+
+
+def _say(line: str) -> None:
+    """A progress line on stderr."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def _held_sweep(out: str, overwrite: bool) -> list[str]:
@@ -485,29 +499,6 @@ def _as_tasks(args, out: str) -> bool:
                          f"({FILE}), not Dask tasks; resume it without "
                          "--workers and --scheduler")
     return False
-
-
-def _sweep_tasks(args, out: str) -> int:
-    """The grid as tasks on Dask (or, resuming with --workers 0, one after another here)."""
-    from . import sweep_folder
-    from .dask_sweep import dask_sweep, read_plan
-
-    saved = read_plan(out).get("record", {}) if args.resume is not None else None
-    task, run, sweep = _sweep_run(args, saved)  # a refused sweep has changed no file
-    if args.resume is None:
-        _held_sweep(out, args.overwrite)
-    say = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    finished = args.resume is not None and os.path.exists(os.path.join(out, "sweep.npz"))
-    # A new sweep removes old tasks when its first task starts (they would be taken for
-    # its own); the old results go once the new ones are written.
-    result = dask_sweep(task, run.settings, args.etas, range(args.seeds),
-                        n_hidden=run.n_hidden, out=out, scheduler=args.scheduler,
-                        workers=args.workers, progress=say, record=sweep,
-                        replace=args.resume is None)
-    stale = os.path.join(out, sweep_folder.FILE)  # an --overwrite'n checkpointed sweep's
-    if os.path.exists(stale):
-        os.remove(stale)
-    return _sweep_results(out, task, sweep, result, finished)
 
 
 def _sweep_results(out: str, task, sweep: dict, result, finished: bool) -> int:

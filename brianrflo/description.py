@@ -18,6 +18,7 @@ from brianrflo.models import LIFModel, RateModel, get_model
 from brianrflo.tasks import TASKS
 from brianrflo.tasks.base import Task
 
+from .runfolder import read_json
 from .train import Settings
 from .validation import check_int
 
@@ -33,21 +34,13 @@ class Description:
 
     Parameters
     ----------
-    settings
-        The rule, learning rates and run settings.
     task
-        A shipped task's name (``brianrflo.tasks.TASKS``), ``neurogym:ENV_ID``, or a
+        A name in ``brianrflo.tasks.TASKS``, ``neurogym:ENV_ID``, or a
         :class:`~brianrflo.tasks.Task` subclass as ``module:Class`` or
-        ``path/to/file.py:Class``.
-    task_args
-        Keyword arguments of the task's class (e.g. ``{"period": 200}``).
-    n_hidden
-        ``N``, the number of hidden units.
+        ``path/to/file.py:Class``; ``task_args`` are its keyword arguments.
     model_file
-        A file defining the hidden units (see :func:`~brianrflo.runs.load_model`), or
-        ``None`` for the shipped model ``settings.model``.
-    params
-        Values of the model's unit parameters (one number, or one per unit).
+        A file of the hidden units (:func:`~brianrflo.runs.load_model`), or ``None``
+        for ``settings.model``; ``params`` set its unit parameters.
     weights
         A ``.npz`` file of initial weights, or ``None`` to draw them (``settings.init``).
     """
@@ -141,9 +134,4 @@ class Description:
     @classmethod
     def load(cls, path: str | os.PathLike) -> Description:
         """The description saved in ``path`` (a ``config.json``)."""
-        try:
-            with open(path) as f:
-                value = json.load(f)
-        except (OSError, ValueError) as err:
-            raise ValueError(f"cannot read config file {os.fspath(path)!r}: {err}") from None
-        return cls.from_json(value, f"config file {os.fspath(path)!r}")
+        return cls.from_json(read_json(path, "config file"), f"config file {os.fspath(path)!r}")

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 from matplotlib.figure import Figure
 
 from brianrflo.tasks.base import Task
 
-from .train import Result
+from .train import Evaluation, Result, Settings
 
-__all__ = ["plot_training", "plot_sweep"]
+__all__ = ["plot_evaluation", "plot_training", "plot_sweep"]
 
 
-def plot_training(result: Result, task: Task | None = None,
-                  path: str | os.PathLike | None = None) -> Figure:
+def _outputs(ax, targets: np.ndarray, outputs: np.ndarray, tau: float) -> None:
+    """Targets and outputs ``(trials, T, n_out)``, the trials end to end."""
+    T = targets.shape[1]
+    for k in range(len(targets)):
+        steps = (k * T + np.arange(1, T + 1)) / tau
+        for j in range(targets.shape[2]):
+            first = k == 0 and j == 0
+            ax.plot(steps, targets[k, :, j], color="0.2", lw=2.5, alpha=0.35,
+                    label="target $y^*$" if first else None)
+            ax.plot(steps, outputs[k, :, j], color=f"C{j + 1}", lw=1.2,
+                    label="output $y$" if first else None)
+    ax.set_ylabel("output")
+
+
+def plot_training(result: Result, task: Task | None = None) -> Figure:
     """Loss over trials, and the trained network's output against the target.
 
     The output panel draws ``result.final_output``: the trial the final loss was
@@ -28,8 +39,6 @@ def plot_training(result: Result, task: Task | None = None,
         What :func:`brianrflo.train` returned.
     task
         The task it was trained on. Not needed: the trial drawn is in ``result``.
-    path
-        If given, the figure is also written there (PNG by extension).
     """
     final = result.final_output
     if final is None:
@@ -51,21 +60,32 @@ def plot_training(result: Result, task: Task | None = None,
     )
     ax_loss.legend(frameon=False)
 
-    target = final.target
-    steps = np.arange(1, len(target) + 1) / tau
-    for k in range(target.shape[1]):
-        ax_out.plot(steps, target[:, k], color="0.2", lw=2.5, alpha=0.35,
-                    label="target $y^*$" if k == 0 else None)
-        ax_out.plot(steps, final.y[:, k], color=f"C{k + 1}", lw=1.2,
-                    label="output $y$" if k == 0 else None)
+    _outputs(ax_out, final.target[None], final.y[None], tau)
     ax_out.set_xlabel(r"time ($\tau$)")
-    ax_out.set_ylabel("output")
     ax_out.set_title(f"after {len(result.losses)} trials, N = {settings['n_hidden']}")
     ax_out.legend(frameon=False, loc="upper right")
     if result.diverged:
         fig.suptitle("stopped: " + result.diverged.split(";")[0], color="C3")
-    if path is not None:
-        fig.savefig(path, dpi=120)
+    return fig
+
+
+def plot_evaluation(result: Evaluation, settings: Settings, seed: int) -> Figure:
+    """Outputs against targets of the first (up to 3) trials of ``result``, and the first
+    trial's hidden states; ``settings.tau`` sets the time axis, ``seed`` is named."""
+    tau = float(np.mean(settings.tau))
+    fig = Figure(figsize=(10, 3.8), layout="constrained")
+    ax_out, ax_h = fig.subplots(1, 2)
+    shown = min(3, len(result.losses))
+    _outputs(ax_out, result.block.target[:shown], result.outputs[:shown], tau)
+    ax_out.set_xlabel(r"time ($\tau$), trials end to end")
+    ax_out.set_title(f"mean loss {result.loss:.4g} over {len(result.losses)} trial(s), "
+                     f"seed {seed}")
+    ax_out.legend(frameon=False, loc="best")
+    steps = np.arange(1, result.outputs.shape[1] + 1) / tau
+    ax_h.plot(steps, result.h[0, :, :10], lw=0.8)
+    ax_h.set_xlabel(r"time ($\tau$)")
+    ax_h.set_ylabel("h")
+    ax_h.set_title(f"hidden units 1-{min(10, result.h.shape[2])}, trial 1")
     return fig
 
 

@@ -82,25 +82,35 @@ def write_json(path: str | os.PathLike, value, default=None) -> None:
     atomic_write(path, lambda f: f.write(text))
 
 
+def json_default(value):
+    """``json.dumps``'s ``default``: numpy scalars and arrays as numbers and lists."""
+    # Not at the top: brianrflo imports this module before it handles Ctrl-C at start-up.
+    import numpy as np
+
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value)} to JSON")
+
+
+def read_json(path: str | os.PathLike, what: str) -> dict:
+    """The JSON object in ``path``; refused in one line naming ``what`` and ``path``."""
+    path = os.fspath(path)
+    try:
+        with open(path) as f:
+            value = json.load(f)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"cannot read {what} {path!r}: {err}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} {path!r} must hold a JSON object")
+    return value
+
+
 def check_out_dir(path: str, option: str = "--out") -> None:
-    """Check that ``path`` is a folder this process can write, or can create.
+    """Refuse (``ValueError``, one line naming ``option``) a ``path`` this process
+    cannot write or create as a folder.
 
-    Creates nothing: a folder that does not exist yet is checked by writing (and
-    removing) a temporary file in its nearest existing parent. A write test rather
-    than :func:`os.access`, which says yes to root even on read-only file systems
-    and immutable folders.
-
-    Parameters
-    ----------
-    path
-        The folder a command will write into.
-    option
-        The command-line option that gave ``path``, named in the error.
-
-    Raises
-    ------
-    ValueError
-        One line naming ``option``, ``path`` and what is wrong with it.
+    Creates nothing: it writes (and removes) a file in the nearest existing parent,
+    as :func:`os.access` says yes to root even on read-only file systems.
     """
     if not isinstance(path, str) or not path.strip() or "\0" in path:
         raise ValueError(f"{option} must name a folder, got {path!r}")
@@ -122,24 +132,10 @@ def check_out_dir(path: str, option: str = "--out") -> None:
 
 
 class RunFolder:
-    """The output folder of one training run.
+    """The output folder ``path`` of one training run, saving ``config`` at the start.
 
-    Parameters
-    ----------
-    path
-        The folder.
-    resume
-        Continue the run it holds.
-    overwrite
-        Replace the run it holds, once the new run has its first checkpoint.
-    config
-        Settings to save as ``config.json`` when the run starts (the CLI's options).
-
-    Raises
-    ------
-    ValueError
-        If the folder cannot be written, or holds a run and neither ``resume`` nor
-        ``overwrite`` is given.
+    A folder holding a run is refused unless the new run continues it (``resume``)
+    or replaces it once it has its first checkpoint (``overwrite``).
     """
 
     def __init__(self, path: str | os.PathLike, resume: bool = False, overwrite: bool = False,

@@ -14,7 +14,6 @@ Also here: loading a model from a file (``--model FILE``) and a task class from
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import importlib
 import importlib.util
@@ -23,15 +22,16 @@ import json
 import os
 import sys
 from dataclasses import fields
+from operator import methodcaller
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from brianrflo.models import MODELS, LIFModel, RateModel, get_model
 from brianrflo.tasks.base import Task
 
-from .runfolder import WriteError, atomic_write
-from .train import Evaluation, Result, Settings, _json_default, evaluation, readout_fed_back
+from .plots import plot_evaluation, plot_training
+from .runfolder import WriteError, atomic_write, json_default, read_json
+from .train import Evaluation, Result, Settings, evaluation, readout_fed_back
 from .validation import check_int
 from .weights import Weights
 
@@ -68,19 +68,10 @@ def _load_module(path: str, option: str):
 
 
 def load_model(path: str | os.PathLike) -> RateModel | LIFModel:
-    """The model defined in ``path``.
+    """The one module-level :class:`~brianrflo.models.RateModel` (or ``LIFModel``) of
+    the Python file ``path``, or ``RateModel(text)`` of any other file.
 
-    Parameters
-    ----------
-    path
-        A Python file (``.py``) defining exactly one module-level
-        :class:`~brianrflo.models.RateModel` (or ``LIFModel``), or any other file
-        holding Brian2 equations of the hidden units (read as ``RateModel(text)``).
-
-    Raises
-    ------
-    ValueError
-        One line naming the file and the problem (no model, several, bad equations).
+    Raises ``ValueError``, one line naming the file and the problem.
     """
     path = os.fspath(path)
     if path.endswith(".py"):
@@ -104,21 +95,12 @@ def load_model(path: str | os.PathLike) -> RateModel | LIFModel:
 
 
 def load_task(spec: str, kwargs: dict | None = None) -> Task:
-    """An instance of the :class:`~brianrflo.tasks.Task` subclass named by ``spec``.
+    """``Class(**kwargs)`` of the :class:`~brianrflo.tasks.Task` subclass named by
+    ``spec``: ``module:Class`` (importable, or in the current folder) or
+    ``path/to/file.py:Class``.
 
-    Parameters
-    ----------
-    spec
-        ``module:Class`` (a module importable from ``sys.path`` or the current
-        folder) or ``path/to/file.py:Class``.
-    kwargs
-        Keyword arguments of the class (default none).
-
-    Raises
-    ------
-    ValueError
-        One line, if the class cannot be found or made, or its first trial is not a
-        :class:`~brianrflo.tasks.Block` of the shape it declares.
+    Raises ``ValueError`` in one line if the class cannot be found or made, or its
+    first trial is not a :class:`~brianrflo.tasks.Block` of the shape it declares.
     """
     where, _, name = str(spec).rpartition(":")
     if not where or not name.isidentifier():
@@ -153,23 +135,9 @@ def load_task(spec: str, kwargs: dict | None = None) -> Task:
     return task
 
 
-def _read_json(path: str, what: str) -> dict:
-    try:
-        with open(path) as f:
-            value = json.load(f)
-    except FileNotFoundError:
-        raise ValueError(f"RUN_DIR {os.path.dirname(path)!r} has no {what} (a folder written "
-                         "by brianrflo train --out holds one)") from None
-    except (OSError, ValueError) as err:
-        raise ValueError(f"cannot read {path!r}: {_one_line(err)}") from None
-    if not isinstance(value, dict):
-        raise ValueError(f"{path!r} must hold a JSON object")
-    return value
-
-
 def _json(value):
     """``value`` as ``train`` records it in ``metrics.json``."""
-    return json.loads(json.dumps(value, default=_json_default))
+    return json.loads(json.dumps(value, default=json_default))
 
 
 def _model(record: dict) -> RateModel | LIFModel:
@@ -204,37 +172,29 @@ def _settings(record: dict) -> Settings:
 
 def load_run(run_dir: str | os.PathLike) -> tuple[Task, Settings, RateModel | LIFModel,
                                                    Weights, dict]:
-    """The task, settings, model, weights and metrics of a saved run.
+    """``(task, settings, model, weights, metrics)`` of the run that ``brianrflo train
+    --out`` wrote in ``run_dir``.
 
-    Parameters
-    ----------
-    run_dir
-        A folder written by ``brianrflo train --out`` (``config.json``,
-        ``metrics.json`` and ``weights.npz``).
-
-    Returns
-    -------
-    tuple
-        ``(task, settings, model, weights, metrics)``. ``settings`` are the run's,
-        except ``threads`` (1) and ``target`` (``'cython'`` for ``cpp_standalone``):
-        evaluation runs in runtime cython, as :func:`~brianrflo.train.evaluation` does.
-
-    Raises
-    ------
-    ValueError
-        One line, if a file is missing or corrupt, or the task rebuilt from
-        ``config.json`` is not the one the run recorded (its code has changed).
+    ``settings`` are the run's but for ``threads`` (1) and ``target`` (``'cython'``
+    for ``cpp_standalone``), as :func:`~brianrflo.train.evaluation` runs. Raises
+    ``ValueError`` in one line if a file is missing or corrupt, or the task rebuilt
+    from ``config.json`` is not the one the run recorded (its code has changed).
     """
     from .cli import saved_description  # also reads older versions' config.json
 
     run_dir = os.fspath(run_dir)
     if not os.path.isdir(run_dir):
         raise ValueError(f"RUN_DIR {run_dir!r} is not a folder")
-    metrics = _read_json(os.path.join(run_dir, "metrics.json"), "metrics.json")
-    config = os.path.join(run_dir, "config.json")
-    if not os.path.exists(config):
-        raise ValueError(f"RUN_DIR {run_dir!r} has no config.json (a folder written by "
-                         "brianrflo train --out holds one)")
+
+    def file(name: str) -> str:
+        path = os.path.join(run_dir, name)
+        if not os.path.exists(path):
+            raise ValueError(f"RUN_DIR {run_dir!r} has no {name} (a folder written by "
+                             "brianrflo train --out holds one)")
+        return path
+
+    metrics = read_json(file("metrics.json"), "run metrics")
+    config = file("config.json")
     record = metrics.get("settings")
     if not isinstance(record, dict) or "task" not in record:
         raise ValueError(f"{os.path.join(run_dir, 'metrics.json')!r} records no settings")
@@ -250,49 +210,27 @@ def load_run(run_dir: str | os.PathLike) -> tuple[Task, Settings, RateModel | LI
     return task, _settings(record), _model(record), weights, metrics
 
 
-def _score(task, settings, model, weights, n: int, seed: int) -> Evaluation:
-    return evaluation(weights, task, settings.tau, n, seed, model,
-                      readout_fed_back(settings.rule))
-
-
 def evaluate_run(run_dir: str | os.PathLike, trials: int = 1,
                  seed: int | None = None) -> Evaluation:
-    """Score a saved run's weights on ``trials`` trials and save what they did.
+    """Score the weights of the run in ``run_dir`` (:func:`load_run`) on ``trials``
+    trials, by :func:`~brianrflo.train.evaluation`, and return what they did.
 
-    Runs the engine that trained the weights (:func:`~brianrflo.train.evaluation`)
-    and writes ``evaluation.npz`` (``loss``, ``losses``, ``y``, ``h``, ``x``,
-    ``target``, ``mask``, ``seed``) and ``evaluation.png`` into ``run_dir``,
-    replacing an earlier evaluation; no file of the run itself is touched.
-
-    Parameters
-    ----------
-    run_dir
-        The run's folder (see :func:`load_run`).
-    trials
-        Number of trials.
-    seed
-        Seeds the trials; default the run's seed + 1, the trials on which ``train``
-        measured ``final_loss`` (so one trial gives that loss exactly).
-
-    Returns
-    -------
-    Evaluation
-        The mean loss, each trial's loss, output and hidden state, and the trials.
+    Writes ``evaluation.npz`` (``loss``, ``losses``, ``y``, ``h``, ``x``, ``target``,
+    ``mask``, ``seed``) and ``evaluation.png`` into ``run_dir``, no file of the run.
+    ``seed`` defaults to the run's seed + 1, the trials ``train`` measured
+    ``final_loss`` on (so one trial gives that loss exactly).
     """
     task, settings, model, weights, _ = load_run(run_dir)
     trials = check_int("trials", trials, 1)
     seed = settings.seed + 1 if seed is None else check_int("seed", seed, 0)
-    result = _score(task, settings, model, weights, trials, seed)
+    result = evaluation(weights, task, settings.tau, trials, seed, model,
+                        readout_fed_back(settings.rule))
     npz, png = io.BytesIO(), io.BytesIO()
     np.savez(npz, loss=result.loss, losses=result.losses, y=result.outputs, h=result.h,
              x=result.block.x, target=result.block.target, mask=result.block.mask, seed=seed)
     plot_evaluation(result, settings, seed).savefig(png, format="png", dpi=120)
     _write_all(os.fspath(run_dir), {EVALUATION[0]: npz.getvalue(), EVALUATION[1]: png.getvalue()})
     return result
-
-
-def _write_bytes(data: bytes, f) -> None:
-    f.write(data)
 
 
 def _write_all(folder: str, files: dict[str, bytes]) -> None:
@@ -302,7 +240,7 @@ def _write_all(folder: str, files: dict[str, bytes]) -> None:
         for name, data in files.items():
             path = os.path.join(folder, name)
             new = not os.path.exists(path)
-            atomic_write(path, functools.partial(_write_bytes, data))
+            atomic_write(path, methodcaller("write", data))
             if new:
                 created.append(path)
     except WriteError:
@@ -311,60 +249,15 @@ def _write_all(folder: str, files: dict[str, bytes]) -> None:
         raise
 
 
-def plot_evaluation(result: Evaluation, settings: Settings, seed: int) -> Figure:
-    """Outputs against targets of the first trials, and the first trial's hidden states.
-
-    Parameters
-    ----------
-    result
-        What :func:`~brianrflo.train.evaluation` returned.
-    settings
-        The run's settings (its ``tau`` sets the time axis).
-    seed
-        The seed of the trials, named in the title.
-    """
-    tau = float(np.mean(settings.tau))
-    fig = Figure(figsize=(10, 3.8), layout="constrained")
-    ax_out, ax_h = fig.subplots(1, 2)
-    shown = min(3, len(result.losses))
-    T = result.outputs.shape[1]
-    for k in range(shown):
-        steps = (k * T + np.arange(1, T + 1)) / tau
-        for j in range(result.outputs.shape[2]):
-            first = k == 0 and j == 0
-            ax_out.plot(steps, result.block.target[k, :, j], color="0.2", lw=2.5, alpha=0.35,
-                        label="target $y^*$" if first else None)
-            ax_out.plot(steps, result.outputs[k, :, j], color=f"C{j + 1}", lw=1.2,
-                        label="output $y$" if first else None)
-    ax_out.set_xlabel(r"time ($\tau$), trials end to end")
-    ax_out.set_ylabel("output")
-    ax_out.set_title(f"mean loss {result.loss:.4g} over {len(result.losses)} trial(s), "
-                     f"seed {seed}")
-    ax_out.legend(frameon=False, loc="best")
-    steps = np.arange(1, T + 1) / tau
-    ax_h.plot(steps, result.h[0, :, :10], lw=0.8)
-    ax_h.set_xlabel(r"time ($\tau$)")
-    ax_h.set_ylabel("h")
-    ax_h.set_title(f"hidden units 1-{min(10, result.h.shape[2])}, trial 1")
-    return fig
-
-
 def plot_run(run_dir: str | os.PathLike) -> str:
-    """Redraw ``run_dir/training.png`` from the saved run, without training.
+    """Redraw ``run_dir/training.png`` without training; returns its path.
 
-    The output panel needs the trial the final loss was measured on: it is run
-    again from the saved weights on the engine that trained them (the run's seed
-    + 1, as ``train`` does), so the figure is the one ``train`` drew.
-
-    Returns
-    -------
-    str
-        The figure's path.
+    The output panel's trial (the run's seed + 1) runs again from the saved weights
+    on the engine that trained them, so the figure is the one ``train`` drew.
     """
-    from .plots import plot_training
-
     task, settings, model, weights, metrics = load_run(run_dir)
-    final = _score(task, settings, model, weights, 1, settings.seed + 1)
+    final = evaluation(weights, task, settings.tau, 1, settings.seed + 1, model,
+                       readout_fed_back(settings.rule))
     result = Result(
         weights=weights, losses=np.array(metrics["losses"], dtype=np.float64),
         untrained_loss=metrics["untrained_loss"], final_loss=final.loss,

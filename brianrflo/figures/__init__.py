@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import json
 import os
 import sys
 import time
@@ -23,7 +22,7 @@ import brian2
 import numpy as np
 from matplotlib.figure import Figure
 
-from brianrflo.runfolder import write_json
+from brianrflo.runfolder import json_default, read_json, write_json
 from brianrflo.validation import check_choice, check_int
 from brianrflo.weights import INITS
 
@@ -41,26 +40,16 @@ _MODULES = ("periodic", "interval", "fig4", "rules", "spiking")
 
 @dataclass
 class Context:
-    """What a figure function gets.
+    """What a figure function gets: the output folder ``out``, ``quick`` (sizes that
+    run in minutes and still show the qualitative result), ``seeds`` (networks per
+    setting; ``None``: the figure's choice), ``progress`` (lines on stderr), ``init``
+    (:data:`~brianrflo.weights.INITS`).
 
-    Attributes
-    ----------
-    out
-        Folder receiving the figure's files.
-    quick
-        Shrink sizes and trial counts so the figure runs in a minute or two and
-        still shows the qualitative result (what the tests run).
-    seeds
-        Networks per setting; ``None`` lets the figure choose (paper: 9, quick: fewer).
-    progress
-        Print progress lines to stderr.
-    init
-        How every network's weights are drawn (:data:`~brianrflo.weights.INITS`).
-    workers, scheduler
-        Where the figure's grids run as tasks (:func:`brianrflo.dask_sweep.dask_sweep`):
-        ``workers=0`` in this process; otherwise on the Dask scheduler at
-        ``scheduler`` (or Dask's configured one), else on an embedded LocalCluster
-        of ``workers`` processes (``None``: one per core), started at the first grid.
+    ``workers``, ``scheduler``: where the grids run as tasks
+    (:func:`brianrflo.dask_sweep.dask_sweep`): ``workers=0`` in this process, else on
+    the Dask scheduler at ``scheduler`` (or Dask's configured one), else on a
+    LocalCluster of ``workers`` processes (``None``: one per core), started at the
+    first grid.
     """
 
     out: str
@@ -170,10 +159,8 @@ def run_figure(
         **numbers,
     }
     path = os.path.join(out, f"{name}.json")
-    write_json(path, record, default=_plain)
-    # Draw from what the JSON holds, exactly as --replot will.
-    with open(path) as f:
-        record = json.load(f)
+    write_json(path, record, default=json_default)
+    record = read_json(path, "figure record")  # drawn from the JSON, as --replot will
     _draw(name, record, os.path.join(out, f"{name}.png"))
     return record
 
@@ -194,17 +181,13 @@ def replot_figure(name: str, out: str | os.PathLike) -> str:
     if name not in figures:
         raise ValueError(f"figure must be one of {sorted(figures)}, got {name!r}")
     path = os.path.join(os.fspath(out), f"{name}.json")
-    try:
-        with open(path) as f:
-            record = json.load(f)
-    except FileNotFoundError:
+    if not os.path.exists(path):
         raise ValueError(f"--replot needs {path}, which does not exist (run `brianrflo "
-                         f"figure {name} --out {os.fspath(out)}` first)") from None
-    except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"--replot cannot read {path}: {err}") from None
-    if not isinstance(record, dict) or record.get("figure") != name:
-        got = record.get("figure") if isinstance(record, dict) else type(record).__name__
-        raise ValueError(f"{path} is the record of figure {got!r}, not {name!r}")
+                         f"figure {name} --out {os.fspath(out)}` first)")
+    record = read_json(path, "--replot's figure record")
+    if record.get("figure") != name:
+        raise ValueError(f"{path} is the record of figure {record.get('figure')!r}, "
+                         f"not {name!r}")
     png = os.path.join(os.fspath(out), f"{name}.png")
     _draw(name, record, png)
     return png
@@ -215,10 +198,3 @@ def _draw(name: str, record: dict, png: str) -> None:
 
     save(PLOTS[name](record), png)
 
-
-def _plain(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"cannot write {type(value)} to JSON")

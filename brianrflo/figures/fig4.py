@@ -28,7 +28,7 @@ from brianrflo.train import Settings, train
 
 from . import Context, plotter, register
 from .periodic import _numbers
-from .style import MODEL, figure, header, need, place_legends
+from .style import MODEL, figure, finish, need
 
 __all__ = ["SEQUENCE", "Fig4Sizes", "fig4", "judge", "plot_fig4", "sizes"]
 
@@ -143,12 +143,9 @@ def fig4(ctx: Context) -> dict:
             "greedy_choices": greedy.choices[0].tolist(),
             "greedy_accuracy": float(greedy.accuracy(codes)[0]),
         },
-        "direct": {
-            "rflo": {"final_loss": rflo.final_loss, "untrained_loss": rflo.untrained_loss,
-                     "eta_final": rflo.settings["eta_final"], "diverged": rflo.diverged},
-            "bptt": {"final_loss": bptt.final_loss, "untrained_loss": bptt.untrained_loss,
-                     "eta_final": bptt.settings["eta_final"], "diverged": bptt.diverged},
-        },
+        "direct": {rule: {"final_loss": r.final_loss, "untrained_loss": r.untrained_loss,
+                          "eta_final": r.settings["eta_final"], "diverged": r.diverged}
+                   for rule, r in (("rflo", rflo), ("bptt", bptt))},
         "paths": judged,
         "reach_length": reach.length,
         "model": "rate",
@@ -197,10 +194,7 @@ def plot_fig4(record: dict) -> Figure:
     ax.set(xlabel="loop training trial", ylabel="decisions matching the target")
     ax.set_title(f"{model}, loop: W_s learnt by reward on RFLO-trained reaches:\n"
                  "sequence accuracy", fontsize=9)
-    header(fig, record)
-    place_legends(fig, [(axes[0], {"fontsize": 8}), (axes[1], {"fontsize": 8}),
-                        (axes[2], {"fontsize": 8})])
-    return fig
+    return finish(fig, record, axes)
 
 
 def _judged_label(name: str, judged: dict | None) -> str:

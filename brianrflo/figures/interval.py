@@ -20,7 +20,7 @@ from brianrflo.weights import Weights
 
 from . import Context, plotter, register
 from .periodic import grid
-from .style import MODEL, figure, header, need, place_legends
+from .style import MODEL, figure, finish, need
 
 TAU = 10.0
 
@@ -159,7 +159,7 @@ def plot_fig3(record: dict) -> Figure:
     ax.set(xlabel=r"$T_{delay}$ ($\tau$)", ylabel=r"output peak after Set ($\tau$)")
     rules = " vs ".join(dict.fromkeys(r["rule"].upper() for r in runs))
     ax.set_title(f"{model}, {rules}: produced against required interval", fontsize=9)
-    specs = [(ax, {"fontsize": 7})]
+    specs = [ax]
     for k, run in enumerate(runs):
         ax, tr = axes[k + 1], run["trace"]
         t = np.asarray(tr["time_tau"], dtype=float)
@@ -172,7 +172,5 @@ def plot_fig3(record: dict) -> Figure:
         ax.set_title(f"{model}, {run['rule'].upper()}: T_delay = {tr['delay'] / TAU:g} tau\n"
                      f"(trained on {run['delay_min'] / TAU:g}-{run['delay_max'] / TAU:g} tau)",
                      fontsize=9)
-        specs.append((ax, {"fontsize": 7}))
-    header(fig, record)
-    place_legends(fig, specs)
-    return fig
+        specs.append(ax)
+    return finish(fig, record, specs, fontsize=7)

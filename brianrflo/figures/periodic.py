@@ -25,7 +25,7 @@ from brianrflo.train import LOCAL_RULES, Settings
 from brianrflo.weights import dale_signs
 
 from . import Context, plotter, register
-from .style import MODEL, figure, header, log_axis, need, place_legends
+from .style import MODEL, figure, finish, log_axis, need
 
 #: The paper's learning-rate grid (Materials and methods), searched for every rule.
 ETA_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
@@ -292,9 +292,7 @@ def plot_fig2a(record: dict) -> Figure:
            f"T = {record['period']} steps, {record['seeds']} networks", record)
     ax_out.set(xlabel=r"time ($\tau$)", ylabel="output")
     _title(ax_out, "RFLO vs BPTT", "output after training", record)
-    header(fig, record)
-    place_legends(fig, [(ax_loss, {"fontsize": 8}), (ax_out, {"fontsize": 8})])
-    return fig
+    return finish(fig, record, [ax_loss, ax_out])
 
 
 # --------------------------------------------------------------------- fig2b
@@ -358,7 +356,7 @@ def plot_fig2b(record: dict) -> Figure:
     trials = f"{record['trials']} trials" + (f" ({', '.join(longer)})" if longer else "")
     _title(ax, "RFLO vs BPTT", f"{trials}, N = {record['n_hidden']}, "
            f"{record['seeds']} networks", record)
-    legends = [(ax, {"fontsize": 8})]
+    legends = [ax]
     for axn in ax_net:
         last = rows[-1]
         for k, name in enumerate(("rflo", "bptt")):
@@ -373,10 +371,8 @@ def plot_fig2b(record: dict) -> Figure:
                 else "training loss")
         log_axis(axn, "y")
         _title(axn, "RFLO vs BPTT", f"each network, T = {last['period'] / TAU:g} tau", record)
-        legends.append((axn, {"fontsize": 8}))
-    header(fig, record)
-    place_legends(fig, legends)
-    return fig
+        legends.append(axn)
+    return finish(fig, record, legends)
 
 
 # --------------------------------------------------------------------- fig2c
@@ -407,9 +403,7 @@ def plot_fig2c(record: dict) -> Figure:
     ax.set(xlabel="trial", ylabel=r"alignment $tr(W_{out}B)/|W_{out}||B|$")
     _title(ax, "RFLO", f"readout aligns with the random feedback B, T = {record['period']}",
            record)
-    header(fig, record)
-    place_legends(fig, [(ax, {"fontsize": 8})])
-    return fig
+    return finish(fig, record, [ax])
 
 
 # --------------------------------------------------------------------- fig2d
@@ -449,9 +443,7 @@ def plot_fig2d(record: dict) -> Figure:
     log_axis(ax, "y")
     _title(ax, "RFLO, BPTT and the rules between", f"T = {record['period']} steps, "
            f"N = {record.get('n_hidden', 30)}, {record['seeds']} networks", record)
-    header(fig, record)
-    place_legends(fig, [(ax, {"fontsize": 8})])
-    return fig
+    return finish(fig, record, [ax])
 
 
 # ----------------------------------------------------------------- fig2-dale
@@ -498,9 +490,7 @@ def plot_fig2_dale(record: dict) -> Figure:
     ax_w.set(xlabel="from (presynaptic unit)", ylabel="to")
     _title(ax_w, "RFLO + Dale's law", "trained W_rec, seed 0", record)
     fig.colorbar(image, ax=ax_w, label="weight")
-    header(fig, record)
-    place_legends(fig, [(ax_loss, {"fontsize": 8})])
-    return fig
+    return finish(fig, record, [ax_loss])
 
 
 # -------------------------------------------------------------- fig2-readout
@@ -535,9 +525,7 @@ def plot_fig2_readout(record: dict) -> Figure:
     log_axis(ax, "y")
     _title(ax, "RFLO, readout-only, recurrent-only",
            f"T = {record['period']}, eta 0.03, {record['seeds']} networks", record)
-    header(fig, record)
-    place_legends(fig, [(ax, {"fontsize": 8})])
-    return fig
+    return finish(fig, record, [ax])
 
 
 # ----------------------------------------------------------------- fig2-size
@@ -570,6 +558,4 @@ def plot_fig2_size(record: dict) -> Figure:
     log_axis(ax, "y")
     _title(ax, "RFLO", f"T = {record['period']}, {record['trials']} trials, eta 0.03, "
            f"{record['seeds']} networks", record)
-    header(fig, record)
-    place_legends(fig, [(ax, {"fontsize": 8})])
-    return fig
+    return finish(fig, record, [ax])

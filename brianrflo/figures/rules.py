@@ -32,7 +32,7 @@ from brianrflo.weights import Weights
 
 from . import Context, plotter, register
 from .periodic import _numbers
-from .style import figure, header, log_axis, need, place_legends
+from .style import figure, finish, log_axis, need
 
 #: "Reached" means a loss at most this fraction of the untrained network's.
 THRESHOLD = 0.1
@@ -225,9 +225,7 @@ def plot_rules(record: dict) -> Figure:
         ax_out.set_title(f"rate model (N = {n}), every rule: {name} task, trained output "
                          "on an evaluation trial", fontsize=9)
         specs += [(ax_loss, {"fontsize": 7}), (ax_out, {"fontsize": 7, "ncol": 2})]
-    header(fig, record)
-    place_legends(fig, specs)
-    return fig
+    return finish(fig, record, specs)
 
 
 @register("rules", "RFLO, BPTT, node perturbation, FORCE, echo state and one-step "

@@ -25,7 +25,7 @@ from brianrflo.train import Settings
 
 from . import Context, plotter, register
 from .periodic import _numbers, _stats, band, draw_band, grid
-from .style import figure, header, log_axis, need, place_legends
+from .style import figure, finish, log_axis, need
 
 #: Learning rates (w_out, w_rec, w_in) of the LIF network: the most robust of a small
 #: grid over seeds 0-5 with the numpy reference (periodic, N = 30, 300 trials).
@@ -229,7 +229,4 @@ def plot_spiking(record: dict) -> Figure:
         ax.set_title(f"LIF model, RFLO: spikes {name} training "
                      f"({record['spikes_per_unit_step'][name]:.3f} per unit and step)",
                      fontsize=9)
-    header(fig, record)
-    place_legends(fig, [(axes[0, 0], {"fontsize": 7}), (axes[0, 1], {"fontsize": 7}),
-                        (axes[0, 2], {"fontsize": 7}), (axes[1, 2], {"fontsize": 7})])
-    return fig
+    return finish(fig, record, [axes[0, 0], axes[0, 1], axes[0, 2], axes[1, 2]], fontsize=7)

@@ -23,7 +23,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullForma
 
 from brianrflo.runfolder import atomic_write
 
-__all__ = ["RecordError", "covers_data", "figure", "header", "log_axis", "need",
+__all__ = ["RecordError", "covers_data", "figure", "finish", "header", "log_axis", "need",
            "place_legends", "save"]
 
 #: How the models of :mod:`brianrflo.models` are named in panel titles.
@@ -76,6 +76,15 @@ def header(fig: Figure, record: dict) -> None:
             else "full run")
     fig.suptitle(f"{kind}: {record.get('command', '')}", fontsize=9,
                  color="C3" if record.get("quick") else "0.2")
+
+
+def finish(fig: Figure, record: dict, axes, fontsize: int = 8) -> Figure:
+    """:func:`header`, and :func:`place_legends` for ``axes`` (each an ``Axes``, legend
+    text ``fontsize``, or an ``(Axes, legend kwargs)`` pair); returns ``fig``."""
+    header(fig, record)
+    place_legends(fig, [a if isinstance(a, tuple) else (a, {"fontsize": fontsize})
+                        for a in axes])
+    return fig
 
 
 def _plain(value: float, _pos=None) -> str:
