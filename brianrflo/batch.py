@@ -202,9 +202,10 @@ class Sweep:
     ARRAYS: ClassVar[tuple[str, ...]] = ("eta", "seed", "losses", "untrained", "final",
                                          "alignment", "checkpoints", "diverged")
 
-    def save(self, path: str) -> None:
-        """Write the sweep to an ``.npz`` file (:meth:`load` reads it back)."""
-        arrays = {f: getattr(self, f) for f in self.ARRAYS}
+    def save(self, path: str, **extra: np.ndarray) -> None:
+        """Write the sweep, and ``extra`` arrays, to an ``.npz`` file (:meth:`load` reads
+        the sweep back)."""
+        arrays = {**extra, **{f: getattr(self, f) for f in self.ARRAYS}}
         arrays.update({f"w_{n}": a for n, a in vars(ref.stack(self.weights)).items()})
         # Under a temporary name, then renamed: a kill leaves the old file or the new one.
         atomic_write(path, lambda f: np.savez(f, rule=self.rule, wall_time=self.wall_time,

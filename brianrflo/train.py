@@ -29,7 +29,7 @@ from .analysis import alignment
 from .network import TARGETS, BrianNetwork, Target, update_period
 from .object_cache import ROOT
 from .resources import check_memory
-from .runfolder import RunFolder, atomic_write, write_json
+from .runfolder import RunFolder, atomic_write, json_default, write_json
 from .targets import AUTO, choose_target
 from .validation import check_choice, check_eta, check_int, check_real, check_tau
 from .weights import INITS, Weights, dale_clip
@@ -469,7 +469,7 @@ def train(
     params = getattr(model, "params", None)
     if params:  # absent when unset: older checkpoints still resume
         record["model_params"] = dict(params)
-    record = json.loads(json.dumps(record, default=_json_default))
+    record = json.loads(json.dumps(record, default=json_default))
     rng = np.random.default_rng(settings.seed)
     run = _resumed(resumed, record, settings, rng, say) if resumed is not None else None
     if run is None:  # a fresh run, or one killed before its first checkpoint
@@ -714,7 +714,7 @@ def save(result: Result, out: str | os.PathLike) -> None:
     value, at trial 0, is in ``metrics.json``).
     """
     result.weights.save(os.path.join(out, "weights.npz"))
-    write_json(os.path.join(out, "metrics.json"), result.metrics(), default=_json_default)
+    write_json(os.path.join(out, "metrics.json"), result.metrics(), default=json_default)
     text = metrics_csv(result.losses, result.alignment).encode()
     atomic_write(os.path.join(out, "metrics.csv"), lambda f: f.write(text))
 
@@ -727,11 +727,3 @@ def metrics_csv(losses, alignment) -> str:
         rows.append(f"{k},{float(loss)!r},{after[k]!r}" if k in after
                     else f"{k},{float(loss)!r},")
     return "\n".join(rows) + "\n"
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    raise TypeError(f"cannot write {type(value)} to JSON")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import zipfile
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -97,15 +96,7 @@ def _read_cache(path: str) -> tuple[Sweep | None, str]:
 def _write_cache(result: Sweep, path: str) -> None:
     """Write ``result`` with the versions it was computed under, atomically."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path[:-len('.npz')]}.{os.getpid()}.tmp.npz"  # np.savez wants the suffix
-    try:
-        result.save(tmp)
-        with zipfile.ZipFile(tmp, "a") as z, z.open("versions.npy", "w") as f:
-            np.lib.format.write_array(f, np.array(cache_versions()))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    result.save(path, versions=np.array(cache_versions()))
 
 
 def grid(task: Task, rule: str, etas, seeds: int, trials: int, n_hidden: int,
