@@ -42,7 +42,7 @@ from brianrflo.tasks.base import Task
 from . import sweep_folder
 from .batch import Sweep, sweep
 from .replicas import grid_target, replica_sweep
-from .runfolder import write_json
+from .runfolder import read_json, write_json
 from .train import LOCAL_RULES, Settings
 from .validation import check_int
 
@@ -375,25 +375,12 @@ def remove_tasks(folder: str) -> None:
 
 
 def read_plan(out: str | os.PathLike) -> dict:
-    """``OUT/tasks/plan.json``: ``{'grid': ..., 'record': ...}``.
-
-    Raises
-    ------
-    ValueError
-        If there is none, or it is not readable JSON.
-    """
+    """``OUT/tasks/plan.json``: ``{'grid': ..., 'record': ...}``; refused in one line if
+    there is none or it is not a JSON object."""
     path = os.path.join(os.fspath(out), TASK_FOLDER, PLAN)
-    try:
-        with open(path) as f:
-            plan = json.load(f)
-    except FileNotFoundError:
-        raise ValueError(f"{os.fspath(out)!r} holds no sweep tasks "
-                         f"({TASK_FOLDER}/{PLAN})") from None
-    except (OSError, ValueError) as err:
-        raise ValueError(f"sweep plan {path!r} is unreadable: {err}") from None
-    if not isinstance(plan, dict):
-        raise ValueError(f"sweep plan {path!r} is corrupt")
-    return plan
+    if not os.path.exists(path):
+        raise ValueError(f"{os.fspath(out)!r} holds no sweep tasks ({TASK_FOLDER}/{PLAN})")
+    return read_json(path, "sweep plan")
 
 
 def _load(folder: str, job: GridTask) -> Sweep | None:
