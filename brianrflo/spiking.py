@@ -38,12 +38,12 @@ from numpy.typing import ArrayLike
 from brianrflo.models import lif
 from brianrflo.models.lif import LIFModel
 from brianrflo.models.rate import ERROR, ERROR_UPDATE, FEEDBACK
-from brianrflo.tasks.base import Block, Task
+from brianrflo.tasks.base import Block
 
 from .network import DT, BrianNetwork, Target
 from .weights import Weights, dale_signs
 
-__all__ = ["SpikingNetwork", "evaluate_spiking", "spiking_trace"]
+__all__ = ["SpikingNetwork", "spiking_trace"]
 
 
 class SpikingNetwork(BrianNetwork):
@@ -197,19 +197,6 @@ class SpikingNetwork(BrianNetwork):
         units = np.array(self.spike_monitor.i[:])[start:]
         steps = np.rint(np.array(self.spike_monitor.t[:] / DT))[start:]
         return units.astype(int), (steps - getattr(self, "_t_block", 0.0)).astype(int)
-
-
-def evaluate_spiking(weights: Weights, task: Task, tau: float = 10.0, n: int = 1, seed: int = 0,
-                     model: LIFModel | None = None) -> float:
-    """Mean loss of ``weights`` on ``n`` evaluation trials drawn with ``seed``, no learning.
-
-    :func:`brianrflo.train.evaluate` for LIF units: the numpy reference
-    (:func:`brianrflo.spiking_reference.lif_trial`), which the tests hold equal to the
-    Brian2 network.
-    """
-    from .train import evaluate
-
-    return evaluate(weights, task, float(tau), n, seed, model or LIFModel())
 
 
 def spiking_trace(weights: Weights, block: Block, tau: float = 10.0,
