@@ -45,16 +45,11 @@ from .targets import RUNTIME_TARGETS
 from .validation import check_array, check_choice, check_int, check_real, check_tau
 from .weights import Weights
 
-__all__ = ["LoopNetwork", "LoopBlock", "loop_reference", "hold_unit", "syllable_units",
+__all__ = ["LoopNetwork", "LoopBlock", "loop_reference", "syllable_units",
            "numpy_step_seconds", "P_EXPLORE"]
 
 #: Probability that a decision explores (paper: 0.1).
 P_EXPLORE = 0.1
-
-
-def hold_unit(n_reaches: int) -> int:
-    """Code of the hold syllable, and index of the first striatum unit meaning "hold"."""
-    return n_reaches
 
 
 def syllable_units(sequence: Sequence[int], n_reaches: int) -> np.ndarray:
@@ -63,7 +58,7 @@ def syllable_units(sequence: Sequence[int], n_reaches: int) -> np.ndarray:
     if seq.size == 0 or np.any((seq != HOLD) & ((seq < 0) | (seq >= n_reaches))):
         raise ValueError(f"sequence must be a non-empty list of syllables in "
                          f"[0, {n_reaches - 1}] or {HOLD} (hold), got {list(sequence)!r}")
-    return np.where(seq == HOLD, hold_unit(n_reaches), seq)
+    return np.where(seq == HOLD, n_reaches, seq)
 
 
 @dataclass
@@ -105,12 +100,6 @@ def numpy_step_seconds(n_hidden: int) -> float:
     Measured at N = 20 and 100; only its order of magnitude matters.
     """
     return 146e-6 + 1.6e-8 * n_hidden ** 2
-
-
-def _schedule(n: int, S: int, units: int, p_explore: float, rng: np.random.Generator):
-    explore = (rng.random((n, S)) < p_explore).astype(float)
-    keys = rng.random((n, S, units))
-    return explore, keys
 
 
 class LoopNetwork:
@@ -311,7 +300,8 @@ class LoopNetwork:
         if explore is None or keys is None:
             if rng is None:
                 raise ValueError("run_block needs rng, or both explore and keys")
-            explore, keys = _schedule(n, S, U, self.p_explore, rng)
+            explore = (rng.random((n, S)) < self.p_explore).astype(float)
+            keys = rng.random((n, S, U))
         explore = check_array("explore", explore, (n, S))
         keys = check_array("keys", keys, (n, S, U))
         if target_units is None:
