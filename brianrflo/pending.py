@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .weights import dale_signs
+from .weights import dale_clip
 
 __all__ = ["LEARNED", "PendingUpdate", "apply_update"]
 
@@ -38,9 +38,7 @@ def apply_update(w, dw: dict[str, np.ndarray], dale: bool = False,
     for name in LEARNED:
         setattr(w, name, getattr(w, name) + dw[name])
     if dale:
-        # The same operations as weights.dale_clip, on the last axis (presynaptic b).
-        s = dale_signs(w.w_rec.shape[-1])
-        w.w_rec = s * np.maximum(s * w.w_rec, 0.0)
+        w.w_rec = dale_clip(w.w_rec)
     if symmetric:
         w.b = np.swapaxes(w.w_out, -1, -2).copy()
 

@@ -28,8 +28,8 @@ def dale_signs(n_hidden: int) -> np.ndarray:
 
 
 def dale_clip(w_rec: np.ndarray) -> np.ndarray:
-    """``w_rec`` with every weight of the wrong sign for its presynaptic unit set to 0."""
-    s = dale_signs(w_rec.shape[0])
+    """``w_rec`` ``(..., N, N)`` with every weight of the wrong sign for its presynaptic unit 0."""
+    s = dale_signs(w_rec.shape[-1])
     return s * np.maximum(s * w_rec, 0.0)
 
 
