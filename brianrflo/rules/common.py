@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from brianrflo import reference as ref
-from brianrflo.tasks.base import Block, Task
+from brianrflo.tasks.base import Task
 from brianrflo.validation import check_int
 from brianrflo.weights import Weights
 
@@ -121,19 +121,17 @@ def loop_forward(
     return LoopTrace(h=h, y=y, eps=eps, loss=ref.loss(eps))
 
 
-def _eval_block(task: Task, n: int, seed: int) -> Block:
-    return task.block(check_int("n", n, 1), np.random.default_rng(seed))
-
-
 def evaluate_loop(w: Weights, task: Task, tau: float = 10.0, w_loop: Array | None = None,
                   n: int = 1, seed: int = 1) -> float:
     """Mean free-running (closed-loop) loss on ``n`` evaluation trials drawn with ``seed``."""
-    block = _eval_block(task, n, seed)
+    block = task.block(check_int("n", n, 1), np.random.default_rng(seed))
     return float(np.mean([loop_forward(w, *block.trial(k), tau, w_loop).loss
                           for k in range(n)]))
 
 
 def evaluate_open(w: Weights, task: Task, tau: float = 10.0, n: int = 1, seed: int = 1) -> float:
-    """Mean loss of the paper's network (no loop, no noise) on ``n`` evaluation trials."""
-    block = _eval_block(task, n, seed)
-    return float(np.mean([float(ref.forward(w, *block.trial(k), tau).loss) for k in range(n)]))
+    """Mean loss of the paper's network (no loop, no noise) on ``n`` evaluation trials:
+    :func:`brianrflo.train.evaluate`, whose default seed differs."""
+    from brianrflo.train import evaluate  # a higher layer
+
+    return evaluate(w, task, tau, check_int("n", n, 1), seed)
