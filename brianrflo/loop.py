@@ -45,8 +45,7 @@ from .targets import RUNTIME_TARGETS
 from .validation import check_array, check_choice, check_int, check_real, check_tau
 from .weights import Weights
 
-__all__ = ["LoopNetwork", "LoopBlock", "loop_reference", "syllable_units",
-           "numpy_step_seconds", "P_EXPLORE"]
+__all__ = ["LoopNetwork", "LoopBlock", "loop_reference", "syllable_units", "P_EXPLORE"]
 
 #: Probability that a decision explores (paper: 0.1).
 P_EXPLORE = 0.1
@@ -92,14 +91,6 @@ class LoopBlock:
     def accuracy(self, target_units: np.ndarray) -> np.ndarray:
         """Fraction of a trial's decisions that matched the target sequence, per trial."""
         return np.mean(self.choices == np.asarray(target_units)[None, :], axis=1)
-
-
-def numpy_step_seconds(n_hidden: int) -> float:
-    """Rough seconds of one loop step on Brian2's numpy target: 146 us + 16 ns x N^2.
-
-    Measured at N = 20 and 100; only its order of magnitude matters.
-    """
-    return 146e-6 + 1.6e-8 * n_hidden ** 2
 
 
 class LoopNetwork:

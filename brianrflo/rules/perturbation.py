@@ -46,7 +46,7 @@ from brianrflo.models.perturbation import (
     synapse_equations,
     update_code,
 )
-from brianrflo.targets import AUTO, RUNTIME_TARGETS, runtime_target
+from brianrflo.targets import AUTO, RUNTIME_TARGETS, numpy_step_seconds, runtime_target
 from brianrflo.tasks.base import Block, Task
 from brianrflo.validation import check_choice, check_int, check_real
 from brianrflo.weights import Weights
@@ -54,16 +54,7 @@ from brianrflo.weights import Weights
 from .common import RuleResult, evaluate_open
 from .perturbation_reference import VARIANTS
 
-__all__ = ["PerturbationNetwork", "train_node_perturbation", "numpy_step_seconds"]
-
-
-def numpy_step_seconds(n_hidden: int) -> float:
-    """Rough seconds of one step on Brian2's numpy target: 575 us + 12 ns x N^2.
-
-    Measured at N = 12 and 100 (about 20 code objects a step); only its order of
-    magnitude matters.
-    """
-    return 575e-6 + 1.2e-8 * n_hidden ** 2
+__all__ = ["PerturbationNetwork", "train_node_perturbation"]
 
 
 class PerturbationNetwork:
@@ -339,7 +330,8 @@ def train_node_perturbation(
     start = time.perf_counter()
     size = min(check_int("block_trials", block_trials, 1), trials)
     if target == AUTO:
-        target = runtime_target(trials * task.T, numpy_step_seconds(weights.n_hidden))[0]
+        step = numpy_step_seconds("perturbation", weights.n_hidden)
+        target = runtime_target(trials * task.T, step)[0]
     net = PerturbationNetwork(weights, task.T, size, eta, variant, tau, tau_e, tau_bar, alpha,
                               target)
     rng = np.random.default_rng(seed)
