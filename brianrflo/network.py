@@ -178,8 +178,6 @@ class BrianNetwork:
         if any(shape(w) != shape(first) for w in replicas):
             raise ValueError("all replicas' weights must have one shape (n_hidden, n_in, n_out)")
         self.R = len(replicas)
-        if target not in TARGETS:
-            raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
         self.T = check_int("T", T, 1)
         self.block_trials = check_int("block_trials", block_trials, 1)
         self.tau = check_tau(tau, first.n_hidden)
