@@ -538,8 +538,8 @@ class BrianNetwork:
             if group is not None and "t_block" in group.variables:
                 args[group, "t_block"] = self.net.t
         before = self.loss_monitor.loss.shape[1]
-        if self.record:
-            self._mark_record()
+        if self.record:  # where this block's records start: one per step so far
+            self._record_from = len(self.h_monitor.t)
         self.sim.run(steps, args)
         records = self.loss_monitor.loss[:, before:]
         return self._losses(records, self.readout.loss[:])
@@ -556,23 +556,18 @@ class BrianNetwork:
                           for w, old in zip(read, self._replicas, strict=True)]
         return self._losses(self.loss_monitor.loss[:], self.readout.loss[:])
 
-    def _mark_record(self) -> None:
-        """Remember where the coming block's records start (see :meth:`trace`)."""
-        self._record_from = self.h_monitor.h.shape[1]
-
     def trace(self) -> dict[str, np.ndarray]:
-        """``h``, ``y``, ``eps`` at every step of the last block, shape ``(steps, .)``.
+        """Each recorded variable at every step of the last block, shape ``(steps, .)``.
 
-        Needs ``record=True``. Row ``s`` holds ``h(t)`` after the step's update.
+        Needs ``record=True``. Row ``s`` holds the values at the end of step ``s``: ``h``,
+        ``y``, ``eps`` (:class:`~brianrflo.spiking.SpikingNetwork`: ``v`` after any reset,
+        ``z``, ``r``, ``psi``, ``y``, ``eps``).
         """
         if not self.record:
             raise RuntimeError("construct the network with record=True to get traces")
         start = getattr(self, "_record_from", 0)
-        return {
-            "h": np.array(self.h_monitor.h[:, start:]).T,
-            "y": np.array(self.y_monitor.y[:, start:]).T,
-            "eps": np.array(self.y_monitor.eps[:, start:]).T,
-        }
+        return {k: np.array(getattr(mon, k)[:, start:]).T
+                for mon in (self.h_monitor, self.y_monitor) for k in mon.record_variables}
 
 
 def describe(model=None, feedback: str = "random", readout_feedback: bool = False) -> str:

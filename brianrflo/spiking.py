@@ -164,39 +164,15 @@ class SpikingNetwork(BrianNetwork):
         self.assembly = a
         self.net = a.network()
 
-    # --------------------------------------------------------------------- run
-    def _mark_record(self) -> None:
-        self._record_from = self.h_monitor.v.shape[1]
-        self._spikes_from = self.spike_monitor.num_spikes
-        self._t_block = float(self.net.t / DT)
-
-    def _run_standalone(self, x, target, mask) -> np.ndarray:
-        losses = super()._run_standalone(x, target, mask)
-        self._record_from, self._spikes_from, self._t_block = 0, 0, 0.0
-        return losses
-
-    def trace(self) -> dict[str, np.ndarray]:
-        """``v``, ``z``, ``r``, ``psi``, ``y``, ``eps`` at every step of the last block.
-
-        Needs ``record=True``. Row ``s`` holds the values at the end of step ``s``
-        (``v`` after any reset), shape ``(steps, .)``.
-        """
-        if not self.record:
-            raise RuntimeError("construct the network with record=True to get traces")
-        start = getattr(self, "_record_from", 0)
-        out = {k: np.array(getattr(self.h_monitor, k)[:, start:]).T
-               for k in ("v", "z", "r", "psi")}
-        out.update({k: np.array(getattr(self.y_monitor, k)[:, start:]).T for k in ("y", "eps")})
-        return out
-
     def spikes(self) -> tuple[np.ndarray, np.ndarray]:
         """``(unit, step)`` of every spike in the last block; steps count from 0 at its start."""
         if not self.record:
             raise RuntimeError("construct the network with record=True to get spikes")
-        start = getattr(self, "_spikes_from", 0)
-        units = np.array(self.spike_monitor.i[:])[start:]
-        steps = np.rint(np.array(self.spike_monitor.t[:] / DT))[start:]
-        return units.astype(int), (steps - getattr(self, "_t_block", 0.0)).astype(int)
+        # A step's record comes at its end: the block began at step _record_from.
+        steps = (np.rint(np.array(self.spike_monitor.t[:] / DT)).astype(int)
+                 - getattr(self, "_record_from", 0))
+        units = np.array(self.spike_monitor.i[:]).astype(int)
+        return units[steps >= 0], steps[steps >= 0]
 
 
 def spiking_trace(weights: Weights, block: Block, tau: float = 10.0,
