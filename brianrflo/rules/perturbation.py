@@ -64,25 +64,20 @@ class PerturbationNetwork:
     ----------
     weights
         Initial weights (``b`` is not used: this rule has no error feedback).
-    T
-        Steps per trial (>= 1).
-    block_trials
-        Most trials per ``run()`` (>= 1).
+    T, block_trials
+        Steps per trial; most trials per ``run()``.
     eta
         Learning rates of ``w_out``, ``w_rec``, ``w_in`` (each >= 0).
     variant
         ``'reinforce'`` (trace of the injected noise, paper Eq. 8) or ``'miconi'``
         (trace of ``(u - ubar)^3``, Miconi 2017).
-    tau
-        Time constant of the units in steps (>= 1).
-    tau_e
-        Low-pass filter of the eligibility traces in steps (>= 1; 1 is Eq. 8).
-    tau_bar
-        Low-pass filter ``ubar`` of the input current in steps (>= 1).
+    tau, tau_e, tau_bar
+        In steps (>= 1): the units' time constant, the eligibility traces' low-pass filter
+        (1 is Eq. 8) and that of the input current's ``ubar``.
     alpha
         Running-average decay of the reward per trial, in [0, 1).
     target
-        Brian2 runtime target, ``'cython'`` or ``'numpy'``.
+        ``'cython'`` or ``'numpy'``.
     record
         Record ``h``, ``z`` and ``eps`` every step (see :meth:`trace`).
     """
@@ -301,25 +296,21 @@ def train_node_perturbation(
     p_perturb: float = 1.0,
     target: str = AUTO,
 ) -> RuleResult:
-    """Train by node perturbation in Brian2, one ``run()`` per block.
+    """Train by node perturbation in Brian2, one ``run()`` per block; the final loss is
+    measured without noise. Parameters not below are :class:`PerturbationNetwork`'s.
 
     Parameters
     ----------
     sigma, sigma_out
-        Standard deviation of the noise currents into hidden units and outputs (>= 0).
+        Standard deviation of the noise into hidden units and outputs (>= 0).
     seed
         Seeds the noise (numpy, per block), the task's trials and Brian2.
     p_perturb
-        Probability in (0, 1] that a unit receives a noise kick at a step (else 0):
-        Miconi (2017) perturbs sparsely, so that ``u - ubar`` is dominated by the kicks.
+        Probability in (0, 1] that a unit gets a noise kick at a step (else 0): Miconi
+        (2017) perturbs sparsely, so that kicks dominate ``u - ubar``.
     target
-        A Brian2 runtime target, or ``'auto'``: numpy for a run shorter than a cold
-        cython compile (:func:`~brianrflo.targets.runtime_target`), else cython.
-
-    Notes
-    -----
-    Other parameters are those of :class:`PerturbationNetwork`. The final loss is
-    measured without noise.
+        A runtime target, or ``'auto'``: numpy for a run shorter than a cold cython
+        compile (:func:`~brianrflo.targets.runtime_target`), else cython.
     """
     trials = check_int("trials", trials, 1)
     sigma = check_real("sigma", sigma, 0.0)
