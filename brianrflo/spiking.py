@@ -49,25 +49,11 @@ __all__ = ["SpikingNetwork", "spiking_trace"]
 class SpikingNetwork(BrianNetwork):
     """LIF hidden units trained with RFLO's local rule, compiled by Brian2.
 
-    Parameters
-    ----------
-    weights
-        Initial weights; ``weights.h0`` is the membrane potential ``v0`` at trial start.
-        A list of ``R`` :class:`~brianrflo.weights.Weights` makes ``R`` replicas, as
-        for :class:`~brianrflo.network.BrianNetwork`.
-    T, block_trials, eta, update, target, directory, dale, threads
-        As for :class:`~brianrflo.network.BrianNetwork`.
-    record
-        As for :class:`~brianrflo.network.BrianNetwork`; one network only (no replicas).
-    tau
-        Membrane time constant ``tau_m`` in steps (one number >= 1).
-    model
-        The LIF parameters (default :class:`~brianrflo.models.lif.LIFModel`).
-
-    Notes
-    -----
-    With ``record=True``, :meth:`trace` gives ``v``, ``z``, ``r``, ``psi``, ``y``,
-    ``eps`` per step and :meth:`spikes` the spike times.
+    The parameters are :class:`~brianrflo.network.BrianNetwork`'s (random feedback only),
+    but ``weights.h0`` is the membrane potential ``v0`` at trial start, ``tau`` is ``tau_m``
+    (one number >= 1), ``model`` a :class:`~brianrflo.models.lif.LIFModel` and ``record``
+    needs one network. Then :meth:`~brianrflo.network.BrianNetwork.trace` gives ``v``,
+    ``z``, ``r``, ``psi``, ``y``, ``eps`` per step and :meth:`spikes` the spike times.
     """
 
     _h0 = "v0"

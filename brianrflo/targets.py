@@ -79,20 +79,9 @@ def _numpy_or(estimate: float, compile_s: float, compiled: str) -> tuple[str, st
 
 def choose_target(n_hidden: int, steps: int, threads: int = 1, replicas: int = 1,
                   runs: int = 1) -> tuple[str, str]:
-    """The Brian2 target for a run, and why, in words.
-
-    Parameters
-    ----------
-    n_hidden
-        Units per network.
-    steps
-        Time steps the run simulates (trials x T).
-    threads
-        OpenMP threads asked for (more than 1 needs cpp_standalone).
-    replicas
-        Networks simulated together.
-    runs
-        Brian2 runs (blocks) the run takes.
+    """The Brian2 target for a run of ``replicas`` networks of ``n_hidden`` units, ``steps``
+    time steps (trials x T) in ``runs`` Brian2 runs, and why, in words. More than one
+    OpenMP ``threads`` needs cpp_standalone.
     """
     if not compiler_available():
         return "numpy", NO_COMPILER
