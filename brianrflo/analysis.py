@@ -49,21 +49,10 @@ def path_distance(path, target) -> float:
 
 
 def syllable_moves(path, syllable: int, start=None) -> np.ndarray:
-    """The displacement of the cursor over each syllable of ``path``.
+    """The cursor's displacement over each syllable, shape ``(T // syllable, D)``.
 
-    Parameters
-    ----------
-    path : array, shape (T, D)
-        Positions after each step; ``T`` a multiple of ``syllable``.
-    syllable
-        Steps per syllable.
-    start : array, shape (D,), optional
-        The position before the first step (default: the origin, where every
-        trial of the reach tasks starts).
-
-    Returns
-    -------
-    ndarray, shape (T // syllable, D)
+    ``path`` ``(T, D)``: the positions after each step from ``start`` (default: the origin,
+    where every reach trial starts); ``T`` a multiple of ``syllable`` (steps).
     """
     path = _path("path", path)
     syllable = check_int("syllable", syllable, 1)
@@ -78,20 +67,11 @@ def syllable_moves(path, syllable: int, start=None) -> np.ndarray:
 def sequence_accuracy(path, target, syllable: int, moves) -> float:
     """Fraction of syllables in which the cursor made the target's move.
 
-    Each syllable's displacement, of the path and of the target, is read as the
-    nearest of ``moves`` (the displacements the syllables make: each reach, and 0
-    for a hold); a syllable counts when the two readings agree. For a path made by
-    decisions (the loop) it is the fraction of decisions that were right; for a path
-    produced without decisions (direct training) it asks the same of the movement.
-
-    Parameters
-    ----------
-    path, target : array, shape (T, D)
-        Cursor positions after each step, from the origin.
-    syllable
-        Steps per syllable.
-    moves : array, shape (C, D)
-        The candidate displacements of one syllable.
+    Each syllable's displacement, of ``path`` and of ``target`` (``(T, D)``, positions after
+    each step from the origin), is read as the nearest of ``moves`` ``(C, D)`` (each reach,
+    and 0 for a hold); a syllable counts when the readings agree. For the loop's path it is
+    the fraction of right decisions; for a directly trained one it asks the same of the
+    movement.
     """
     path = _path("path", path)
     target = _path("target", target, path.shape[1])

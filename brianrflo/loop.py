@@ -45,16 +45,10 @@ from .targets import RUNTIME_TARGETS
 from .validation import check_array, check_choice, check_int, check_real, check_tau
 from .weights import Weights
 
-__all__ = ["LoopNetwork", "LoopBlock", "loop_reference", "hold_unit", "syllable_units",
-           "numpy_step_seconds", "P_EXPLORE"]
+__all__ = ["LoopNetwork", "LoopBlock", "loop_reference", "syllable_units", "P_EXPLORE"]
 
 #: Probability that a decision explores (paper: 0.1).
 P_EXPLORE = 0.1
-
-
-def hold_unit(n_reaches: int) -> int:
-    """Code of the hold syllable, and index of the first striatum unit meaning "hold"."""
-    return n_reaches
 
 
 def syllable_units(sequence: Sequence[int], n_reaches: int) -> np.ndarray:
@@ -63,28 +57,18 @@ def syllable_units(sequence: Sequence[int], n_reaches: int) -> np.ndarray:
     if seq.size == 0 or np.any((seq != HOLD) & ((seq < 0) | (seq >= n_reaches))):
         raise ValueError(f"sequence must be a non-empty list of syllables in "
                          f"[0, {n_reaches - 1}] or {HOLD} (hold), got {list(sequence)!r}")
-    return np.where(seq == HOLD, hold_unit(n_reaches), seq)
+    return np.where(seq == HOLD, n_reaches, seq)
 
 
 @dataclass
 class LoopBlock:
-    """What a block of loop trials did, decision by decision.
+    """What a block of loop trials did at each of a trial's ``S`` decisions.
 
-    Attributes
-    ----------
-    choices : ndarray, shape (n, S)
-        Syllable chosen at each of a trial's ``S`` decisions, as a code: reach ``k`` is
-        ``k``, a hold is ``n_reaches`` (see :func:`syllable_units`).
-    winners : ndarray, shape (n, S)
-        Winning striatum unit (units ``n_reaches`` and up are hold units).
-    rewards : ndarray, shape (n, S)
-        ``R`` of each decision.
-    explore : ndarray, shape (n, S)
-        1 where the decision explored.
-    z : ndarray, shape (n, S, units)
-        Striatum inputs ``W_s h`` at each decision (before that decision's update).
-    allowed : ndarray, shape (n, S, units)
-        1 where a syllable kept the cursor in bounds.
+    ``choices``, ``winners``, ``rewards``, ``explore`` are ``(n, S)``: the chosen syllable's
+    code (reach ``k`` is ``k``, a hold ``n_reaches``: :func:`syllable_units`), the winning
+    striatum unit (``n_reaches`` and up mean hold), ``R``, and 1 where the decision
+    explored. ``z`` (the striatum's input ``W_s h`` before the decision's update) and
+    ``allowed`` (1 where a syllable keeps the cursor in bounds) are ``(n, S, units)``.
     """
 
     choices: np.ndarray
@@ -99,61 +83,38 @@ class LoopBlock:
         return np.mean(self.choices == np.asarray(target_units)[None, :], axis=1)
 
 
-def numpy_step_seconds(n_hidden: int) -> float:
-    """Rough seconds of one loop step on Brian2's numpy target: 146 us + 16 ns x N^2.
-
-    Measured at N = 20 and 100; only its order of magnitude matters.
-    """
-    return 146e-6 + 1.6e-8 * n_hidden ** 2
-
-
-def _schedule(n: int, S: int, units: int, p_explore: float, rng: np.random.Generator):
-    explore = (rng.random((n, S)) < p_explore).astype(float)
-    keys = rng.random((n, S, units))
-    return explore, keys
-
-
 class LoopNetwork:
     """A frozen RNN closed into a loop by striatum, WTA and thalamus, compiled by Brian2.
 
     Parameters
     ----------
     weights
-        The trained RNN (``n_in`` tonic inputs, one per reach; 2 outputs, the cursor
-        velocity). Frozen.
+        The trained RNN, frozen: ``n_in`` tonic inputs (one per reach), 2 outputs (the
+        cursor's velocity).
     sequence
-        The target sequence of syllables (reaches ``0 .. n_in - 1`` and ``HOLD``); a trial
-        makes ``len(sequence)`` decisions, one at each syllable start.
+        The target syllables (reaches ``0 .. n_in - 1`` and ``HOLD``), one per decision.
     syllable
         Steps per syllable (paper: 200).
-    length
-        Nominal cursor displacement of one reach, for the bounds check.
-    bound
-        The cursor stays in ``[-bound, bound]^2`` (a syllable whose nominal reach would
-        end more than a quarter reach outside is excluded). Default ``length``.
-    eta_s
-        Learning rate of ``W_s`` (>= 0).
-    p_explore
-        Probability that a decision is random among the allowed syllables.
-    w_s
-        Initial ``W_s``, shape ``(n_in + 1, N)``; default small random weights from ``seed``.
-    tau
-        Time constant in steps.
-    block_trials
-        Most trials per Brian2 run.
+    length, bound
+        A reach's nominal displacement; the cursor stays in ``[-bound, bound]^2`` (default
+        ``length``): a syllable whose reach would end over ``length / 4`` outside is excluded.
+    eta_s, p_explore
+        Learning rate of ``W_s``; probability that a decision is random among the allowed
+        syllables.
+    w_s, seed
+        Initial ``W_s`` ``(n_in + n_holds, N)``; default small random weights from ``seed``.
+    tau, block_trials
+        Time constant in steps; most trials per Brian2 run.
     record
         Also record the cursor position at every step (see :meth:`positions`).
-    seed
-        Seeds the default ``W_s``.
     rule
-        Plasticity of ``W_s``: ``'oja'`` (default: reward-modulated Hebbian with Oja's
-        decay) or ``'hebb'`` (the paper's plain rule); see :mod:`brianrflo.models.loop`.
+        Plasticity of ``W_s``: ``'oja'`` (reward-modulated Hebbian with Oja's decay) or
+        ``'hebb'`` (the paper's plain rule); see :mod:`brianrflo.models.loop`.
     n_holds
-        Striatum units that mean "hold" (>= 1). Several let different units learn the
-        different cortical states after which a hold is right.
+        Striatum units meaning "hold" (>= 1): several can learn the different cortical states
+        after which a hold is right.
     target
-        Brian2 runtime target, ``'cython'`` or ``'numpy'`` (compiles nothing: for a few
-        trials, see :func:`brianrflo.targets.runtime_target`).
+        ``'cython'`` or ``'numpy'`` (compiles nothing: :func:`brianrflo.targets.runtime_target`).
     """
 
     def __init__(
@@ -311,7 +272,8 @@ class LoopNetwork:
         if explore is None or keys is None:
             if rng is None:
                 raise ValueError("run_block needs rng, or both explore and keys")
-            explore, keys = _schedule(n, S, U, self.p_explore, rng)
+            explore = (rng.random((n, S)) < self.p_explore).astype(float)
+            keys = rng.random((n, S, U))
         explore = check_array("explore", explore, (n, S))
         keys = check_array("keys", keys, (n, S, U))
         if target_units is None:

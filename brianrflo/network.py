@@ -104,44 +104,36 @@ class BrianNetwork:
     Parameters
     ----------
     weights
-        Initial weights; their shapes fix ``N``, ``M`` and ``K``. A list of ``R``
-        :class:`~brianrflo.weights.Weights` of one shape makes ``R`` replicas:
-        independent networks simulated together (then ``eta`` may be ``(R, 3)``,
-        :meth:`run_block` returns ``(R, n)`` losses and :meth:`get_weights` a list).
-    T
-        Steps per trial.
-    block_trials
-        Trials per Brian2 run. With ``cpp_standalone`` every block has exactly
-        this many trials (the binary's run length is fixed when it is built).
+        Initial weights; their shapes fix ``N``, ``M``, ``K``. A list of ``R`` of one shape
+        makes ``R`` replicas, independent networks simulated together (``eta`` may then be
+        ``(R, 3)``; losses, weights and rates come per replica).
+    T, block_trials
+        Steps per trial; trials per Brian2 run (on ``cpp_standalone``, exactly this many).
     eta
-        Learning rates ``(eta1, eta2, eta3)`` of ``w_out``, ``w_rec``, ``w_in``, or
-        one such triple per replica.
+        Learning rates ``(eta1, eta2, eta3)`` of ``w_out``, ``w_rec``, ``w_in``.
     update
-        ``'online'`` (every step), ``'trial'`` (summed over a trial, divided by
-        ``T``) or an integer number of trials per update.
+        ``'online'`` (every step), ``'trial'`` (summed over a trial, divided by ``T``) or
+        an integer number of trials per update.
     tau
-        Time constant in steps (>= 1): one value, or one per hidden unit. Sets the
-        model's ``tau`` parameter (models without one ignore it).
+        Time constant in steps (>= 1), one or one per unit: the model's ``tau``, if it has one.
     model
         The hidden units' equations (default: the paper's, ``phi = tanh``).
     target
-        ``'cython'`` (runtime), ``'numpy'`` (runtime, slow) or ``'cpp_standalone'``.
+        ``'cython'``, ``'numpy'`` (runtime, slow) or ``'cpp_standalone'``.
     directory
-        Project folder for ``cpp_standalone`` (default: a cache folder keyed by
-        the network's shape and settings, so rebuilding is cheap).
+        ``cpp_standalone`` project folder (default: a cache folder keyed by the network).
     record
-        Also record ``h``, ``y`` and ``eps`` at every step (see :meth:`trace`).
+        Also record every step (see :meth:`trace`).
     dale
-        Dale's law: recurrent weights keep the sign of their presynaptic unit
-        (:func:`~brianrflo.weights.dale_signs`); updates that would flip a sign leave
-        0, clipped in compiled code after every update.
+        Dale's law (:func:`~brianrflo.weights.dale_signs`): an update that would flip a
+        recurrent weight's sign leaves 0 (clipped in compiled code).
     feedback
-        ``'random'``: the error reaches the units through the fixed ``weights.b``
-        (RFLO). ``'symmetric'``: through ``W_out^T``, kept equal to the current
-        readout (``weights.b`` must start equal to ``weights.w_out.T``).
+        ``'random'``: the error reaches the units through the fixed ``weights.b`` (RFLO);
+        ``'symmetric'``: through ``W_out^T``, which follows the readout (``weights.b`` must
+        start as ``w_out.T``).
     readout_feedback
-        Feed the readout back into the units as the input current ``u_y = B y(t-1)``
-        (readout-only learning, paper Fig. 2 supp. 2). The model's ``u`` must add ``u_y``.
+        Feed the readout back as the current ``u_y = B y(t-1)`` (paper Fig. 2 supp. 2);
+        the model's ``u`` must add ``u_y``.
     threads
         OpenMP threads of a ``cpp_standalone`` network (1: none).
     """
@@ -178,8 +170,6 @@ class BrianNetwork:
         if any(shape(w) != shape(first) for w in replicas):
             raise ValueError("all replicas' weights must have one shape (n_hidden, n_in, n_out)")
         self.R = len(replicas)
-        if target not in TARGETS:
-            raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
         self.T = check_int("T", T, 1)
         self.block_trials = check_int("block_trials", block_trials, 1)
         self.tau = check_tau(tau, first.n_hidden)
@@ -437,21 +427,12 @@ class BrianNetwork:
     # --------------------------------------------------------------------- run
     def run_block(self, block: Block | Sequence[Block],
                   noise_seed: int | Sequence[int] | None = None) -> np.ndarray:
-        """Run the trials of ``block`` end to end, learning as set up.
+        """Run the trials of ``block`` (or one block per replica) end to end, learning as set up.
 
-        Replicas take one block per replica (or one block that all of them run).
-
-        Parameters
-        ----------
-        block
-            The trials, or one block per replica.
-        noise_seed
-            Seed of a noisy model's noise in this block (ignored without noise): one
-            seed (>= 0) for every replica, or one per replica. The draws are made
-            in numpy (``np.random.default_rng(seed)``), so the same seed gives the
-            same noise on every target, and a replica gets the noise it would get
-            alone. ``None`` takes a seed from numpy's global random state, which
-            ``brian2.seed()`` sets, as it sets Brian2's own noise.
+        ``noise_seed`` seeds a noisy model's noise in this block: one seed (>= 0), or one per
+        replica. Numpy draws it (``np.random.default_rng(seed)``), so a seed gives the same
+        noise on every target and a replica the noise it would get alone; ``None`` takes a
+        seed from numpy's global state (which ``brian2.seed()`` sets).
 
         Returns
         -------
@@ -540,8 +521,8 @@ class BrianNetwork:
             if group is not None and "t_block" in group.variables:
                 args[group, "t_block"] = self.net.t
         before = self.loss_monitor.loss.shape[1]
-        if self.record:
-            self._mark_record()
+        if self.record:  # where this block's records start: one per step so far
+            self._record_from = len(self.h_monitor.t)
         self.sim.run(steps, args)
         records = self.loss_monitor.loss[:, before:]
         return self._losses(records, self.readout.loss[:])
@@ -558,23 +539,18 @@ class BrianNetwork:
                           for w, old in zip(read, self._replicas, strict=True)]
         return self._losses(self.loss_monitor.loss[:], self.readout.loss[:])
 
-    def _mark_record(self) -> None:
-        """Remember where the coming block's records start (see :meth:`trace`)."""
-        self._record_from = self.h_monitor.h.shape[1]
-
     def trace(self) -> dict[str, np.ndarray]:
-        """``h``, ``y``, ``eps`` at every step of the last block, shape ``(steps, .)``.
+        """Each recorded variable at every step of the last block, shape ``(steps, .)``.
 
-        Needs ``record=True``. Row ``s`` holds ``h(t)`` after the step's update.
+        Needs ``record=True``. Row ``s`` holds the values at the end of step ``s``: ``h``,
+        ``y``, ``eps`` (:class:`~brianrflo.spiking.SpikingNetwork`: ``v`` after any reset,
+        ``z``, ``r``, ``psi``, ``y``, ``eps``).
         """
         if not self.record:
             raise RuntimeError("construct the network with record=True to get traces")
         start = getattr(self, "_record_from", 0)
-        return {
-            "h": np.array(self.h_monitor.h[:, start:]).T,
-            "y": np.array(self.y_monitor.y[:, start:]).T,
-            "eps": np.array(self.y_monitor.eps[:, start:]).T,
-        }
+        return {k: np.array(getattr(mon, k)[:, start:]).T
+                for mon in (self.h_monitor, self.y_monitor) for k in mon.record_variables}
 
 
 def describe(model=None, feedback: str = "random", readout_feedback: bool = False) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .weights import dale_signs
+from .weights import dale_clip
 
 __all__ = ["LEARNED", "PendingUpdate", "apply_update"]
 
@@ -21,26 +21,14 @@ LEARNED = ("w_out", "w_rec", "w_in")
 
 def apply_update(w, dw: dict[str, np.ndarray], dale: bool = False,
                  symmetric: bool = False) -> None:
-    """Add ``dw`` to ``w``'s learned weights, then clip (Dale) and copy ``B = W_out^T``.
-
-    Parameters
-    ----------
-    w
-        Anything with attributes ``w_out``, ``w_rec``, ``w_in``, ``b``: a
-        :class:`~brianrflo.weights.Weights` or a stack of them.
-    dw
-        The change, by name (every name of :data:`LEARNED`).
-    dale
-        Set ``w_rec``'s weights of the wrong sign for their presynaptic unit to 0.
-    symmetric
-        The feedback follows the readout (local-symmetric): ``B`` becomes ``W_out^T``.
+    """Add ``dw`` (by name, every name of :data:`LEARNED`) to the weights of ``w`` (a
+    :class:`~brianrflo.weights.Weights` or a stack of them); then with ``dale`` set
+    ``w_rec``'s weights of the wrong sign to 0, and with ``symmetric`` make ``B = W_out^T``.
     """
     for name in LEARNED:
         setattr(w, name, getattr(w, name) + dw[name])
     if dale:
-        # The same operations as weights.dale_clip, on the last axis (presynaptic b).
-        s = dale_signs(w.w_rec.shape[-1])
-        w.w_rec = s * np.maximum(s * w.w_rec, 0.0)
+        w.w_rec = dale_clip(w.w_rec)
     if symmetric:
         w.b = np.swapaxes(w.w_out, -1, -2).copy()
 
@@ -48,22 +36,10 @@ def apply_update(w, dw: dict[str, np.ndarray], dale: bool = False,
 class PendingUpdate:
     """Sums trials' weight changes and applies them every ``period_trials`` trials.
 
-    Parameters
-    ----------
-    period_trials
-        Trials per update, as :func:`brianrflo.network.update_period` returns it;
-        ``None`` (online learning) applies each trial's change at its end (the
-        change that happened in the trial, step by step).
-    dale, symmetric
-        As :func:`apply_update`, after every update.
-
-    Attributes
-    ----------
-    sums
-        The changes summed since the last update, by name (empty after one).
-    count
-        Trials counted since the start (the update falls when it is a multiple of
-        ``period_trials``).
+    ``period_trials`` is :func:`brianrflo.network.update_period`'s; ``None`` (online) applies
+    each trial's change at its end. ``dale``, ``symmetric``: as :func:`apply_update`.
+    ``sums`` holds the changes since the last update by name, ``count`` the trials since the
+    start.
     """
 
     def __init__(self, period_trials: int | None, dale: bool = False,
@@ -74,10 +50,7 @@ class PendingUpdate:
         self.count = 0
 
     def add(self, w, dw: dict[str, np.ndarray]) -> bool:
-        """Count one trial whose change is ``dw``; apply the sums to ``w`` if the period ends.
-
-        Returns whether ``w`` was updated.
-        """
+        """Count a trial of change ``dw``; whether a period ended (the sums then went to ``w``)."""
         self.count += 1
         for name in LEARNED:
             # 0.0 + dw is dw (up to the sign of a zero): a fresh sum starts as a copy.

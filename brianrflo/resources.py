@@ -44,7 +44,7 @@ def run_bytes(n_hidden: int, n_in: int, n_out: int, T: int, block_trials: int,
 
 
 def check_memory(n_hidden: int, n_in: int, n_out: int, T: int, block_trials: int,
-                 rule: str = "rflo", replicas: int = 1, available: int | None = None) -> None:
+                 rule: str = "rflo", replicas: int = 1) -> None:
     """Refuse a run that cannot fit in memory, saying what would.
 
     Raises
@@ -55,7 +55,7 @@ def check_memory(n_hidden: int, n_in: int, n_out: int, T: int, block_trials: int
     """
     parts = run_bytes(n_hidden, n_in, n_out, T, block_trials, rule, replicas)
     need = sum(parts.values())
-    have = int(0.8 * (available_memory() if available is None else available))
+    have = int(0.8 * available_memory())
     if need <= have:
         return
     what = max(parts, key=lambda name: parts[name])

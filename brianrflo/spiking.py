@@ -38,36 +38,22 @@ from numpy.typing import ArrayLike
 from brianrflo.models import lif
 from brianrflo.models.lif import LIFModel
 from brianrflo.models.rate import ERROR, ERROR_UPDATE, FEEDBACK
-from brianrflo.tasks.base import Block, Task
+from brianrflo.tasks.base import Block
 
 from .network import DT, BrianNetwork, Target
 from .weights import Weights, dale_signs
 
-__all__ = ["SpikingNetwork", "evaluate_spiking", "spiking_trace"]
+__all__ = ["SpikingNetwork", "spiking_trace"]
 
 
 class SpikingNetwork(BrianNetwork):
     """LIF hidden units trained with RFLO's local rule, compiled by Brian2.
 
-    Parameters
-    ----------
-    weights
-        Initial weights; ``weights.h0`` is the membrane potential ``v0`` at trial start.
-        A list of ``R`` :class:`~brianrflo.weights.Weights` makes ``R`` replicas, as
-        for :class:`~brianrflo.network.BrianNetwork`.
-    T, block_trials, eta, update, target, directory, dale, threads
-        As for :class:`~brianrflo.network.BrianNetwork`.
-    record
-        As for :class:`~brianrflo.network.BrianNetwork`; one network only (no replicas).
-    tau
-        Membrane time constant ``tau_m`` in steps (one number >= 1).
-    model
-        The LIF parameters (default :class:`~brianrflo.models.lif.LIFModel`).
-
-    Notes
-    -----
-    With ``record=True``, :meth:`trace` gives ``v``, ``z``, ``r``, ``psi``, ``y``,
-    ``eps`` per step and :meth:`spikes` the spike times.
+    The parameters are :class:`~brianrflo.network.BrianNetwork`'s (random feedback only),
+    but ``weights.h0`` is the membrane potential ``v0`` at trial start, ``tau`` is ``tau_m``
+    (one number >= 1), ``model`` a :class:`~brianrflo.models.lif.LIFModel` and ``record``
+    needs one network. Then :meth:`~brianrflo.network.BrianNetwork.trace` gives ``v``,
+    ``z``, ``r``, ``psi``, ``y``, ``eps`` per step and :meth:`spikes` the spike times.
     """
 
     _h0 = "v0"
@@ -164,52 +150,15 @@ class SpikingNetwork(BrianNetwork):
         self.assembly = a
         self.net = a.network()
 
-    # --------------------------------------------------------------------- run
-    def _mark_record(self) -> None:
-        self._record_from = self.h_monitor.v.shape[1]
-        self._spikes_from = self.spike_monitor.num_spikes
-        self._t_block = float(self.net.t / DT)
-
-    def _run_standalone(self, x, target, mask) -> np.ndarray:
-        losses = super()._run_standalone(x, target, mask)
-        self._record_from, self._spikes_from, self._t_block = 0, 0, 0.0
-        return losses
-
-    def trace(self) -> dict[str, np.ndarray]:
-        """``v``, ``z``, ``r``, ``psi``, ``y``, ``eps`` at every step of the last block.
-
-        Needs ``record=True``. Row ``s`` holds the values at the end of step ``s``
-        (``v`` after any reset), shape ``(steps, .)``.
-        """
-        if not self.record:
-            raise RuntimeError("construct the network with record=True to get traces")
-        start = getattr(self, "_record_from", 0)
-        out = {k: np.array(getattr(self.h_monitor, k)[:, start:]).T
-               for k in ("v", "z", "r", "psi")}
-        out.update({k: np.array(getattr(self.y_monitor, k)[:, start:]).T for k in ("y", "eps")})
-        return out
-
     def spikes(self) -> tuple[np.ndarray, np.ndarray]:
         """``(unit, step)`` of every spike in the last block; steps count from 0 at its start."""
         if not self.record:
             raise RuntimeError("construct the network with record=True to get spikes")
-        start = getattr(self, "_spikes_from", 0)
-        units = np.array(self.spike_monitor.i[:])[start:]
-        steps = np.rint(np.array(self.spike_monitor.t[:] / DT))[start:]
-        return units.astype(int), (steps - getattr(self, "_t_block", 0.0)).astype(int)
-
-
-def evaluate_spiking(weights: Weights, task: Task, tau: float = 10.0, n: int = 1, seed: int = 0,
-                     model: LIFModel | None = None) -> float:
-    """Mean loss of ``weights`` on ``n`` evaluation trials drawn with ``seed``, no learning.
-
-    :func:`brianrflo.train.evaluate` for LIF units: the numpy reference
-    (:func:`brianrflo.spiking_reference.lif_trial`), which the tests hold equal to the
-    Brian2 network.
-    """
-    from .train import evaluate
-
-    return evaluate(weights, task, float(tau), n, seed, model or LIFModel())
+        # A step's record comes at its end: the block began at step _record_from.
+        steps = (np.rint(np.array(self.spike_monitor.t[:] / DT)).astype(int)
+                 - getattr(self, "_record_from", 0))
+        units = np.array(self.spike_monitor.i[:]).astype(int)
+        return units[steps >= 0], steps[steps >= 0]
 
 
 def spiking_trace(weights: Weights, block: Block, tau: float = 10.0,

@@ -15,7 +15,7 @@ import os
 import shutil
 
 __all__ = ["AUTO", "RUNTIME_TARGETS", "choose_target", "runtime_target", "numpy_seconds",
-           "compiler_available"]
+           "numpy_step_seconds", "compiler_available"]
 
 #: The default target: resolved by :func:`choose_target` when a run starts.
 AUTO = "auto"
@@ -31,6 +31,10 @@ RUNTIME_TARGETS = ("cython", "numpy")
 CYTHON_COMPILE_S = 60.0
 #: Why a run without a C++ compiler takes the numpy target.
 NO_COMPILER = "no C++ compiler found (install g++ for compiled code)"
+#: Seconds of one step on Brian2's numpy target, ``a + b N^2``, of the runtime networks:
+#: the loop (measured at N = 20 and 100) and node perturbation (at N = 12 and 100; about
+#: 20 code objects a step). Only the order of magnitude matters.
+STEP_SECONDS = {"loop": (146e-6, 1.6e-8), "perturbation": (575e-6, 1.2e-8)}
 
 
 def numpy_seconds(n_hidden: int, steps: int, replicas: int = 1, runs: int = 1) -> float:
@@ -41,6 +45,12 @@ def numpy_seconds(n_hidden: int, steps: int, replicas: int = 1, runs: int = 1) -
     1000); only its order of magnitude matters.
     """
     return runs * 0.15 + steps * (150e-6 + 3e-9 * replicas * n_hidden ** 2)
+
+
+def numpy_step_seconds(network: str, n_hidden: int) -> float:
+    """Rough seconds of one step of ``network`` (a key of :data:`STEP_SECONDS`) on numpy."""
+    a, b = STEP_SECONDS[network]
+    return a + b * n_hidden ** 2
 
 
 def compiler_available() -> bool:
@@ -69,20 +79,9 @@ def _numpy_or(estimate: float, compile_s: float, compiled: str) -> tuple[str, st
 
 def choose_target(n_hidden: int, steps: int, threads: int = 1, replicas: int = 1,
                   runs: int = 1) -> tuple[str, str]:
-    """The Brian2 target for a run, and why, in words.
-
-    Parameters
-    ----------
-    n_hidden
-        Units per network.
-    steps
-        Time steps the run simulates (trials x T).
-    threads
-        OpenMP threads asked for (more than 1 needs cpp_standalone).
-    replicas
-        Networks simulated together.
-    runs
-        Brian2 runs (blocks) the run takes.
+    """The Brian2 target for a run of ``replicas`` networks of ``n_hidden`` units, ``steps``
+    time steps (trials x T) in ``runs`` Brian2 runs, and why, in words. More than one
+    OpenMP ``threads`` needs cpp_standalone.
     """
     if not compiler_available():
         return "numpy", NO_COMPILER

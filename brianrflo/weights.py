@@ -28,8 +28,8 @@ def dale_signs(n_hidden: int) -> np.ndarray:
 
 
 def dale_clip(w_rec: np.ndarray) -> np.ndarray:
-    """``w_rec`` with every weight of the wrong sign for its presynaptic unit set to 0."""
-    s = dale_signs(w_rec.shape[0])
+    """``w_rec`` ``(..., N, N)`` with every weight of the wrong sign for its presynaptic unit 0."""
+    s = dale_signs(w_rec.shape[-1])
     return s * np.maximum(s * w_rec, 0.0)
 
 
@@ -145,7 +145,6 @@ class Weights:
         n_out: int,
         seed: int | None = None,
         g: float = 1.5,
-        h0_scale: float = 0.1,
         dale: bool = False,
         init: str = "paper",
     ) -> Weights:
@@ -154,7 +153,7 @@ class Weights:
         ``init='paper'``: ``W ~ Normal(0, g^2/N)``, ``W_in ~ Uniform[-1, 1]``,
         ``W_out ~ Uniform[-1/sqrt(N), 1/sqrt(N)]``, ``B ~ Normal(0, 1)``.
         The paper does not give ``h(0)``; we draw it once per network from
-        ``Normal(0, h0_scale^2)``. With ``dale``, ``W_ab <- s_b |W_ab|`` with
+        ``Normal(0, 0.1^2)``. With ``dale``, ``W_ab <- s_b |W_ab|`` with
         :func:`dale_signs` (paper Fig. 2 supp. 1).
 
         ``init='notebook'``: as the authors' example notebook, ``W_out`` 10x smaller,
@@ -169,7 +168,6 @@ class Weights:
         m = check_int("n_in", n_in, 0)
         k = check_int("n_out", n_out, 1)
         g = check_real("g", g, 0.0)
-        h0_scale = check_real("h0_scale", h0_scale, 0.0)
         init = check_choice("init", init, INITS)
         rng = np.random.default_rng(seed)
         w_rec = rng.normal(0.0, g / np.sqrt(n), size=(n, n))
@@ -178,7 +176,7 @@ class Weights:
             w_in=rng.uniform(-1.0, 1.0, size=(n, m)),
             w_out=rng.uniform(-1.0 / np.sqrt(n), 1.0 / np.sqrt(n), size=(k, n)),
             b=rng.normal(0.0, 1.0, size=(n, k)),
-            h0=rng.normal(0.0, h0_scale, size=n),
+            h0=rng.normal(0.0, 0.1, size=n),
         )
         if init == "notebook":
             weights.w_out *= NOTEBOOK_W_OUT

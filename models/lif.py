@@ -204,11 +204,6 @@ class LIFModel:
         """Never the paper's rate model."""
         return False
 
-    @staticmethod
-    def stochastic() -> bool:
-        """LIF units here receive no noise."""
-        return False
-
     def init_weights(self, n_hidden: int, n_in: int, n_out: int, seed: int | None = None,
                      dale: bool = False, init: str = "paper"):
         """Initial weights for spiking units.

@@ -1,5 +1,6 @@
 """target='auto': which Brian2 target a run uses, said and recorded."""
 
+import functools
 import json
 
 import pytest
@@ -30,8 +31,8 @@ def test_small_runs_compile_nothing_and_large_ones_compile_once():
 
 def test_runtime_networks_compile_only_runs_longer_than_a_cython_compile():
     """The loop and node perturbation: numpy below a cold cython compile, cython above."""
-    from brianrflo.loop import numpy_step_seconds as loop_step
-    from brianrflo.rules.perturbation import numpy_step_seconds as np_step
+    loop_step = functools.partial(tg.numpy_step_seconds, "loop")
+    np_step = functools.partial(tg.numpy_step_seconds, "perturbation")
 
     for step in (loop_step(20), loop_step(100), np_step(12), np_step(100)):
         below = int(tg.CYTHON_COMPILE_S / step * 0.9)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from brianrflo import reference as ref
-from brianrflo.tasks.base import Block, Task
+from brianrflo.tasks.base import Task
 from brianrflo.validation import check_int
 from brianrflo.weights import Weights
 
@@ -31,28 +31,13 @@ Array = np.ndarray
 class RuleResult:
     """What a rule's ``train_*`` function returns.
 
-    Attributes
-    ----------
-    rule
-        The rule's name.
-    weights
-        The trained network.
-    losses
-        Loss of every training trial, in order (what the rule saw while learning).
-    untrained_loss, final_loss
-        Loss of the initial and trained network on evaluation trials (no noise, no
-        teacher forcing; closed loop for the rules with a feedback loop).
-    steps
-        Time steps simulated to train (trials times ``T``).
-    wall_time
-        Seconds spent training and evaluating.
-    local, online
-        Whether every weight change uses only quantities available at the synapse,
-        and whether weights change while the trials run (not after collecting them).
-    w_loop
-        The feedback-loop weights ``(K, N)`` for the closed-loop rules, else ``None``.
-    extra
-        Rule-specific numbers (JSON-ready).
+    ``losses`` are the training trials' losses in order; ``untrained_loss`` and
+    ``final_loss`` those of the initial and trained network on evaluation trials (no
+    noise, no teacher forcing; closed loop where the rule has a feedback loop).
+    ``steps`` is trials times ``T``, ``wall_time`` seconds spent training and evaluating;
+    ``local``: every change uses only what the synapse has, ``online``: weights change
+    while trials run. ``w_loop`` are the feedback-loop weights ``(K, N)`` of the
+    closed-loop rules, ``extra`` the rule's own numbers (JSON-ready).
     """
 
     rule: str
@@ -88,22 +73,11 @@ def loop_forward(
     teacher: bool = False,
     noise: Array | None = None,
 ) -> LoopTrace:
-    """Run one trial of the network with its output fed back through ``B``.
+    """Run one trial ``x``, ``target``, ``mask`` (``(T, M)``, ``(T, K)``, ``(T, K)``) with
+    the output fed back through ``w.b`` ``(N, K)``.
 
-    Parameters
-    ----------
-    w
-        The network; ``w.b`` (N, K) carries the fed-back signal.
-    x, target, mask
-        ``(T, M)``, ``(T, K)``, ``(T, K)``.
-    tau
-        Time constant in steps.
-    w_loop
-        Loop weights ``(K, N)``; default ``w.w_out`` (the output itself is fed back).
-    teacher
-        Feed back the target ``y*(t-1)`` instead of ``z(t-1)`` (teacher forcing).
-    noise
-        Optional ``(T, N)`` current added to ``u`` (echo-state training noise).
+    ``w_loop`` ``(K, N)`` makes the fed-back output (default ``w.w_out``); ``teacher``
+    feeds back the target ``y*(t-1)`` instead; ``noise`` ``(T, N)`` is added to ``u``.
     """
     T, n = x.shape[0], w.n_hidden
     loop = w.w_out if w_loop is None else w_loop
@@ -121,19 +95,17 @@ def loop_forward(
     return LoopTrace(h=h, y=y, eps=eps, loss=ref.loss(eps))
 
 
-def _eval_block(task: Task, n: int, seed: int) -> Block:
-    return task.block(check_int("n", n, 1), np.random.default_rng(seed))
-
-
 def evaluate_loop(w: Weights, task: Task, tau: float = 10.0, w_loop: Array | None = None,
                   n: int = 1, seed: int = 1) -> float:
     """Mean free-running (closed-loop) loss on ``n`` evaluation trials drawn with ``seed``."""
-    block = _eval_block(task, n, seed)
+    block = task.block(check_int("n", n, 1), np.random.default_rng(seed))
     return float(np.mean([loop_forward(w, *block.trial(k), tau, w_loop).loss
                           for k in range(n)]))
 
 
 def evaluate_open(w: Weights, task: Task, tau: float = 10.0, n: int = 1, seed: int = 1) -> float:
-    """Mean loss of the paper's network (no loop, no noise) on ``n`` evaluation trials."""
-    block = _eval_block(task, n, seed)
-    return float(np.mean([float(ref.forward(w, *block.trial(k), tau).loss) for k in range(n)]))
+    """Mean loss of the paper's network (no loop, no noise) on ``n`` evaluation trials:
+    :func:`brianrflo.train.evaluate`, whose default seed differs."""
+    from brianrflo.train import evaluate  # a higher layer
+
+    return evaluate(w, task, tau, check_int("n", n, 1), seed)

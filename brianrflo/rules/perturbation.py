@@ -46,7 +46,7 @@ from brianrflo.models.perturbation import (
     synapse_equations,
     update_code,
 )
-from brianrflo.targets import AUTO, RUNTIME_TARGETS, runtime_target
+from brianrflo.targets import AUTO, RUNTIME_TARGETS, numpy_step_seconds, runtime_target
 from brianrflo.tasks.base import Block, Task
 from brianrflo.validation import check_choice, check_int, check_real
 from brianrflo.weights import Weights
@@ -54,16 +54,7 @@ from brianrflo.weights import Weights
 from .common import RuleResult, evaluate_open
 from .perturbation_reference import VARIANTS
 
-__all__ = ["PerturbationNetwork", "train_node_perturbation", "numpy_step_seconds"]
-
-
-def numpy_step_seconds(n_hidden: int) -> float:
-    """Rough seconds of one step on Brian2's numpy target: 575 us + 12 ns x N^2.
-
-    Measured at N = 12 and 100 (about 20 code objects a step); only its order of
-    magnitude matters.
-    """
-    return 575e-6 + 1.2e-8 * n_hidden ** 2
+__all__ = ["PerturbationNetwork", "train_node_perturbation"]
 
 
 class PerturbationNetwork:
@@ -73,25 +64,20 @@ class PerturbationNetwork:
     ----------
     weights
         Initial weights (``b`` is not used: this rule has no error feedback).
-    T
-        Steps per trial (>= 1).
-    block_trials
-        Most trials per ``run()`` (>= 1).
+    T, block_trials
+        Steps per trial; most trials per ``run()``.
     eta
         Learning rates of ``w_out``, ``w_rec``, ``w_in`` (each >= 0).
     variant
         ``'reinforce'`` (trace of the injected noise, paper Eq. 8) or ``'miconi'``
         (trace of ``(u - ubar)^3``, Miconi 2017).
-    tau
-        Time constant of the units in steps (>= 1).
-    tau_e
-        Low-pass filter of the eligibility traces in steps (>= 1; 1 is Eq. 8).
-    tau_bar
-        Low-pass filter ``ubar`` of the input current in steps (>= 1).
+    tau, tau_e, tau_bar
+        In steps (>= 1): the units' time constant, the eligibility traces' low-pass filter
+        (1 is Eq. 8) and that of the input current's ``ubar``.
     alpha
         Running-average decay of the reward per trial, in [0, 1).
     target
-        Brian2 runtime target, ``'cython'`` or ``'numpy'``.
+        ``'cython'`` or ``'numpy'``.
     record
         Record ``h``, ``z`` and ``eps`` every step (see :meth:`trace`).
     """
@@ -310,25 +296,21 @@ def train_node_perturbation(
     p_perturb: float = 1.0,
     target: str = AUTO,
 ) -> RuleResult:
-    """Train by node perturbation in Brian2, one ``run()`` per block.
+    """Train by node perturbation in Brian2, one ``run()`` per block; the final loss is
+    measured without noise. Parameters not below are :class:`PerturbationNetwork`'s.
 
     Parameters
     ----------
     sigma, sigma_out
-        Standard deviation of the noise currents into hidden units and outputs (>= 0).
+        Standard deviation of the noise into hidden units and outputs (>= 0).
     seed
         Seeds the noise (numpy, per block), the task's trials and Brian2.
     p_perturb
-        Probability in (0, 1] that a unit receives a noise kick at a step (else 0):
-        Miconi (2017) perturbs sparsely, so that ``u - ubar`` is dominated by the kicks.
+        Probability in (0, 1] that a unit gets a noise kick at a step (else 0): Miconi
+        (2017) perturbs sparsely, so that kicks dominate ``u - ubar``.
     target
-        A Brian2 runtime target, or ``'auto'``: numpy for a run shorter than a cold
-        cython compile (:func:`~brianrflo.targets.runtime_target`), else cython.
-
-    Notes
-    -----
-    Other parameters are those of :class:`PerturbationNetwork`. The final loss is
-    measured without noise.
+        A runtime target, or ``'auto'``: numpy for a run shorter than a cold cython
+        compile (:func:`~brianrflo.targets.runtime_target`), else cython.
     """
     trials = check_int("trials", trials, 1)
     sigma = check_real("sigma", sigma, 0.0)
@@ -339,7 +321,8 @@ def train_node_perturbation(
     start = time.perf_counter()
     size = min(check_int("block_trials", block_trials, 1), trials)
     if target == AUTO:
-        target = runtime_target(trials * task.T, numpy_step_seconds(weights.n_hidden))[0]
+        step = numpy_step_seconds("perturbation", weights.n_hidden)
+        target = runtime_target(trials * task.T, step)[0]
     net = PerturbationNetwork(weights, task.T, size, eta, variant, tau, tau_e, tau_bar, alpha,
                               target)
     rng = np.random.default_rng(seed)

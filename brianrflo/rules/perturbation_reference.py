@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from brianrflo import reference as ref
+from brianrflo.pending import LEARNED
 from brianrflo.weights import Weights
 
 __all__ = ["PerturbationTrace", "perturbation_trial", "fluctuation", "VARIANTS"]
@@ -42,7 +43,6 @@ __all__ = ["PerturbationTrace", "perturbation_trial", "fluctuation", "VARIANTS"]
 VARIANTS = ("reinforce", "miconi")
 
 Array = np.ndarray
-NAMES = ("w_out", "w_rec", "w_in")
 
 
 @dataclass
@@ -109,8 +109,7 @@ def perturbation_trial(
         What the trial computed.
     """
     T, n = x.shape[0], w.n_hidden
-    e = {"w_out": np.zeros_like(w.w_out), "w_rec": np.zeros_like(w.w_rec),
-         "w_in": np.zeros_like(w.w_in)}
+    e = {k: np.zeros_like(getattr(w, k)) for k in LEARNED}
     E = {k: np.zeros_like(v) for k, v in e.items()}
     h = np.empty((T + 1, n))
     h[0] = w.h0
@@ -125,7 +124,7 @@ def perturbation_trial(
         z[t] = w.w_out @ h[t + 1] + xi_out[t]
         s_out, zbar = fluctuation(variant, z[t], xi_out[t], zbar, tau_bar)
         e["w_out"] = e["w_out"] + (np.outer(s_out, h[t + 1]) - e["w_out"]) / tau_e
-        for k in NAMES:
+        for k in LEARNED:
             E[k] = E[k] + e[k]
     eps = mask * (target - z)
     loss = ref.loss(eps)
@@ -135,7 +134,7 @@ def perturbation_trial(
         new_bar = reward
     else:
         dw = {k: eta_k / T * (reward - r_bar) * E[k]
-              for k, eta_k in zip(NAMES, eta, strict=True)}
+              for k, eta_k in zip(LEARNED, eta, strict=True)}
         new_bar = alpha * r_bar + (1 - alpha) * reward
     return dw, PerturbationTrace(h=h, z=z, eps=eps, loss=loss, reward=reward, eligibility=E,
                                  r_bar=new_bar)

@@ -21,6 +21,7 @@ Not online and not local: one matrix solve over all units' responses.
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,40 +29,27 @@ from brianrflo.tasks.base import Block, Task
 from brianrflo.validation import check_int, check_real
 from brianrflo.weights import Weights
 
-from .common import RuleResult, evaluate_loop, loop_forward
+from .common import RuleResult, evaluate_loop
+from .echo_state import collect_teacher_forced
 
 __all__ = ["Response", "collect_response", "solve_program", "program"]
 
 Array = np.ndarray
 
 
-class Response:
-    """The open-loop network's response to the desired loop signals, stacked over trials.
+class Response(NamedTuple):
+    """The open-loop network's response to the desired loop signals, stacked over trials:
+    ``h(t)`` as ``H`` ``(n*T, N)``, ``y*(t)`` as ``Y`` and the task's mask as ``M``
+    ``(n*T, K)``."""
 
-    Attributes
-    ----------
-    H : ndarray, shape (n*T, N)
-        ``h(t)`` of every step.
-    Y : ndarray, shape (n*T, K)
-        ``y*(t)`` of every step.
-    M : ndarray, shape (n*T, K)
-        The task's mask.
-    """
-
-    def __init__(self, H: Array, Y: Array, M: Array):
-        self.H, self.Y, self.M = H, Y, M
+    H: Array
+    Y: Array
+    M: Array
 
 
 def collect_response(w: Weights, block: Block, tau: float = 10.0) -> Response:
     """Simulate each trial of ``block`` once with ``y*(t-1)`` fed into the loop."""
-    H, Y, M = [], [], []
-    for k in range(block.n_trials):
-        x, target, mask = block.trial(k)
-        tr = loop_forward(w, x, target, mask, tau, teacher=True)
-        H.append(tr.h[1:])
-        Y.append(target)
-        M.append(mask)
-    return Response(np.concatenate(H), np.concatenate(Y), np.concatenate(M))
+    return Response(*collect_teacher_forced(w, block, tau))
 
 
 def solve_program(response: Response, rcond: float = 1e-10) -> tuple[Array, Array]:
