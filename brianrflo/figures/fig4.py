@@ -21,8 +21,8 @@ from matplotlib.figure import Figure
 
 from brianrflo import reference as ref
 from brianrflo.analysis import path_distance, sequence_accuracy
-from brianrflo.loop import LoopNetwork, numpy_step_seconds, syllable_units
-from brianrflo.targets import runtime_target
+from brianrflo.loop import LoopNetwork, syllable_units
+from brianrflo.targets import numpy_step_seconds, runtime_target
 from brianrflo.tasks.reach import HOLD, Reach, ReachSequence, cursor, reach_directions
 from brianrflo.train import Settings, train
 
@@ -99,7 +99,7 @@ def fig4(ctx: Context) -> dict:
                     n_hidden=s.n_hidden, progress=False, eval_trials=20)
 
     target, why = runtime_target(s.loop_trials * len(SEQUENCE) * reach.syllable,
-                                 numpy_step_seconds(s.n_hidden))
+                                 numpy_step_seconds("loop", s.n_hidden))
     ctx.say(f"fig4: the loop learns W_s, {s.loop_trials} trials, on {target} ({why})")
     loop = LoopNetwork(reaches.weights, SEQUENCE, syllable=reach.syllable,
                        length=reach.length, bound=reach.bound, eta_s=s.eta_s,
