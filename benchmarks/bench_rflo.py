@@ -62,8 +62,8 @@ def measure(engine: str, n_hidden: int, trials: int, period: int, block: int,
     eta = np.linspace(0.005, 0.02, replicas)[:, None] * np.ones(3)
     start = time.perf_counter()
     if engine == "reference":
-        net = _NumpyEngine(weights[0], Settings(target="reference", eta=tuple(eta[0]),
-                                                trials=trials, block_trials=block))
+        net = _NumpyEngine(weights[0], Settings(target="reference", trials=trials,
+                                                block_trials=block), tuple(eta[0]))
     elif engine == "c-loop":
         from c_loop import CLoop
 
