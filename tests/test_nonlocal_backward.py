@@ -83,13 +83,14 @@ OLD_CALLS = []
 
 
 def _old_path(w, x, target, mask, tau=10.0, phi=np.tanh, dphi=ref.tanh_prime, feedback=None):
-    """What train() ran before: RTRL's sensitivities with feedback ``B``."""
+    """What train() ran before: RTRL's sensitivities with feedback ``B`` (stacked, as
+    train()'s numpy engine, a one-row batch.Replicas, runs them)."""
     assert feedback is not None, "only nonlocal-random is routed here"
     OLD_CALLS.append(1)
-    return RTRL(w, x, target, mask, tau, feedback=feedback)
+    return RTRL(w, x, target, mask, tau, feedback=feedback, phi=phi, dphi=dphi)
 
 
-RTRL = ref.rtrl_grad
+RTRL = ref.stacked_rtrl
 
 
 @pytest.mark.parametrize("task", [Periodic(period=30), IntervalMatching(5, 12, 2.0, 3)],
@@ -102,11 +103,11 @@ def test_train_runs_the_backward_pass_and_matches_the_old_path(monkeypatch, task
         raise AssertionError("nonlocal-random must not build RTRL's sensitivity tensor")
 
     with monkeypatch.context() as m:
-        m.setattr(ref, "rtrl_grad", no_tensor)
+        m.setattr(ref, "stacked_rtrl", no_tensor)
         new = train(task, settings, n_hidden=7, progress=False)
     OLD_CALLS.clear()
     with monkeypatch.context() as m:
-        m.setattr(ref, "bptt_grad", _old_path)
+        m.setattr(ref, "stacked_bptt", _old_path)
         old = train(task, settings, n_hidden=7, progress=False)
     assert len(OLD_CALLS) >= settings.trials  # the old path did run (also for evaluation)
     np.testing.assert_allclose(new.losses, old.losses, rtol=1e-12, atol=0)
